@@ -1,0 +1,9 @@
+/** The RVR wire protocol: pure codec, no I/O, no time. */
+export * from "./constants.ts";
+export * from "./checksum.ts";
+export * from "./escape.ts";
+export * from "./packet.ts";
+export * from "./frame_decoder.ts";
+export * from "./fields.ts";
+export * from "./commands/mod.ts";
+export * from "./streaming.ts";
