@@ -1,0 +1,270 @@
+/**
+ * Every Prometheus metric of the program, in one registry, as Prometheus text from one function.
+ * Components do not import prom-client: they expose stats and hooks, and the composition root
+ * (src/robot/runtime.ts) feeds these instruments from them. Names: rvr_<area>_<thing>_<unit>.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  // Commands (queue + execution)
+  readonly commandsTotal = this.#counter(
+    "rvr_commands_total",
+    "Robot commands by command and outcome (ok, error, timeout, rejected, superseded, cancelled).",
+    ["command", "outcome"],
+  );
+  readonly commandSeconds = this.#histogram(
+    "rvr_command_duration_seconds",
+    "Time from enqueue to completion of a robot command.",
+    ["command"],
+  );
+  readonly queueWaitSeconds = this.#histogram(
+    "rvr_queue_wait_seconds",
+    "Time a command waited in the queue before running.",
+    ["priority"],
+  );
+  readonly queueDepth = this.#gauge(
+    "rvr_queue_depth",
+    "Commands waiting in the queue, by priority.",
+    ["priority"],
+  );
+  readonly queueRejectionsTotal = this.#counter(
+    "rvr_queue_rejections_total",
+    "Commands the queue refused, by reason (full, estop, circuit_open, closed).",
+    ["reason"],
+  );
+  readonly queueSupersededTotal = this.#counter(
+    "rvr_queue_superseded_total",
+    "Queued continuous-drive commands replaced by a newer one.",
+    ["key"],
+  );
+
+  // Link
+  readonly linkRequestsTotal = this.#counter(
+    "rvr_link_requests_total",
+    "Requests written to the robot, by command.",
+    ["command"],
+  );
+  readonly linkRequestSeconds = this.#histogram(
+    "rvr_link_request_seconds",
+    "Round trip from writing a request to its reply.",
+    ["command"],
+  );
+  readonly linkTimeoutsTotal = this.#counter(
+    "rvr_link_timeouts_total",
+    "Requests whose reply did not arrive in time, by command.",
+    ["command"],
+  );
+  readonly linkRobotErrorsTotal = this.#counter(
+    "rvr_link_robot_errors_total",
+    "Replies carrying an error code, by code name.",
+    ["code"],
+  );
+  readonly linkBytesTotal = this.#counter(
+    "rvr_link_bytes_total",
+    "Bytes on the wire, by direction (in, out).",
+    ["direction"],
+  );
+  readonly linkFramesTotal = this.#counter(
+    "rvr_link_frames_total",
+    "Whole frames on the wire, by direction (in, out).",
+    ["direction"],
+  );
+  readonly linkFramesDroppedTotal = this.#counter(
+    "rvr_link_frames_dropped_total",
+    "Received frames dropped, by reason (noise, bad_checksum, bad_escape, …, unmatched).",
+    ["reason"],
+  );
+  readonly linkNotificationsTotal = this.#counter(
+    "rvr_link_notifications_total",
+    "Notifications received from the robot, by name.",
+    ["notification"],
+  );
+  readonly linkPendingRequests = this.#gauge(
+    "rvr_link_pending_requests",
+    "Requests awaiting a reply.",
+  );
+
+  // Connection
+  readonly connectionState = this.#gauge(
+    "rvr_connection_state",
+    "1 for the current connection state, 0 for the others.",
+    ["state"],
+  );
+  readonly connectionUptimeSeconds = this.#gauge(
+    "rvr_connection_uptime_seconds",
+    "Seconds since the robot last became connected (0 when not connected).",
+  );
+  readonly connectionAttemptsTotal = this.#counter(
+    "rvr_connection_attempts_total",
+    "Connection attempts, by result (ok, failed).",
+    ["result"],
+  );
+  readonly connectionReconnectsTotal = this.#counter(
+    "rvr_connection_reconnects_total",
+    "Times a lost robot was found again.",
+  );
+  readonly heartbeatFailuresTotal = this.#counter(
+    "rvr_heartbeat_failures_total",
+    "Heartbeat echoes that got no answer.",
+  );
+  readonly wakeSeconds = this.#histogram(
+    "rvr_wake_seconds",
+    "Time from wake to both processors answering.",
+  );
+
+  // Circuit breaker
+  readonly breakerState = this.#gauge(
+    "rvr_breaker_state",
+    "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+  );
+  readonly breakerTransitionsTotal = this.#counter(
+    "rvr_breaker_transitions_total",
+    "Circuit breaker transitions, by target state.",
+    ["to"],
+  );
+  readonly breakerFailuresTotal = this.#counter(
+    "rvr_breaker_failures_total",
+    "Failures the circuit breaker counted.",
+  );
+  readonly breakerRejectionsTotal = this.#counter(
+    "rvr_breaker_rejections_total",
+    "Commands refused at once because the circuit was open.",
+  );
+
+  // Safety
+  readonly emergencyStopsTotal = this.#counter(
+    "rvr_safety_emergency_stops_total",
+    "Emergency stops, by source (tool, http, stall, fault, thermal, shutdown).",
+    ["source"],
+  );
+  readonly estopLatched = this.#gauge(
+    "rvr_safety_estop_latched",
+    "1 while the emergency stop is latched.",
+  );
+  readonly limitedCommandsTotal = this.#counter(
+    "rvr_safety_limited_commands_total",
+    "Movement commands scaled down by the speed limit, by command.",
+    ["command"],
+  );
+  readonly autoStopsTotal = this.#counter(
+    "rvr_safety_auto_stops_total",
+    "Stops the server sent on its own, by reason (watchdog, disconnect, link_loss, stall, motor_fault, thermal).",
+    ["reason"],
+  );
+  readonly safetyRejectionsTotal = this.#counter(
+    "rvr_safety_rejected_commands_total",
+    "Movement refused by safety, by reason (estop, battery_critical).",
+    ["reason"],
+  );
+  readonly speedLimitPercent = this.#gauge(
+    "rvr_safety_speed_limit_percent",
+    "The speed limit applied to every movement command.",
+  );
+
+  // Sensors
+  readonly sensorSamplesTotal = this.#counter(
+    "rvr_sensor_samples_total",
+    "Streamed sensor samples decoded, by sensor.",
+    ["sensor"],
+  );
+  readonly sensorRateHz = this.#gauge(
+    "rvr_sensor_rate_hz",
+    "Streamed samples per second over the last window, by sensor.",
+    ["sensor"],
+  );
+  readonly sensorDataAgeSeconds = this.#gauge(
+    "rvr_sensor_data_age_seconds",
+    "Age of the newest sample, by sensor.",
+    ["sensor"],
+  );
+  readonly sensorDropsTotal = this.#counter(
+    "rvr_sensor_drops_total",
+    "Sensor samples dropped, by reason (invalid, undecodable, unknown_token).",
+    ["reason"],
+  );
+
+  // Robot state
+  readonly batteryPercent = this.#gauge("rvr_battery_percent", "Battery charge in percent.");
+  readonly batteryVolts = this.#gauge("rvr_battery_volts", "Battery voltage.");
+  readonly motorTemperatureCelsius = this.#gauge(
+    "rvr_motor_temperature_celsius",
+    "Motor temperature, by motor (left, right).",
+    ["motor"],
+  );
+
+  // Event bus
+  readonly busPublishedTotal = this.#counter(
+    "rvr_bus_published_total",
+    "Events published on the bus, by topic.",
+    ["topic"],
+  );
+  readonly busDroppedTotal = this.#counter(
+    "rvr_bus_dropped_total",
+    "Events dropped because a subscriber's buffer was full, by subscriber.",
+    ["subscriber"],
+  );
+  readonly busSubscriberErrorsTotal = this.#counter(
+    "rvr_bus_subscriber_errors_total",
+    "Subscriber callbacks that threw, by subscriber.",
+    ["subscriber"],
+  );
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: "rvr_" });
+    }
+  }
+
+  /** Everything as Prometheus text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #counter<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  #histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ): Histogram<L> {
+    return new Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+  }
+}
