@@ -1,0 +1,184 @@
+/**
+ * A tiny host for simulator tests, made from src/protocol only (encodeRequest, FrameDecoder,
+ * decodeResponse), plus fake-timer and golden-vector helpers.
+ */
+import FakeTimers from "@sinonjs/fake-timers";
+import assert from "node:assert/strict";
+import type { BytePort } from "../../src/link/byte_port.ts";
+import { MemoryPort } from "../../src/link/memory_port.ts";
+import {
+  commandById,
+  type CommandName,
+  decodeResponse,
+  encodeRequest,
+  FrameDecoder,
+  type Packet,
+  type RequestName,
+  type RequestOf,
+  type RequestOptions,
+  type ResponseOf,
+} from "../../src/protocol/mod.ts";
+import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
+
+/** The part of @sinonjs/fake-timers' clock the tests use (the package ships no types). */
+export interface Clock {
+  readonly now: number;
+  tickAsync(ms: number): Promise<number>;
+  uninstall(): void;
+}
+
+/**
+ * Fakes timers and time, but not microtasks: MemoryPort delivers on native microtasks, and each
+ * `clock.tickAsync` drains them between timers.
+ */
+export function installClock(): Clock {
+  return FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "performance"],
+  }) as Clock;
+}
+
+export class TestClient {
+  readonly received: Packet[] = [];
+  /** Every byte received, as it came over the wire (escaped). */
+  readonly wire: number[] = [];
+  readonly decoder = new FrameDecoder();
+  closed = false;
+  #seq = 0;
+
+  constructor(readonly port: BytePort) {
+    port.start({
+      onData: (chunk) => {
+        this.wire.push(...chunk);
+        this.received.push(...this.decoder.push(chunk));
+      },
+      onClose: () => {
+        this.closed = true;
+      },
+    });
+  }
+
+  /** Raw bytes, e.g. a golden vector. */
+  send(bytes: Uint8Array): Promise<void> {
+    return this.port.write(bytes);
+  }
+
+  /** Sends `name` and returns its sequence number. */
+  async request<N extends RequestName>(
+    name: N,
+    params: RequestOf<N>,
+    options: Partial<RequestOptions> = {},
+  ): Promise<number> {
+    const seq = options.seq ?? this.#seq;
+    this.#seq = (seq + 1) & 0xff;
+    await this.send(encodeRequest(name, params, { ...options, seq }));
+    return seq;
+  }
+
+  /** Returns everything received so far and forgets it. */
+  take(): Packet[] {
+    return this.received.splice(0);
+  }
+
+  responses(): Packet[] {
+    return this.received.filter((p) => (p.flags & 0x01) !== 0);
+  }
+
+  /** Notifications received, optionally only those of `name`. */
+  notifications(name?: CommandName): Packet[] {
+    return this.received.filter((p) =>
+      (p.flags & 0x01) === 0 && (name === undefined || commandById(p.did, p.cid)?.name === name)
+    );
+  }
+
+  /** The one response with this seq (asserts there is exactly one). */
+  responseTo(seq: number): Packet {
+    const found = this.responses().filter((p) => p.seq === seq);
+    assert.equal(found.length, 1, `expected one response with seq ${seq}, got ${found.length}`);
+    return found[0];
+  }
+}
+
+/** Decodes a reply's payload after asserting ERR 0. */
+export function decodeOk<N extends CommandName>(name: N, p: Packet): ResponseOf<N> {
+  assert.equal(p.err, 0, `${name} answered ERR ${p.err}`);
+  return decodeResponse(name, p.payload);
+}
+
+export interface Rig {
+  clock: Clock;
+  sim: SimulatedRvr;
+  client: TestClient;
+  /** Lets queued bytes and due timers run. */
+  settle(ms?: number): Promise<void>;
+  /** Sends a request and settles; returns the seq. */
+  ask<N extends RequestName>(
+    name: N,
+    params: RequestOf<N>,
+    options?: Partial<RequestOptions>,
+  ): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A started simulator on a MemoryPort pair, a test client on the host end, fake time. */
+export function rig(options: SimOptions = {}, existingClock?: Clock): Rig {
+  const clock = existingClock ?? installClock();
+  const [host, device] = MemoryPort.pair("sim-test");
+  const sim = new SimulatedRvr(device, options);
+  sim.start();
+  const client = new TestClient(host);
+  const settle = async (ms = 0) => {
+    await clock.tickAsync(ms);
+  };
+  return {
+    clock,
+    sim,
+    client,
+    settle,
+    async ask(name, params, opts = {}) {
+      const seq = await client.request(name, params, opts);
+      await settle();
+      return seq;
+    },
+    async close() {
+      await sim.stop();
+      await host.close();
+      await clock.tickAsync(0);
+      if (!existingClock) clock.uninstall();
+    },
+  };
+}
+
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function fromHex(s: string): Uint8Array {
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export interface Vector {
+  name: string;
+  kind: "request" | "response" | "notification";
+  description: string;
+  params: Record<string, unknown>;
+  bytes_hex: string;
+  /** Response vectors: the request they answer. */
+  request_hex?: string;
+  frame: {
+    flags: number;
+    target: number | null;
+    source: number | null;
+    did: number;
+    cid: number;
+    seq: number;
+    payload_hex: string;
+  };
+}
+
+/** The golden packets of ../shared/rvr-vectors.json. */
+export function loadVectors(): Vector[] {
+  const url = new URL("../../../shared/rvr-vectors.json", import.meta.url);
+  return JSON.parse(Deno.readTextFileSync(url)).vectors as Vector[];
+}
