@@ -1,5 +1,5 @@
 /**
- * Wire constants of the Sphero RVR UART protocol (rvr-protocol.md §2–§6).
+ * Wire constants of the Sphero RVR UART protocol (rvr-protocol.md sections 2-6).
  * Pure data: no I/O, no time.
  */
 
@@ -17,7 +17,7 @@ export const MAX_FRAME_BYTES = 256;
 /** FLAGS DID CID SEQ CHK: the smallest frame body. */
 export const MIN_FRAME_BODY_BYTES = 5;
 
-/** FLAGS bit masks (§2.1). */
+/** FLAGS bit masks (section 2.1). */
 export const Flag = {
   isResponse: 0x01,
   requestsResponse: 0x02,
@@ -52,7 +52,7 @@ export function nodeOfId(id: number): number {
   return id & 0x0f;
 }
 
-/** Response codes carried in the ERR byte (§6). */
+/** Response codes carried in the ERR byte (section 6). */
 export const ERROR_CODES = [
   { code: 0x00, name: "success", text: "Success" },
   { code: 0x01, name: "bad_did", text: "Bad Device ID" },
@@ -71,7 +71,7 @@ export const ErrorCode = Object.fromEntries(ERROR_CODES.map((e) => [e.name, e.co
   readonly [K in ErrorCodeName]: number;
 };
 
-/** The name of an ERR code, or `unknown_0xNN` for a code outside §6. */
+/** The name of an ERR code, or `unknown_0xNN` for a code outside section 6. */
 export function errorCodeName(code: number): string {
   return ERROR_CODES.find((e) => e.code === code)?.name ??
     `unknown_0x${code.toString(16).padStart(2, "0")}`;

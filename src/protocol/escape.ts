@@ -29,7 +29,7 @@ export function escapeInto(
   return o;
 }
 
-/** The value an escaped byte stands for, or -1 when `byte` is not a valid escape (§4). */
+/** The value an escaped byte stands for, or -1 when `byte` is not a valid escape (section 4). */
 export function unescapeByte(byte: number): number {
   if ((byte & ESCAPE_MASK) !== 0) return -1;
   const value = byte | ESCAPE_MASK;

@@ -1,7 +1,8 @@
 /**
- * Typed payload fields (§5): big-endian integers, f32, u64 as bigint, bool, strings and arrays.
+ * Typed payload fields (section 5): big-endian integers, f32, u64 as bigint, bool, strings and arrays.
  * A command's payload is its fields concatenated in table order with no padding.
  */
+import { measureFields, TYPE_SIZE, writeFields } from "./_field_codec.ts";
 
 export const SCALAR_TYPES = ["u8", "i8", "u16", "i16", "u32", "i32", "u64", "f32", "bool"] as const;
 export type ScalarType = (typeof SCALAR_TYPES)[number];
@@ -30,26 +31,7 @@ export type FieldValues<Fs extends readonly FieldDef[]> = {
   [F in Fs[number] as F["name"]]: FieldValue<F>;
 };
 
-export const TYPE_SIZE: Readonly<Record<ScalarType, number>> = {
-  u8: 1,
-  i8: 1,
-  u16: 2,
-  i16: 2,
-  u32: 4,
-  i32: 4,
-  u64: 8,
-  f32: 4,
-  bool: 1,
-};
-
-const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
-  u8: [0, 0xff],
-  i8: [-0x80, 0x7f],
-  u16: [0, 0xffff],
-  i16: [-0x8000, 0x7fff],
-  u32: [0, 0xffffffff],
-  i32: [-0x80000000, 0x7fffffff],
-};
+export { TYPE_SIZE };
 
 /** Size in bytes of a field list's fixed part and whether a variable field follows. */
 export function fixedSize(fields: readonly FieldDef[]): { bytes: number; variable: boolean } {
@@ -59,67 +41,6 @@ export function fixedSize(fields: readonly FieldDef[]): { bytes: number; variabl
     bytes += TYPE_SIZE[f.type];
   }
   return { bytes, variable: false };
-}
-
-function describe(where: string, f: FieldDef): string {
-  return `${where}.${f.name} (${f.type}${f.max !== undefined ? `[≤${f.max}]` : ""})`;
-}
-
-function checkScalar(where: string, f: FieldDef, type: ScalarType, v: unknown): void {
-  if (type === "bool") {
-    if (typeof v !== "boolean") {
-      throw new TypeError(`${describe(where, f)} must be true or false, got ${String(v)}.`);
-    }
-    return;
-  }
-  if (type === "u64") {
-    if (typeof v !== "bigint" || v < 0n || v > 0xffffffffffffffffn) {
-      throw new RangeError(
-        `${describe(where, f)} must be a bigint 0–2^64−1, got ${String(v)}; pass e.g. 123n.`,
-      );
-    }
-    return;
-  }
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(`${describe(where, f)} must be a finite number, got ${String(v)}.`);
-  }
-  if (type === "f32") return;
-  const [lo, hi] = INT_RANGE[type];
-  if (!Number.isInteger(v) || v < lo || v > hi) {
-    throw new RangeError(`${describe(where, f)} must be an integer ${lo}–${hi}, got ${v}.`);
-  }
-}
-
-function writeScalar(view: DataView, o: number, type: ScalarType, v: unknown): number {
-  switch (type) {
-    case "u8":
-      view.setUint8(o, v as number);
-      return o + 1;
-    case "i8":
-      view.setInt8(o, v as number);
-      return o + 1;
-    case "bool":
-      view.setUint8(o, v ? 1 : 0);
-      return o + 1;
-    case "u16":
-      view.setUint16(o, v as number);
-      return o + 2;
-    case "i16":
-      view.setInt16(o, v as number);
-      return o + 2;
-    case "u32":
-      view.setUint32(o, v as number);
-      return o + 4;
-    case "i32":
-      view.setInt32(o, v as number);
-      return o + 4;
-    case "f32":
-      view.setFloat32(o, v as number);
-      return o + 4;
-    case "u64":
-      view.setBigUint64(o, v as bigint);
-      return o + 8;
-  }
 }
 
 function readScalar(view: DataView, o: number, type: ScalarType): number | bigint | boolean {
@@ -145,7 +66,6 @@ function readScalar(view: DataView, o: number, type: ScalarType): number | bigin
   }
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -157,54 +77,9 @@ export function encodeFields(
   fields: readonly FieldDef[],
   values: Readonly<Record<string, unknown>>,
 ): Uint8Array {
-  let size = 0;
   const strings: (Uint8Array | undefined)[] = [];
-  for (const f of fields) {
-    const v = values[f.name];
-    if (v === undefined) {
-      throw new TypeError(
-        `${describe(where, f)} is missing; pass { ${fields.map((x) => x.name).join(", ")} }.`,
-      );
-    }
-    if (f.type === "str") {
-      if (typeof v !== "string") {
-        throw new TypeError(`${describe(where, f)} must be a string, got ${String(v)}.`);
-      }
-      const bytes = encoder.encode(v);
-      strings.push(bytes);
-      size += bytes.length;
-    } else if (f.max !== undefined) {
-      if (!Array.isArray(v) || v.length > f.max) {
-        throw new RangeError(
-          `${describe(where, f)} must be an array of at most ${f.max} elements, got ${
-            Array.isArray(v) ? `${v.length} elements` : String(v)
-          }.`,
-        );
-      }
-      for (const e of v) checkScalar(where, f, f.type, e);
-      strings.push(undefined);
-      size += v.length * TYPE_SIZE[f.type];
-    } else {
-      checkScalar(where, f, f.type, v);
-      strings.push(undefined);
-      size += TYPE_SIZE[f.type];
-    }
-  }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let o = 0;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i];
-    const v = values[f.name];
-    if (f.type === "str") {
-      out.set(strings[i] as Uint8Array, o);
-      o += (strings[i] as Uint8Array).length;
-    } else if (f.max !== undefined) {
-      for (const e of v as unknown[]) o = writeScalar(view, o, f.type, e);
-    } else {
-      o = writeScalar(view, o, f.type, v);
-    }
-  }
+  const out = new Uint8Array(measureFields(where, fields, values, strings));
+  writeFields(fields, values, strings, out);
   return out;
 }
 

@@ -1,9 +1,8 @@
 /**
- * One packet of §2: header fields plus payload, and its exact wire encoding.
+ * One packet of section 2: header fields plus payload, and its exact wire encoding.
  */
-import { checksum } from "./checksum.ts";
-import { EOP, Flag, MIN_FRAME_BODY_BYTES, SOP } from "./constants.ts";
-import { escapeInto } from "./escape.ts";
+import { EMPTY_PAYLOAD, headerLength, readHeader } from "./_frame_body.ts";
+import { EOP, ESC, ESCAPE_MASK, Flag, SOP } from "./constants.ts";
 
 /** A decoded packet. `target`/`source` are present iff their FLAGS bits are set; `err` iff a response. */
 export interface Packet {
@@ -17,60 +16,93 @@ export interface Packet {
   payload: Uint8Array;
 }
 
-const EMPTY = new Uint8Array(0);
-
 function checkByte(name: string, value: number | undefined): void {
   if (value === undefined || !Number.isInteger(value) || value < 0 || value > 0xff) {
     throw new RangeError(
-      `Packet field ${name} must be an integer 0–255, got ${String(value)}; pass a byte value.`,
+      `Packet field ${name} must be an integer 0 to 255, got ${String(value)}; pass a byte value.`,
     );
   }
-}
-
-/** Length of the unescaped body FLAGS…CHK of `packet`. */
-function bodyLength(p: Packet): number {
-  return 5 + (p.flags & Flag.hasTargetId ? 1 : 0) + (p.flags & Flag.hasSourceId ? 1 : 0) +
-    (p.flags & Flag.isResponse ? 1 : 0) + p.payload.length;
 }
 
 /**
- * Encodes `packet` to its wire bytes: SOP, escaped FLAGS…CHK, EOP.
- * Throws RangeError for a header field outside 0–255, a missing TID/SID/ERR its flags announce,
- * or extended flags (bit 7), which no RVR peer supports.
+ * Encodes `packet` to its wire bytes: SOP, escaped FLAGS...CHK, EOP.
+ * Throws RangeError for a header field outside 0 to 255, a missing TID/SID/ERR its flags announce,
+ * both 0x01 and 0x02 set (section 2.1), or extended flags (bit 7), which no RVR peer supports.
  */
 export function encodePacket(p: Packet): Uint8Array {
-  checkByte("flags", p.flags);
-  if (p.flags & Flag.hasMoreFlags) {
+  const flags = p.flags;
+  checkByte("flags", flags);
+  if (flags & Flag.hasMoreFlags) {
     throw new RangeError(
       `Packet flags 0x${
-        p.flags.toString(16)
+        flags.toString(16)
       } set bit 7 (extended flags), which the RVR does not use; clear it.`,
     );
   }
-  if (p.flags & Flag.hasTargetId) checkByte("target", p.target);
-  if (p.flags & Flag.hasSourceId) checkByte("source", p.source);
-  if (p.flags & Flag.isResponse) checkByte("err", p.err);
+  if ((flags & Flag.isResponse) && (flags & Flag.requestsResponse)) {
+    throw new RangeError(
+      `Packet flags 0x${
+        flags.toString(16)
+      } set both 0x01 (is response) and 0x02 (requests response), which no peer accepts; clear one.`,
+    );
+  }
+  const hasTarget = (flags & Flag.hasTargetId) !== 0;
+  const hasSource = (flags & Flag.hasSourceId) !== 0;
+  const isResponse = (flags & Flag.isResponse) !== 0;
+  if (hasTarget) checkByte("target", p.target);
+  if (hasSource) checkByte("source", p.source);
+  if (isResponse) checkByte("err", p.err);
   checkByte("did", p.did);
   checkByte("cid", p.cid);
   checkByte("seq", p.seq);
-  const payload = p.payload ?? EMPTY;
-  const body = new Uint8Array(bodyLength({ ...p, payload }));
-  let i = 0;
-  body[i++] = p.flags;
-  if (p.flags & Flag.hasTargetId) body[i++] = p.target as number;
-  if (p.flags & Flag.hasSourceId) body[i++] = p.source as number;
-  body[i++] = p.did;
-  body[i++] = p.cid;
-  body[i++] = p.seq;
-  if (p.flags & Flag.isResponse) body[i++] = p.err as number;
-  body.set(payload, i);
-  i += payload.length;
-  body[i] = checksum(body, 0, i);
-  const out = new Uint8Array(2 + body.length * 2);
+  const payload = p.payload ?? EMPTY_PAYLOAD;
+  // Header bytes in wire order; -1 marks an absent optional byte.
+  const t = hasTarget ? p.target as number : -1;
+  const s = hasSource ? p.source as number : -1;
+  const e = isResponse ? p.err as number : -1;
+  // Pass 1: checksum and the number of bytes that need escaping, so one exact-size allocation
+  // suffices (allocating is the dominant cost of encoding).
+  let sum = flags + p.did + p.cid + p.seq + (t < 0 ? 0 : t) + (s < 0 ? 0 : s) + (e < 0 ? 0 : e);
+  let escapes = special(flags) + special(t) + special(s) + special(p.did) + special(p.cid) +
+    special(p.seq) + special(e);
+  for (let i = 0; i < payload.length; i++) {
+    const b = payload[i];
+    sum += b;
+    escapes += special(b);
+  }
+  const chk = ~sum & 0xff;
+  escapes += special(chk);
+  const bodyLength = 4 + (t < 0 ? 0 : 1) + (s < 0 ? 0 : 1) + (e < 0 ? 0 : 1) + payload.length + 1;
+  const out = new Uint8Array(2 + bodyLength + escapes);
+  // Pass 2: write.
   out[0] = SOP;
-  let o = escapeInto(body, out, 1);
-  out[o++] = EOP;
-  return out.subarray(0, o);
+  let o = put(out, 1, flags);
+  if (t >= 0) o = put(out, o, t);
+  if (s >= 0) o = put(out, o, s);
+  o = put(out, o, p.did);
+  o = put(out, o, p.cid);
+  o = put(out, o, p.seq);
+  if (e >= 0) o = put(out, o, e);
+  for (let i = 0; i < payload.length; i++) o = put(out, o, payload[i]);
+  o = put(out, o, chk);
+  out[o] = EOP;
+  return out;
+}
+
+/** 1 if `b` must be escaped inside a frame, else 0. */
+function special(b: number): number {
+  return b === SOP || b === EOP || b === ESC ? 1 : 0;
+}
+
+/** Writes `b` escaped at `o`; returns the next offset. */
+function put(out: Uint8Array, o: number, b: number): number {
+  if (b === SOP || b === EOP || b === ESC) {
+    out[o] = ESC;
+    out[o + 1] = b & ~ESCAPE_MASK;
+    return o + 2;
+  }
+  out[o] = b;
+  return o + 1;
 }
 
 /** Why a frame body was rejected; the decoder counts each reason. */
@@ -86,35 +118,12 @@ export const FRAME_ERRORS = [
 export type FrameError = (typeof FRAME_ERRORS)[number];
 
 /**
- * Parses an unescaped body FLAGS…CHK (`body[0..length)`), checksum included.
+ * Parses an unescaped body FLAGS...CHK (`body[0..length)`), checksum included.
  * Returns the packet (payload copied) or the reason it is not one.
  */
 export function parseBody(body: Uint8Array, length: number): Packet | FrameError {
-  if (length < MIN_FRAME_BODY_BYTES) return "too_short";
-  let sum = 0;
-  for (let i = 0; i < length; i++) sum += body[i];
-  if ((sum & 0xff) !== 0xff) return "bad_checksum";
-  const flags = body[0];
-  if (
-    (flags & Flag.hasMoreFlags) ||
-    ((flags & Flag.isResponse) && (flags & Flag.requestsResponse))
-  ) return "bad_flags";
-  let i = 1;
-  const hasTarget = (flags & Flag.hasTargetId) !== 0;
-  const hasSource = (flags & Flag.hasSourceId) !== 0;
-  const isResponse = (flags & Flag.isResponse) !== 0;
-  const header = 4 + (hasTarget ? 1 : 0) + (hasSource ? 1 : 0) + (isResponse ? 1 : 0);
-  if (length - 1 < header) return "too_short";
-  const target = hasTarget ? body[i++] : undefined;
-  const source = hasSource ? body[i++] : undefined;
-  const did = body[i++];
-  const cid = body[i++];
-  const seq = body[i++];
-  const err = isResponse ? body[i++] : undefined;
-  const payload = body.slice(i, length - 1);
-  const p: Packet = { flags, did, cid, seq, payload };
-  if (target !== undefined) p.target = target;
-  if (source !== undefined) p.source = source;
-  if (err !== undefined) p.err = err;
+  const p = readHeader(body, length);
+  if (typeof p === "string") return p;
+  p.payload = body.slice(headerLength(p.flags), length - 1);
   return p;
 }

@@ -1,5 +1,5 @@
 /**
- * Sensor streaming (rvr-protocol.md §10): the service table, slot configuration, the packed
+ * Sensor streaming (rvr-protocol.md section 10): the service table, slot configuration, the packed
  * notification layout, and normalisation with its inverse.
  */
 import type { NodeId } from "./constants.ts";
@@ -181,7 +181,7 @@ export const STREAM_SERVICE_KEYS = STREAM_SERVICES.map((s) => s.key) as StreamSe
 const BY_ID = new Map<number, StreamService>(STREAM_SERVICES.map((s) => [s.id, s]));
 const BY_KEY = new Map<string, StreamService>(STREAM_SERVICES.map((s) => [s.key, s]));
 
-/** Slots per processor, services per slot, configuration bytes per slot (§10.1). */
+/** Slots per processor, services per slot, configuration bytes per slot (section 10.1). */
 export const MAX_TOKENS = 4;
 export const MAX_SERVICES_PER_SLOT = 5;
 /** The Python SDK refuses shorter periods. */
@@ -212,13 +212,13 @@ function maxRaw(bytes: DataBytes): number {
   return bytes === 4 ? 0xffffffff : bytes === 2 ? 0xffff : 0xff;
 }
 
-/** Raw unsigned value → engineering value (both SDKs' formula; integers truncated). */
+/** Raw unsigned value -> engineering value (both SDKs' formula; integers truncated). */
 export function normalize(raw: number, bytes: DataBytes, a: StreamAttribute): number {
   const v = a.min + (raw / maxRaw(bytes)) * (a.max - a.min);
   return a.integer ? Math.trunc(v) : v;
 }
 
-/** Engineering value → raw unsigned value (clamped to the attribute's range). */
+/** Engineering value -> raw unsigned value (clamped to the attribute's range). */
 export function denormalize(value: number, bytes: DataBytes, a: StreamAttribute): number {
   const clamped = Math.min(a.max, Math.max(a.min, value));
   return Math.round(((clamped - a.min) / (a.max - a.min)) * maxRaw(bytes));
@@ -235,7 +235,7 @@ export function slotDataLength(entries: readonly SlotEntry[]): number {
 export function encodeSlotConfiguration(entries: readonly SlotEntry[]): number[] {
   if (entries.length === 0 || entries.length > MAX_SERVICES_PER_SLOT) {
     throw new RangeError(
-      `A streaming slot holds 1–${MAX_SERVICES_PER_SLOT} services, got ${entries.length}.`,
+      `A streaming slot holds 1 to ${MAX_SERVICES_PER_SLOT} services, got ${entries.length}.`,
     );
   }
   const out: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * The typed command table: all 93 commands of rvr-protocol.md §8, by name and by (DID, CID),
+ * The typed command table: all 93 commands of rvr-protocol.md section 8, by name and by (DID, CID),
  * with builders for requests (host side) and responses/notifications (robot side).
  */
 import {
@@ -11,6 +11,7 @@ import {
   ROBOT_REPLY_TARGET,
   ROBOT_RESPONSE_FLAGS,
 } from "../constants.ts";
+import { encodeFieldsTransient } from "../_field_codec.ts";
 import { decodeFields, encodeFields, type FieldValues } from "../fields.ts";
 import { encodePacket, type Packet } from "../packet.ts";
 import type { CommandDef } from "./_types.ts";
@@ -35,7 +36,7 @@ export const COMMANDS = [
 ] as const;
 
 type AnyCommand = (typeof COMMANDS)[number];
-/** Every command and notification name of §8. */
+/** Every command and notification name of section 8. */
 export type CommandName = AnyCommand["name"];
 /** Names of the rows the host may send. */
 export type RequestName = Extract<AnyCommand, { kind: "command" }>["name"];
@@ -55,24 +56,24 @@ export function commandByName(name: string): CommandDef {
   const def = BY_NAME.get(name);
   if (!def) {
     throw new TypeError(
-      `Unknown RVR command "${name}"; use one of the ${COMMANDS.length} names of rvr-protocol.md §8.`,
+      `Unknown RVR command "${name}"; use one of the ${COMMANDS.length} names of rvr-protocol.md section 8.`,
     );
   }
   return def;
 }
 
-/** The definition for (DID, CID), or undefined when §8 has no such row. */
+/** The definition for (DID, CID), or undefined when section 8 has no such row. */
 export function commandById(did: number, cid: number): CommandDef | undefined {
   return BY_ID.get((did << 8) | cid);
 }
 
-/** True for devices (DIDs) that §8 knows at all. */
+/** True for devices (DIDs) that section 8 knows at all. */
 export function isKnownDevice(did: number): boolean {
   return COMMANDS.some((c) => c.did === did);
 }
 
 export interface RequestOptions {
-  /** Sequence number 0–255. */
+  /** Sequence number 0 to 255. */
   seq: number;
   /** TID byte. Default: the command's node (port 0). Required for commands on either node. */
   target?: number;
@@ -84,11 +85,32 @@ export interface RequestOptions {
   errorOnly?: boolean;
 }
 
-/** Builds the request packet for `name` (host → robot). */
+/** Builds the request packet for `name` (host -> robot). */
 export function buildRequest<N extends RequestName>(
   name: N,
   params: RequestOf<N>,
   options: RequestOptions,
+): Packet {
+  return requestPacket(name, params as Record<string, unknown>, options, encodeFields);
+}
+
+/** Wire bytes of a request; see buildRequest. */
+export function encodeRequest<N extends RequestName>(
+  name: N,
+  params: RequestOf<N>,
+  options: RequestOptions,
+): Uint8Array {
+  // The payload goes through a scratch buffer: encodePacket copies it into the only allocation.
+  return encodePacket(
+    requestPacket(name, params as Record<string, unknown>, options, encodeFieldsTransient),
+  );
+}
+
+function requestPacket(
+  name: string,
+  params: Readonly<Record<string, unknown>>,
+  options: RequestOptions,
+  encodePayload: typeof encodeFields,
 ): Packet {
   const def = commandByName(name);
   if (def.kind !== "command") {
@@ -114,23 +136,14 @@ export function buildRequest<N extends RequestName>(
     did: def.did,
     cid: def.cid,
     seq: options.seq,
-    payload: encodeFields(name, def.request, params as Record<string, unknown>),
+    payload: encodePayload(name, def.request, params),
   };
   if (options.source !== undefined) packet.source = options.source;
   return packet;
 }
 
-/** Wire bytes of a request; see buildRequest. */
-export function encodeRequest<N extends RequestName>(
-  name: N,
-  params: RequestOf<N>,
-  options: RequestOptions,
-): Uint8Array {
-  return encodePacket(buildRequest(name, params, options));
-}
-
 /**
- * Builds the robot's response to `request` (§2.3): FLAGS 0x39, TID 0x21, SID = the request's
+ * Builds the robot's response to `request` (section 2.3): FLAGS 0x39, TID 0x21, SID = the request's
  * target node, same DID/CID/SEQ. `payload` is already encoded (empty on error).
  */
 export function buildResponse(request: Packet, err: number, payload: Uint8Array): Packet {
@@ -146,7 +159,7 @@ export function buildResponse(request: Packet, err: number, payload: Uint8Array)
   };
 }
 
-/** Builds a robot notification packet (§2.3): FLAGS 0x38, TID 0x21, SID = node, SEQ 0xFF. */
+/** Builds a robot notification packet (section 2.3): FLAGS 0x38, TID 0x21, SID = node, SEQ 0xFF. */
 export function buildNotification<N extends NotificationName>(
   name: N,
   values: ResponseOf<N>,

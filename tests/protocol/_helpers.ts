@@ -1,0 +1,151 @@
+/**
+ * Shared by the protocol tests: hex helpers, a seeded PRNG, the golden vectors, and a
+ * deliberately naive un-escaper that does not share code with src/protocol.
+ */
+import assert from "node:assert/strict";
+import type { Packet } from "../../src/protocol/mod.ts";
+
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) {
+    throw new TypeError(`Bad hex string "${hex}"; expected an even number of hex digits.`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export function toHex(bytes: Uint8Array | readonly number[]): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Cuts `bytes` into chunks at the given (unsorted, possibly repeated) offsets. */
+export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => Math.max(0, Math.min(bytes.length, c))))]
+    .sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  out.push(bytes.subarray(prev));
+  return out;
+}
+
+/**
+ * The unescaped FLAGS...CHK bytes of one wire packet `8D ... D8`, written straight from section 4
+ * (`AB x` stands for `x | 0x88`). Throws on anything that is not a single well-formed frame.
+ */
+export function unescapeFrame(wire: Uint8Array): Uint8Array {
+  if (wire[0] !== 0x8d || wire[wire.length - 1] !== 0xd8) {
+    throw new Error(`Not a frame: ${toHex(wire)}`);
+  }
+  const out: number[] = [];
+  for (let i = 1; i < wire.length - 1; i++) {
+    if (wire[i] === 0xab) {
+      i++;
+      const v = wire[i] | 0x88;
+      if (![0x8d, 0xd8, 0xab].includes(v) || (wire[i] & 0x88) !== 0) {
+        throw new Error(`Bad escape AB ${wire[i].toString(16)} in ${toHex(wire)}`);
+      }
+      out.push(v);
+    } else {
+      out.push(wire[i]);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+export interface VectorFrame {
+  flags: number;
+  target: number | null;
+  source: number | null;
+  did: number;
+  cid: number;
+  seq: number;
+  err: number | null;
+  payload_hex: string;
+  checksum: number;
+  unescaped_hex: string;
+  escaped: boolean;
+}
+
+export interface Vector {
+  name: string;
+  kind: "request" | "response" | "notification";
+  description: string;
+  params: Record<string, unknown>;
+  bytes_hex: string;
+  frame: VectorFrame;
+  decoded?: Record<string, unknown>;
+  request_hex?: string;
+}
+
+const VECTORS_URL = new URL("../../../shared/rvr-vectors.json", import.meta.url);
+
+/** The 117 golden packets produced by Sphero's Python SDK. */
+export async function loadVectors(): Promise<Vector[]> {
+  const text = await Deno.readTextFile(VECTORS_URL);
+  const file = JSON.parse(text) as { vectors: Vector[] };
+  return file.vectors;
+}
+
+/** The Packet a vector's frame describes (target/source/err only when present). */
+export function frameToPacket(f: VectorFrame): Packet {
+  const p: Packet = {
+    flags: f.flags,
+    did: f.did,
+    cid: f.cid,
+    seq: f.seq,
+    payload: fromHex(f.payload_hex),
+  };
+  if (f.target !== null) p.target = f.target;
+  if (f.source !== null) p.source = f.source;
+  if (f.err !== null) p.err = f.err;
+  return p;
+}
+
+/** One-line text of a packet: which keys it has, every field, the payload in hex. */
+export function packetText(p: Packet): string {
+  return `${
+    Object.keys(p).sort().join(",")
+  }|f${p.flags}|t${p.target}|s${p.source}|d${p.did}|c${p.cid}|q${p.seq}|e${p.err}|${p.payload.constructor.name}:${
+    toHex(p.payload)
+  }`;
+}
+
+/**
+ * Strict packet-list equality, compared as one-line text: as strict as deepEqual for packets, but
+ * cheap to report, which keeps fast-check's shrinking fast when a property fails.
+ */
+export function assertPackets(
+  actual: readonly Packet[],
+  expected: readonly Packet[],
+  message?: string,
+): void {
+  assert.equal(actual.map(packetText).join(" / "), expected.map(packetText).join(" / "), message);
+}
