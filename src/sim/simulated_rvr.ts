@@ -152,6 +152,12 @@ export interface SimOptions {
    * info, power and connection commands answer until `wake` (then faults.wakeLatencyMs applies).
    */
   asleep?: boolean;
+  /**
+   * Keep running when the port closes, like a robot whose host went away (its own control
+   * timeout stops the motors), and accept a new port with `attach()`: pose, battery, streaming
+   * and settings survive a reconnect. Default false: a closed port stops the simulator.
+   */
+  keepAlive?: boolean;
 }
 
 export const POWER_STATES = ["awake", "soft_sleep"] as const;
@@ -288,7 +294,7 @@ export class SimulatedRvr {
   readonly inactivityTimeoutMs: number;
   readonly physicsStepMs: number;
 
-  readonly #port: BytePort;
+  #port: BytePort;
   #lifecycle: "new" | "running" | "stopped" = "new";
   #leftWorld = false;
   #decoder: FrameDecoder;
@@ -313,6 +319,10 @@ export class SimulatedRvr {
   #powerState: PowerState = "awake";
   #readyAt = 0;
   readonly #startAsleep: boolean;
+  readonly #keepAlive: boolean;
+  #resolveStopped!: (reason: string) => void;
+  /** Resolves with the reason once the simulator stops (stop(), or its port closed). */
+  readonly stopped: Promise<string> = new Promise((resolve) => this.#resolveStopped = resolve);
   #notify: Record<NotifySwitch, boolean> = {
     batteryState: false,
     motorStall: false,
@@ -375,6 +385,7 @@ export class SimulatedRvr {
     this.physicsStepMs = step;
     this.faults = createFaultSettings(options.faults ?? {});
     this.#startAsleep = options.asleep === true;
+    this.#keepAlive = options.keepAlive === true;
 
     this.body = new RvrBody(options.body);
     this.battery = new BatteryModel(options.battery);
@@ -462,14 +473,7 @@ export class SimulatedRvr {
     this.#lifecycle = "running";
     this.#startedAt = performance.now();
     this.#lastStepAt = this.#startedAt;
-    this.#port.start({
-      onData: (chunk) => this.#onData(chunk),
-      onClose: (error) => {
-        if (error) log.warn("Port {path} failed: {error}", { path: this.#port.path, error });
-        else log.info("Port {path} closed", { path: this.#port.path });
-        this.#shutdown();
-      },
-    });
+    this.#startPort(this.#port);
     this.#physicsTimer = setInterval(
       () => this.#guard("physics", () => this.#step()),
       this.physicsStepMs,
@@ -483,9 +487,47 @@ export class SimulatedRvr {
     });
   }
 
+  /**
+   * Gives a running, keep-alive simulator a new port after the previous one closed (a host that
+   * reconnects). Throws when the simulator was not created with `keepAlive`, is not running, or
+   * its current port is still open.
+   */
+  attach(port: BytePort): void {
+    if (!this.#keepAlive) {
+      throw new Error(`SimulatedRvr ${this.name} was created without keepAlive; it cannot attach.`);
+    }
+    if (this.#lifecycle !== "running") {
+      throw new Error(`SimulatedRvr ${this.name} is ${this.#lifecycle}; start() it first.`);
+    }
+    if (this.#port.isOpen) {
+      throw new Error(
+        `SimulatedRvr ${this.name} is still attached to ${this.#port.path}; close that port first.`,
+      );
+    }
+    this.#decoder.reset();
+    this.#port = port;
+    this.#startPort(port);
+    log.info("Simulated RVR {name} attached to {path}", { name: this.name, path: port.path });
+  }
+
+  #startPort(port: BytePort): void {
+    port.start({
+      onData: (chunk) => this.#onData(chunk),
+      onClose: (error) => {
+        if (error) log.warn("Port {path} failed: {error}", { path: port.path, error });
+        else log.info("Port {path} closed", { path: port.path });
+        if (!this.#keepAlive) {
+          this.#shutdown(
+            error ? `port ${port.path} failed: ${error.message}` : `port ${port.path} closed`,
+          );
+        }
+      },
+    });
+  }
+
   /** Clears every timer and leaves the world; waits for queued writes. Does not close the port. */
   async stop(): Promise<void> {
-    this.#shutdown();
+    this.#shutdown("stopped");
     if (!this.#leftWorld) {
       this.#leftWorld = true;
       this.member.leave();
@@ -658,6 +700,8 @@ export class SimulatedRvr {
 
   #send(packet: Packet): void {
     if (this.#lifecycle !== "running" || this.#isSilent()) return;
+    // A keep-alive robot without a host talks into the void, as a real one would.
+    if (!this.#port.isOpen) return;
     const bytes = encodePacket(packet);
     this.#stats.packetsOut++;
     if (packet.flags & Flag.isResponse) this.#stats.repliesSent++;
@@ -696,9 +740,10 @@ export class SimulatedRvr {
     }
   }
 
-  #shutdown(): void {
+  #shutdown(reason: string): void {
     if (this.#lifecycle === "stopped") return;
     this.#lifecycle = "stopped";
+    this.#resolveStopped(reason);
     clearInterval(this.#physicsTimer);
     this.#physicsTimer = undefined;
     this.#clearInactivity();
