@@ -89,7 +89,7 @@ export class Metrics {
   );
   readonly linkFramesDroppedTotal = this.#counter(
     "rvr_link_frames_dropped_total",
-    "Received frames dropped, by reason (noise, bad_checksum, bad_escape, …, unmatched).",
+    "Received frames dropped, by reason (noise, bad_checksum, bad_escape, ..., unmatched).",
     ["reason"],
   );
   readonly linkNotificationsTotal = this.#counter(

@@ -1,0 +1,262 @@
+/**
+ * rvr-mcp - composition root: config -> logging -> port (tty or built-in simulator) -> link -> robot.
+ *
+ *   rvr-mcp [serve]          stdio server (the robot on RVR_SERIAL_PORT, or the simulator)
+ *   rvr-mcp sim --port PATH  the simulated RVR on a tty, for any client (even Sphero's SDK)
+ *
+ * stdout is reserved for MCP JSON-RPC: everything this program says goes to stderr.
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
+import { configureLogging } from "./src/logging.ts";
+import { Metrics } from "./src/core/metrics.ts";
+import { StateStore } from "./src/core/state.ts";
+import { MemoryPort, TtyPort } from "./src/link/mod.ts";
+import { Connection, type OpenedPort, type PortOpener } from "./src/robot/connection.ts";
+import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
+
+const log = getLogger(["rvr", "main"]);
+
+/** Where `auto` looks for the RVR UART (the Raspberry Pi's primary UART alias). */
+export const DEFAULT_DEVICE = "/dev/serial0";
+
+/** The simulator's own flags (rvr-mcp sim, and the built-in simulator of `serve`). */
+const SIM_FLAGS = {
+  port: "string",
+  name: "string",
+  "silent-after": "string",
+  "reply-delay-ms": "string",
+  "corrupt-every": "string",
+  "error-reply": "string",
+  "wake-latency-ms": "string",
+  "inactivity-timeout-ms": "string",
+  asleep: "boolean",
+} as const;
+
+const SIM_HELP: [string, string][] = [
+  ["port PATH", "tty the simulated robot listens on (required for `sim`)"],
+  ["name NAME", "robot name (BLE name RV-NAME); default SIM1"],
+  ["silent-after N", "fault: stop answering after N received packets"],
+  ["reply-delay-ms MS", "fault: delay every reply"],
+  ["corrupt-every N", "fault: corrupt every Nth packet sent (bad checksum)"],
+  [
+    "error-reply CMD=CODE[,...]",
+    "fault: answer these commands with an error code, e.g. get_battery_percentage=7",
+  ],
+  ["wake-latency-ms MS", "fault: time from wake until the robot is ready"],
+  ["inactivity-timeout-ms MS", "sleep after this long without activity (default 300000)"],
+  ["asleep", "start asleep, like a robot idle before the host connects"],
+];
+
+function nonNegativeInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ConfigError(
+      `Invalid --${flag}=${JSON.stringify(value)}: allowed is an integer >= 0.`,
+    );
+  }
+  return n;
+}
+
+/** Fault knobs and options from the simulator flags. */
+export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
+  name: string;
+  faults: Partial<FaultSettings>;
+  asleep: boolean;
+  inactivityTimeoutMs?: number;
+} {
+  const faults: Partial<FaultSettings> = {};
+  const number = (flag: string): number | undefined => {
+    const v = extra[flag];
+    return typeof v === "string" ? nonNegativeInt(flag, v) : undefined;
+  };
+  const silentAfter = number("silent-after");
+  if (silentAfter !== undefined) faults.silentAfterPackets = silentAfter;
+  const replyDelay = number("reply-delay-ms");
+  if (replyDelay !== undefined) faults.replyDelayMs = replyDelay;
+  const corruptEvery = number("corrupt-every");
+  if (corruptEvery !== undefined) faults.corruptEvery = corruptEvery || null;
+  const wakeLatency = number("wake-latency-ms");
+  if (wakeLatency !== undefined) faults.wakeLatencyMs = wakeLatency;
+  const errorReply = extra["error-reply"];
+  if (typeof errorReply === "string") {
+    const errorReplies: Record<string, number> = {};
+    for (const pair of errorReply.split(",")) {
+      const [cmd, code] = pair.split("=");
+      if (!cmd || code === undefined) {
+        throw new ConfigError(
+          `Invalid --error-reply=${
+            JSON.stringify(pair)
+          }: write COMMAND=CODE, e.g. get_battery_percentage=7.`,
+        );
+      }
+      errorReplies[cmd] = nonNegativeInt("error-reply", code);
+    }
+    faults.errorReplies = errorReplies;
+  }
+  const inactivityTimeoutMs = number("inactivity-timeout-ms");
+  const name = typeof extra.name === "string" ? extra.name : "SIM1";
+  const asleep = extra.asleep === true;
+  return inactivityTimeoutMs === undefined
+    ? { name, faults, asleep }
+    : { name, faults, asleep, inactivityTimeoutMs };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
+ * once and kept alive, so a reconnect finds it where it was (like a real robot).
+ */
+function portOpener(
+  extra: Record<string, string | boolean>,
+): PortOpener & { stop(): Promise<void> } {
+  let sim: SimulatedRvr | undefined;
+  const openSim = (): OpenedPort => {
+    const [host, device] = MemoryPort.pair("sim");
+    if (sim) sim.attach(device);
+    else {
+      sim = new SimulatedRvr(device, { ...simOptionsFromFlags(extra), keepAlive: true });
+      sim.start();
+    }
+    return { port: host, simulated: true, close: () => device.close() };
+  };
+  const open: PortOpener = async ({ path, baudRate }) => {
+    if (path === "auto") {
+      if (await exists(DEFAULT_DEVICE)) path = DEFAULT_DEVICE;
+      else {
+        log.warn(
+          "No serial device at {device}: running on the built-in simulated RVR. Set RVR_SERIAL_PORT to use a robot.",
+          { device: DEFAULT_DEVICE },
+        );
+        return openSim();
+      }
+    }
+    if (path === "sim") return openSim();
+    const port = await TtyPort.open(path, { baudRate });
+    return { port, simulated: false, close: () => port.close() };
+  };
+  return Object.assign(open, { stop: async () => await sim?.stop() });
+}
+
+/** Resolves when stdin reaches EOF (the MCP client went away). */
+async function stdinClosed(): Promise<void> {
+  const reader = Deno.stdin.readable.getReader();
+  try {
+    while (!(await reader.read()).done) { /* until the MCP server owns stdin */ }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function signalled(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(sig, () => resolve(sig));
+    }
+  });
+}
+
+async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
+  const state = new StateStore();
+  const metrics = new Metrics();
+  const opener = portOpener(extra);
+  const connection = new Connection({
+    openPort: opener,
+    spec: { path: config.serialPort, baudRate: config.baudRate },
+    state,
+    metrics,
+    wakeTimeoutMs: config.wakeTimeout * 1000,
+    heartbeatMs: config.heartbeatMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
+  connection.onClosing(async (link, reason) => {
+    // Every stop is drive_stop, put on the wire before the link closes.
+    await link.sendImmediate("drive_stop", {});
+    log.info("drive_stop sent before closing the link ({reason})", { reason });
+  });
+  const exit = Promise.race([stdinClosed().then(() => "stdin closed"), signalled()]);
+  const offReady = connection.onConnected(() => {
+    offReady();
+    const info = connection.info;
+    log.info(info?.simulated ? "Ready: {port} (simulated RVR)" : "Ready: {port}", { ...info });
+  });
+  if (config.autoConnect) {
+    // A bad port (missing, no permission, not a tty) is final: say so and exit, do not retry.
+    try {
+      await connection.connect();
+    } catch (e) {
+      if ((e as Error).name === "SerialPortError") throw e;
+      log.warn("{error} Retrying in the background.", { error: (e as Error).message });
+      connection.startAutoConnect();
+    }
+  }
+  const reason = await exit;
+  log.info("Shutting down ({reason}): stopping the robot", { reason });
+  await connection.close(reason);
+  await opener.stop();
+  return 0;
+}
+
+async function runSimulator(
+  config: Config,
+  extra: Record<string, string | boolean>,
+): Promise<number> {
+  const path = extra.port;
+  if (typeof path !== "string") {
+    throw new ConfigError("`sim` needs --port PATH: the tty the simulated robot listens on.");
+  }
+  const port = await TtyPort.open(path, { baudRate: config.baudRate });
+  const sim = new SimulatedRvr(port, simOptionsFromFlags(extra));
+  sim.start();
+  log.info("Simulated RVR listening on {port}", { port: path });
+  const reason = await Promise.race([signalled(), sim.stopped]);
+  log.info("Simulator stopping ({reason})", { reason });
+  await sim.stop();
+  await port.close();
+  return 0;
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = loadConfig(args, Deno.env.toObject(), SIM_FLAGS);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    // Help is asked for by a person, not an MCP client: stdout is fine here.
+    console.log(helpText(SIM_HELP));
+    return 0;
+  }
+  const { config, command, extra } = parsed;
+  await configureLogging({ level: config.logLevel, format: config.logFormat });
+  try {
+    if (command === "serve") return await serve(config, extra);
+    if (command === "sim") return await runSimulator(config, extra);
+    throw new ConfigError(
+      `Unknown command ${JSON.stringify(command)}: use serve (default) or sim.`,
+    );
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error(e.message);
+      return e.exitCode;
+    }
+    log.fatal("{message}", { message: (e as Error).message ?? String(e), error: e });
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

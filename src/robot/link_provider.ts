@@ -1,0 +1,30 @@
+/**
+ * How the robot layer reaches the current link without owning the connection: the connection
+ * manager (src/robot/connection.ts) implements it; tests can implement it over a simulator.
+ */
+import type { RvrLink } from "../link/mod.ts";
+
+/** The robot is not connected; the message says what to do. */
+export class NotConnectedError extends Error {
+  override name = "NotConnectedError";
+  constructor(readonly state: string, detail?: string) {
+    super(
+      `The RVR is not connected (state: ${state})${detail ? `: ${detail}` : ""}. ` +
+        "Call connect (or wait: the server keeps retrying in the background) and try again.",
+    );
+  }
+}
+
+export interface LinkProvider {
+  /** The link to the robot now. Throws NotConnectedError when there is none. */
+  current(): RvrLink;
+  /** The link if connected, else undefined (never throws). */
+  peek(): RvrLink | undefined;
+  /**
+   * Called with every new link once the robot answers on it (after connect or reconnect) - the
+   * place to subscribe to notifications. Returns an unsubscribe function.
+   */
+  onConnected(listener: (link: RvrLink) => void): () => void;
+  /** Called when the link is lost or closed, before any reconnect. Returns an unsubscribe function. */
+  onDisconnected(listener: (reason: string) => void): () => void;
+}

@@ -1,0 +1,126 @@
+/**
+ * Test helpers for running the program and socat as real processes: await a line on a stream
+ * (never a fixed sleep), with an overall deadline so a broken build fails instead of hanging.
+ */
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Lines of a byte stream, decoded as they arrive; keeps everything seen for later assertions. */
+export class LineReader {
+  readonly lines: string[] = [];
+  #waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  #ended = false;
+  #endWaiters: (() => void)[] = [];
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = this.#pump(stream);
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let partial = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      partial += text;
+      const parts = partial.split("\n");
+      partial = parts.pop() ?? "";
+      for (const line of parts) this.#add(line);
+    }
+    if (partial) this.#add(partial);
+    this.#ended = true;
+    for (const w of this.#endWaiters) w();
+  }
+
+  #add(line: string): void {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.test(line)) return true;
+      w.resolve(line);
+      return false;
+    });
+  }
+
+  /** The first line (seen or future) matching `test`; rejects when the stream ends or after `timeoutMs`. */
+  waitFor(test: (line: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+    const seen = this.lines.find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        reject(
+          new Error(`${why} while waiting for ${what}; lines so far:\n${this.lines.join("\n")}`),
+        );
+      };
+      const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
+      const waiter = {
+        test,
+        resolve: (line: string) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      this.#waiters.push(waiter);
+      if (this.#ended) fail("stream ended");
+      else this.#endWaiters.push(() => fail("stream ended"));
+    });
+  }
+}
+
+/** A socat pty pair; `a` and `b` are symlinks to the two ends. */
+export interface PtyPair {
+  a: string;
+  b: string;
+  process: Deno.ChildProcess;
+  close(): Promise<void>;
+}
+
+export async function openPtyPair(dir: string): Promise<PtyPair> {
+  const a = `${dir}/a`;
+  const b = `${dir}/b`;
+  let process: Deno.ChildProcess;
+  try {
+    process = new Deno.Command("socat", {
+      args: ["-d", "-d", `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error("socat is not installed: apt-get install socat (the tty tests need it).");
+    }
+    throw e;
+  }
+  const stderr = new LineReader(process.stderr);
+  await stderr.waitFor((l) => l.includes("starting data transfer loop"), "socat to open both ptys");
+  return {
+    a,
+    b,
+    process,
+    close: async () => {
+      try {
+        process.kill("SIGTERM");
+      } catch (e) {
+        if (!(e instanceof TypeError)) throw e; // already exited
+      }
+      await process.status;
+      await stderr.done;
+    },
+  };
+}
+
+/** Runs `deno run -A main.ts ...args` with piped stdio. */
+export function spawnMain(
+  args: string[],
+  env: Record<string, string> = {},
+  entry = `${ROOT}main.ts`,
+): { child: Deno.ChildProcess; stdout: LineReader; stderr: LineReader } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", entry, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, stdout: new LineReader(child.stdout), stderr: new LineReader(child.stderr) };
+}

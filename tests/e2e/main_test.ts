@@ -1,0 +1,84 @@
+/** The program end to end: real processes, the simulator in-process and over a socat pty. */
+import assert from "node:assert/strict";
+import { openPtyPair, spawnMain } from "./_process.ts";
+
+const isReady = (l: string) => l.includes("Ready:");
+
+Deno.test("--help lists every setting and exits 0", async () => {
+  const { child, stdout, stderr } = spawnMain(["--help"]);
+  await child.stdin.close();
+  const status = await child.status;
+  await Promise.all([stdout.done, stderr.done]);
+  assert.equal(status.code, 0);
+  const text = stdout.lines.join("\n");
+  for (const name of ["RVR_SERIAL_PORT", "RVR_BAUD_RATE", "RVR_LOG_LEVEL", "rvr-mcp sim --port"]) {
+    assert.ok(text.includes(name), `help mentions ${name}`);
+  }
+});
+
+Deno.test("a bad setting exits 2 with one line naming the variable, the value and what is allowed", async () => {
+  const { child, stdout, stderr } = spawnMain([], { RVR_BAUD_RATE: "12345" });
+  await child.stdin.close();
+  const status = await child.status;
+  await Promise.all([stdout.done, stderr.done]);
+  assert.equal(status.code, 2);
+  assert.deepEqual(stdout.lines, []);
+  const lines = stderr.lines.filter((l) => l.trim() !== "");
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /RVR_BAUD_RATE="12345".*115200/);
+});
+
+Deno.test("a missing serial port fails fast with the Raspberry Pi fix", async () => {
+  const { child, stdout, stderr } = spawnMain([], { RVR_SERIAL_PORT: "/dev/does-not-exist-rvr" });
+  await child.stdin.close();
+  const status = await child.status;
+  await Promise.all([stdout.done, stderr.done]);
+  assert.equal(status.code, 1);
+  assert.deepEqual(stdout.lines, []);
+  const text = stderr.lines.join("\n");
+  assert.match(text, /\/dev\/does-not-exist-rvr/);
+  assert.match(text, /raspi-config/);
+});
+
+Deno.test("serve on the built-in simulator: ready on stderr, nothing on stdout, clean exit on stdin EOF", async () => {
+  const { child, stdout, stderr } = spawnMain([], { RVR_SERIAL_PORT: "sim" });
+  const ready = await stderr.waitFor(isReady, "the server to report readiness");
+  const record = JSON.parse(ready);
+  assert.equal(record.level, "info");
+  assert.match(record.message, /simulated RVR/);
+  await child.stdin.close();
+  const status = await child.status;
+  await Promise.all([stdout.done, stderr.done]);
+  assert.equal(status.code, 0, stderr.lines.join("\n"));
+  assert.deepEqual(stdout.lines, [], "stdout carries nothing but MCP JSON-RPC");
+  for (const line of stderr.lines) JSON.parse(line); // every log line is one JSON object
+  assert.ok(stderr.lines.some((l) => l.includes("Shutting down")));
+});
+
+Deno.test("serve over a real pty against `sim --port` on the other end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rvr-e2e-" });
+  const pty = await openPtyPair(dir);
+  const sim = spawnMain(["sim", "--port", pty.b]);
+  try {
+    await sim.stderr.waitFor(
+      (l) => l.includes("Simulated RVR listening"),
+      "the simulator to start",
+    );
+    const server = spawnMain([], { RVR_SERIAL_PORT: pty.a });
+    const ready = await server.stderr.waitFor(isReady, "the server to wake the robot over the pty");
+    assert.ok(ready.includes(pty.a));
+    await server.child.stdin.close();
+    const status = await server.child.status;
+    await Promise.all([server.stdout.done, server.stderr.done]);
+    assert.equal(status.code, 0, server.stderr.lines.join("\n"));
+    assert.deepEqual(server.stdout.lines, []);
+  } finally {
+    sim.child.kill("SIGTERM");
+    const simStatus = await sim.child.status;
+    await sim.child.stdin.close();
+    await Promise.all([sim.stdout.done, sim.stderr.done]);
+    await pty.close();
+    await Deno.remove(dir, { recursive: true });
+    assert.equal(simStatus.code, 0, sim.stderr.lines.join("\n"));
+  }
+});
