@@ -233,8 +233,44 @@ export class Metrics {
     }
   }
 
-  /** Everything as Prometheus text exposition format. */
+  readonly #collectors: (() => void)[] = [];
+  readonly #seen = new Map<string, number>();
+
+  /**
+   * Registers `collect`, run before every scrape to bring gauges and counters up to date from a
+   * component's stats snapshot. A collector that throws is reported in the scrape's error.
+   */
+  addCollector(collect: () => void): () => void {
+    this.#collectors.push(collect);
+    return () => {
+      const i = this.#collectors.indexOf(collect);
+      if (i >= 0) this.#collectors.splice(i, 1);
+    };
+  }
+
+  /**
+   * Advances `counter{labels}` to a cumulative `total` read from a stats snapshot (by the
+   * difference since the last call under `key`). A total that went down (a new link, a new
+   * component) starts counting again from it.
+   */
+  advance<L extends string>(
+    key: string,
+    counter: Counter<L>,
+    total: number,
+    labels?: Partial<Record<L, string | number>>,
+  ): void {
+    const last = this.#seen.get(key) ?? 0;
+    const delta = total >= last ? total - last : total;
+    this.#seen.set(key, total);
+    if (delta > 0) {
+      if (labels) counter.inc(labels, delta);
+      else counter.inc(delta);
+    }
+  }
+
+  /** Everything as Prometheus text exposition format (collectors run first). */
   text(): Promise<string> {
+    for (const collect of this.#collectors) collect();
     return this.registry.metrics();
   }
 
