@@ -180,8 +180,8 @@ export class EmergencyStopActiveError extends Error {
 
   constructor(commandName: string, reason: string, latchedAt: number) {
     super(
-      `Command "${commandName}" refused: the emergency stop is latched since ` +
-        `${new Date(latchedAt).toISOString()} (${reason}). Release the emergency stop, then retry.`,
+      `emergency stop is active: call clear_emergency_stop first (${commandName} refused; ` +
+        `latched at ${new Date(latchedAt).toISOString()}: ${reason}).`,
     );
     this.commandName = commandName;
     this.reason = reason;

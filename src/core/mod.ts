@@ -1,7 +1,7 @@
 /**
  * The runtime core: command queue, circuit breaker, event bus, state store, errors and small
- * async helpers. Depends on nothing above it (no src/link, src/robot, ...). Metrics come later in
- * src/core/metrics.ts and observe these components through their stats getters and listeners.
+ * async helpers, and the metrics registry. Depends on nothing above it (no src/link, src/robot).
+ * Metrics observe these components through their stats getters and listeners.
  *
  * @module
  */
@@ -11,3 +11,4 @@ export * from "./command_queue.ts";
 export * from "./circuit_breaker.ts";
 export * from "./event_bus.ts";
 export * from "./state.ts";
+export * from "./metrics.ts";

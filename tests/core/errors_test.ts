@@ -69,7 +69,7 @@ Deno.test("core errors", async (t) => {
     assert.deepEqual([estop.commandName, estop.reason], ["drive", "operator"]);
     assert.match(
       estop.message,
-      /"drive" refused: the emergency stop is latched since 2025-01-01T00:00:00\.000Z \(operator\)\. Release/,
+      /^emergency stop is active: call clear_emergency_stop first \(drive refused; latched at 2025-01-01T00:00:00\.000Z: operator\)\.$/,
     );
   });
 });
