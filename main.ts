@@ -9,10 +9,9 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
 import { configureLogging } from "./src/logging.ts";
-import { Metrics } from "./src/core/metrics.ts";
-import { StateStore } from "./src/core/state.ts";
 import { MemoryPort, TtyPort } from "./src/link/mod.ts";
-import { Connection, type OpenedPort, type PortOpener } from "./src/robot/connection.ts";
+import type { OpenedPort, PortOpener } from "./src/robot/connection.ts";
+import { Runtime } from "./src/robot/runtime.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 
 const log = getLogger(["rvr", "main"]);
@@ -157,33 +156,19 @@ async function stdinClosed(): Promise<void> {
   }
 }
 
-function signalled(): Promise<string> {
+/** Resolves with "sigint" or "sigterm" when the process is asked to stop. */
+function signalled(): Promise<"sigint" | "sigterm"> {
   return new Promise((resolve) => {
-    for (const sig of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(sig, () => resolve(sig));
-    }
+    Deno.addSignalListener("SIGINT", () => resolve("sigint"));
+    Deno.addSignalListener("SIGTERM", () => resolve("sigterm"));
   });
 }
 
 async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
-  const state = new StateStore();
-  const metrics = new Metrics();
   const opener = portOpener(extra);
-  const connection = new Connection({
-    openPort: opener,
-    spec: { path: config.serialPort, baudRate: config.baudRate },
-    state,
-    metrics,
-    wakeTimeoutMs: config.wakeTimeout * 1000,
-    heartbeatMs: config.heartbeatMs,
-    requestTimeoutMs: config.requestTimeoutMs,
-  });
-  connection.onClosing(async (link, reason) => {
-    // Every stop is drive_stop, put on the wire before the link closes.
-    await link.sendImmediate("drive_stop", {});
-    log.info("drive_stop sent before closing the link ({reason})", { reason });
-  });
-  const exit = Promise.race([stdinClosed().then(() => "stdin closed"), signalled()]);
+  const runtime = new Runtime(config, opener);
+  const { connection } = runtime;
+  const exit = Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()]);
   const offReady = connection.onConnected(() => {
     offReady();
     const info = connection.info;
@@ -201,7 +186,7 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   }
   const reason = await exit;
   log.info("Shutting down ({reason}): stopping the robot", { reason });
-  await connection.close(reason);
+  await runtime.close(reason);
   await opener.stop();
   return 0;
 }

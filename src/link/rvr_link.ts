@@ -59,9 +59,30 @@ export const LINK_DROP_REASONS = [
 ] as const;
 export type LinkDropReason = (typeof LINK_DROP_REASONS)[number];
 
+/** How a request ended, for observers (metrics). */
+export const LINK_REQUEST_OUTCOMES = [
+  "sent",
+  "reply",
+  "error_reply",
+  "timeout",
+  "aborted",
+  "failed",
+] as const;
+export type LinkRequestOutcome = (typeof LINK_REQUEST_OUTCOMES)[number];
+
+/** One finished request: `durationMs` from encoding to the reply (or the failure). */
+export interface LinkRequestEvent {
+  command: string;
+  target: NodeId;
+  outcome: LinkRequestOutcome;
+  durationMs: number;
+}
+
 export interface RvrLinkOptions {
   /** Timeout for requests that expect a reply, unless the request passes its own. Default 1000. */
   defaultTimeoutMs?: number;
+  /** Called once per finished request (sendImmediate included). Must not throw; if it does, logged. */
+  onRequest?: (event: LinkRequestEvent) => void;
   /** Sequence number of the first request, 0-255. Default 0 (the Node SDK's; Python starts at 1). */
   firstSeq?: number;
 }
@@ -170,6 +191,7 @@ function hex(n: number): string {
 export class RvrLink {
   readonly port: BytePort;
   readonly defaultTimeoutMs: number;
+  readonly #onRequest: ((event: LinkRequestEvent) => void) | undefined;
   #state: LinkState = "new";
   #nextSeq = 0;
   readonly #pending = new Map<number, PendingRequest>();
@@ -204,6 +226,7 @@ export class RvrLink {
       throw new RangeError(`RvrLink firstSeq must be an integer 0-255, got ${String(firstSeq)}.`);
     }
     this.#nextSeq = firstSeq;
+    this.#onRequest = options.onRequest;
     this.#decoder = new FrameDecoder({
       onError: (reason) =>
         log.warn("Dropped frame from {path}: {reason}", { path: port.path, reason }),
@@ -289,10 +312,17 @@ export class RvrLink {
       this.#aborted++;
       throw signal.reason;
     }
+    const started = performance.now();
     const seq = this.#allocateSeq(name);
     const bytes = encodeRequest(name, params, { seq, target, requestsResponse: wantsReply });
     if (!wantsReply) {
-      await this.#write(name, bytes);
+      try {
+        await this.#write(name, bytes);
+      } catch (error) {
+        this.#observe(name, target, "failed", started);
+        throw error;
+      }
+      this.#observe(name, target, "sent", started);
       return;
     }
 
@@ -326,14 +356,21 @@ export class RvrLink {
       entry.fail(signal?.reason);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    let outcome: LinkRequestOutcome = "failed";
     try {
       this.#write(name, bytes).catch((error) => entry.fail(error));
       const reply = await promise;
+      outcome = reply.err ? "error_reply" : "reply";
       return this.#decodeReply(name, reply);
+    } catch (error) {
+      if (error instanceof ResponseTimeoutError) outcome = "timeout";
+      else if (signal?.aborted) outcome = "aborted";
+      throw error;
     } finally {
       clearTimeout(timer);
       this.#pending.delete(seq);
       signal?.removeEventListener("abort", onAbort);
+      this.#observe(name, target, outcome, started);
     }
   }
 
@@ -353,9 +390,16 @@ export class RvrLink {
     this.#checkUsable(name);
     const def = commandByName(name);
     const target = this.#targetOf(def, options.target);
+    const started = performance.now();
     const seq = this.#allocateSeq(name);
     const bytes = encodeRequest(name, params, { seq, target, requestsResponse: false });
-    await this.#write(name, bytes);
+    try {
+      await this.#write(name, bytes);
+    } catch (error) {
+      this.#observe(name, target, "failed", started);
+      throw error;
+    }
+    this.#observe(name, target, "sent", started);
   }
 
   /**
@@ -421,6 +465,15 @@ export class RvrLink {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  #observe(command: string, target: NodeId, outcome: LinkRequestOutcome, started: number): void {
+    if (!this.#onRequest) return;
+    try {
+      this.#onRequest({ command, target, outcome, durationMs: performance.now() - started });
+    } catch (error) {
+      log.warn("A request observer threw: {error}", { error: String(error) });
+    }
+  }
 
   #checkUsable(name: string): void {
     if (this.#state === "closed") {

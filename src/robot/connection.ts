@@ -21,7 +21,7 @@ import { getLogger } from "@logtape/logtape";
 import { backoff, delay } from "../core/async.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ConnectionStatus, StateStore } from "../core/state.ts";
-import { type BytePort, ResponseTimeoutError, RvrLink } from "../link/mod.ts";
+import { type BytePort, ResponseTimeoutError, RvrLink, type RvrLinkOptions } from "../link/mod.ts";
 import { type LinkProvider, NotConnectedError } from "./link_provider.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
@@ -54,6 +54,8 @@ export interface ConnectionOptions {
   heartbeatMs: number;
   /** Default reply timeout of the link (RVR_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
+  /** More options for every link (e.g. a request observer for metrics). */
+  linkOptions?: Omit<RvrLinkOptions, "defaultTimeoutMs">;
   /** Pauses between background reconnect attempts. Default 250 ms growing to 5 s. */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
@@ -293,7 +295,10 @@ export class Connection implements LinkProvider {
     let link: RvrLink | undefined;
     try {
       opened = await this.#o.openPort(spec);
-      link = new RvrLink(opened.port, { defaultTimeoutMs: this.#o.requestTimeoutMs });
+      link = new RvrLink(opened.port, {
+        ...this.#o.linkOptions,
+        defaultTimeoutMs: this.#o.requestTimeoutMs,
+      });
       link.start();
       const wake = await wakeRobot(link, opened.port.path, {
         timeoutMs: this.#o.wakeTimeoutMs,

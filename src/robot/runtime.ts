@@ -1,0 +1,215 @@
+/**
+ * The robot runtime, composed in one place: state, event bus, metrics, command queue, circuit
+ * breaker, connection, safety and the typed robot API, wired together and to Prometheus.
+ * main.ts builds one from the config; tests build one over the simulator.
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  CircuitBreaker,
+  type CircuitStateName,
+  CommandQueue,
+  CONNECTION_STATUSES,
+  EventBus,
+  Metrics,
+  PRIORITIES,
+  StateStore,
+} from "../core/mod.ts";
+import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
+import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
+import { bridgeStateToBus, type RobotBus, type RobotTopics } from "./events.ts";
+import { Rvr } from "./rvr.ts";
+import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety.ts";
+
+const log = getLogger(["rvr", "robot", "runtime"]);
+
+/** The settings the runtime uses (a subset of src/config.ts's Config). */
+export interface RuntimeSettings {
+  serialPort: string;
+  baudRate: number;
+  requestTimeoutMs: number;
+  wakeTimeout: number;
+  heartbeatMs: number;
+  maxSpeedPercent: number;
+  commandTimeout: number;
+  commandQueueSize: number;
+  circuitBreakerFailureThreshold: number;
+  circuitBreakerTimeout: number;
+}
+
+const BREAKER_STATE_VALUE: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** Errors that say the link itself failed, which the breaker counts (robot error replies do not). */
+export function isLinkFailure(error: unknown): boolean {
+  return error instanceof ResponseTimeoutError || error instanceof LinkClosedError;
+}
+
+/** The safety reason for a connection's closing reason. */
+export function shutdownReasonFor(reason: string): ShutdownReason {
+  if ((SHUTDOWN_REASONS as readonly string[]).includes(reason)) return reason as ShutdownReason;
+  if (reason.startsWith("robot silent") || reason.startsWith("link closed")) return "link_loss";
+  return "disconnect";
+}
+
+export class Runtime {
+  readonly state = new StateStore();
+  readonly bus: RobotBus = new EventBus<RobotTopics>({ name: "robot" });
+  readonly metrics: Metrics;
+  readonly queue: CommandQueue;
+  readonly breaker: CircuitBreaker;
+  readonly connection: Connection;
+  readonly safety: Safety;
+  readonly rvr: Rvr;
+  readonly #unbridge: () => void;
+  readonly #linkIds = new WeakMap<RvrLink, number>();
+  #linkCount = 0;
+  #closed = false;
+
+  constructor(settings: RuntimeSettings, openPort: PortOpener, metrics = new Metrics()) {
+    const m = this.metrics = metrics;
+    this.queue = new CommandQueue({
+      capacity: settings.commandQueueSize,
+      defaultTimeoutMs: Math.max(5000, settings.requestTimeoutMs * 2),
+      // Rvr counts rejections and supersessions; the queue alone knows how long each waited.
+      onEvent: (e) => {
+        if (e.type === "started") {
+          m.queueWaitSeconds.observe({ priority: e.priority }, e.waitMs / 1000);
+        }
+      },
+    });
+    this.connection = new Connection({
+      openPort,
+      spec: { path: settings.serialPort, baudRate: settings.baudRate },
+      state: this.state,
+      metrics: m,
+      wakeTimeoutMs: settings.wakeTimeout * 1000,
+      heartbeatMs: settings.heartbeatMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      linkOptions: {
+        onRequest: (e) => {
+          m.linkRequestsTotal.inc({ command: e.command });
+          if (e.outcome === "timeout") m.linkTimeoutsTotal.inc({ command: e.command });
+          if (e.outcome === "reply" || e.outcome === "error_reply") {
+            m.linkRequestSeconds.observe({ command: e.command }, e.durationMs / 1000);
+          }
+        },
+      },
+    });
+    this.breaker = new CircuitBreaker({
+      name: "robot",
+      failureThreshold: settings.circuitBreakerFailureThreshold,
+      openMs: settings.circuitBreakerTimeout * 1000,
+      isFailure: isLinkFailure,
+      probe: (signal) =>
+        this.connection.current().request("echo", { data: [] }, {
+          target: 1,
+          signal,
+          timeoutMs: settings.requestTimeoutMs,
+        }),
+      onTransition: (t) => {
+        m.breakerTransitionsTotal.inc({ to: t.to });
+        m.breakerState.set(BREAKER_STATE_VALUE[t.to]);
+        const level = t.to === "open" ? "warn" : "info";
+        log[level]("Circuit {from} -> {to}: {reason}", {
+          from: t.from,
+          to: t.to,
+          reason: t.reason,
+        });
+      },
+    });
+    this.safety = new Safety({
+      bus: this.bus,
+      state: this.state,
+      metrics: m,
+      speedLimitPercent: settings.maxSpeedPercent,
+      commandTimeoutS: settings.commandTimeout,
+    });
+    this.rvr = new Rvr({
+      links: this.connection,
+      queue: this.queue,
+      breaker: this.breaker,
+      bus: this.bus,
+      state: this.state,
+      safety: this.safety,
+      metrics: m,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    });
+    // Every link that closes - on purpose or because the robot went silent - gets drive_stop first.
+    this.connection.onClosing(async (link: RvrLink, reason) => {
+      await this.rvr.shutdown(shutdownReasonFor(reason), { link });
+      // Its last counts, before it is gone; then its keys are no longer needed.
+      this.metrics.forget(this.#collectLink(link));
+    });
+    this.#unbridge = bridgeStateToBus(this.state, this.bus);
+    this.bus.subscribe("robot.notification", (e) => {
+      m.linkNotificationsTotal.inc({ notification: e.payload.name });
+    }, { name: "metrics" });
+    m.speedLimitPercent.set(settings.maxSpeedPercent);
+    m.addCollector(() => this.#collect());
+  }
+
+  /** Where the connection points now. */
+  get spec(): PortSpec {
+    return this.connection.spec;
+  }
+
+  /**
+   * Shuts down for `reason`: drive_stop on the wire (via the closing hooks), link and port
+   * closed, timers cleared. Idempotent.
+   */
+  async close(reason: ShutdownReason | string = "disconnect"): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.connection.close(reason);
+    this.queue.close(`shutting down (${reason})`);
+    this.breaker.dispose();
+    this.safety.dispose();
+    this.rvr.dispose();
+    this.#unbridge();
+    this.bus.close();
+  }
+
+  #collect(): void {
+    const m = this.metrics;
+    const qs = this.queue.stats;
+    for (const p of PRIORITIES) m.queueDepth.set({ priority: p }, qs.depthByPriority[p]);
+    const bs = this.breaker.stats;
+    m.breakerState.set(BREAKER_STATE_VALUE[bs.state]);
+    m.advance("breaker.failures", m.breakerFailuresTotal, bs.failures);
+    m.advance("breaker.rejected", m.breakerRejectionsTotal, bs.rejected);
+    const status = this.state.connection.status;
+    for (const s of CONNECTION_STATUSES) m.connectionState.set({ state: s }, s === status ? 1 : 0);
+    m.connectionUptimeSeconds.set(status === "connected" ? this.state.connectedForMs() / 1000 : 0);
+    const bus = this.bus.stats;
+    for (const [topic, n] of Object.entries(bus.publishedByTopic)) {
+      m.advance(`bus.published.${topic}`, m.busPublishedTotal, n, { topic });
+    }
+    m.advance("bus.dropped", m.busDroppedTotal, bus.dropped, { subscriber: "all" });
+    m.advance("bus.errors", m.busSubscriberErrorsTotal, bus.subscriberErrors, {
+      subscriber: "all",
+    });
+    const link = this.connection.peek();
+    m.linkPendingRequests.set(link?.stats.pending ?? 0);
+    if (link) this.#collectLink(link);
+  }
+
+  /** Counters from one link's stats, keyed by that link so a reconnect neither loses nor doubles. */
+  #collectLink(link: RvrLink): string {
+    const m = this.metrics;
+    let id = this.#linkIds.get(link);
+    if (id === undefined) this.#linkIds.set(link, id = ++this.#linkCount);
+    const prefix = `link${id}.`;
+    const k = (name: string) => prefix + name;
+    const ls = link.stats;
+    m.advance(k("bytes.in"), m.linkBytesTotal, ls.bytesIn, { direction: "in" });
+    m.advance(k("bytes.out"), m.linkBytesTotal, ls.bytesOut, { direction: "out" });
+    m.advance(k("frames.in"), m.linkFramesTotal, ls.framesIn, { direction: "in" });
+    m.advance(k("frames.out"), m.linkFramesTotal, ls.framesOut, { direction: "out" });
+    for (const [reason, n] of Object.entries(ls.dropped)) {
+      m.advance(k(`dropped.${reason}`), m.linkFramesDroppedTotal, n, { reason });
+    }
+    for (const [code, n] of Object.entries(ls.errors)) {
+      m.advance(k(`errors.${code}`), m.linkRobotErrorsTotal, n, { code });
+    }
+    return prefix;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The composed runtime over the simulator: metrics fed from every layer, the circuit breaker
+ * opened by timeouts and closed by its echo probe, e-stop on the wire while open, and drive_stop
+ * before the link of a silent robot closes. Fake timers throughout.
+ */
+import assert from "node:assert/strict";
+import { CircuitOpenError } from "../../src/core/mod.ts";
+import { MemoryPort } from "../../src/link/mod.ts";
+import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
+import { Runtime, type RuntimeSettings, shutdownReasonFor } from "../../src/robot/runtime.ts";
+import { SimulatedRvr } from "../../src/sim/mod.ts";
+import { installClock, RecordingPort } from "./_harness.ts";
+
+const SETTINGS: RuntimeSettings = {
+  serialPort: "sim",
+  baudRate: 115200,
+  requestTimeoutMs: 200,
+  wakeTimeout: 2,
+  heartbeatMs: 0,
+  maxSpeedPercent: 50,
+  commandTimeout: 5,
+  commandQueueSize: 100,
+  circuitBreakerFailureThreshold: 3,
+  circuitBreakerTimeout: 10,
+};
+
+/** One keep-alive simulated robot; every connection gets a fresh recorded port to it. */
+function simOpener() {
+  let sim: SimulatedRvr | undefined;
+  const wires: RecordingPort[] = [];
+  const open: PortOpener = (): Promise<OpenedPort> => {
+    const [host, device] = MemoryPort.pair("rt");
+    const wire = new RecordingPort(device);
+    wires.push(wire);
+    if (sim) sim.attach(wire);
+    else {
+      sim = new SimulatedRvr(wire, { keepAlive: true, inactivityTimeoutMs: 0 });
+      sim.start();
+    }
+    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
+  };
+  return {
+    open,
+    wires,
+    get sim(): SimulatedRvr {
+      if (!sim) throw new Error("not opened yet");
+      return sim;
+    },
+  };
+}
+
+/** The robot's last packets on `wire` were drive_stop, then only the IR follow/evade stops. */
+function assertStoppedLast(wire: RecordingPort): void {
+  const names = wire.received().map((e) => e.name);
+  const stop = names.lastIndexOf("drive_stop");
+  assert.ok(stop >= 0, `drive_stop on the wire; got ${names.join(", ")}`);
+  assert.deepEqual(names.slice(stop + 1), [
+    "stop_robot_to_robot_infrared_following",
+    "stop_robot_to_robot_infrared_evading",
+  ]);
+}
+
+async function settle<T>(clock: { tickAsync(ms: number): Promise<number> }, p: Promise<T>) {
+  let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
+  p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
+  for (let i = 0; i < 3000 && outcome === undefined; i++) await clock.tickAsync(10);
+  if (outcome === undefined) throw new Error("still pending after 30 s of fake time");
+  if (!outcome.ok) throw outcome.e;
+  return outcome.v;
+}
+
+Deno.test("shutdown reasons map onto the safety layer's", () => {
+  assert.equal(shutdownReasonFor("sigterm"), "sigterm");
+  assert.equal(shutdownReasonFor("robot silent: 2 heartbeat echoes unanswered"), "link_loss");
+  assert.equal(shutdownReasonFor("link closed: hangup"), "link_loss");
+  assert.equal(shutdownReasonFor("reconnect requested"), "disconnect");
+});
+
+Deno.test("runtime: metrics from every layer after a drive", async () => {
+  const clock = installClock();
+  const sims = simOpener();
+  const rt = new Runtime(SETTINGS, sims.open);
+  try {
+    await settle(clock, rt.connection.connect());
+    const move = await settle(clock, rt.rvr.driveWithHeading({ speed: 200, headingDeg: 0 }));
+    assert.equal(move.limited, true);
+    await settle(clock, rt.rvr.command("get_battery_percentage", {}));
+    await clock.tickAsync(500);
+    const text = await rt.metrics.text();
+    const value = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
+    assert.ok(value(/^rvr_link_bytes_total\{direction="out"\} (\d+)/m) > 0);
+    assert.ok(value(/^rvr_link_frames_total\{direction="in"\} (\d+)/m) > 0);
+    assert.equal(value(/^rvr_connection_state\{state="connected"\} (\d+)/m), 1);
+    // One read by the safety set-up at connect, one by this test.
+    assert.equal(
+      value(/^rvr_commands_total\{command="get_battery_percentage",outcome="ok"\} (\d+)/m),
+      2,
+    );
+    assert.ok(
+      value(/^rvr_link_request_seconds_count\{command="get_battery_percentage"\} (\d+)/m) >= 1,
+    );
+    assert.equal(
+      value(/^rvr_safety_limited_commands_total\{command="drive_with_heading"\} (\d+)/m),
+      1,
+    );
+    assert.ok(value(/^rvr_queue_wait_seconds_count\{priority="normal"\} (\d+)/m) >= 2);
+    assert.equal(value(/^rvr_breaker_state (\d+)/m), 0);
+    assert.ok(value(/^rvr_bus_published_total\{topic="robot.state"\} (\d+)/m) >= 2);
+  } finally {
+    await settle(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
+  assertStoppedLast(sims.wires[0]);
+});
+
+Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", async () => {
+  const clock = installClock();
+  const sims = simOpener();
+  const rt = new Runtime(SETTINGS, sims.open);
+  try {
+    await settle(clock, rt.connection.connect());
+    sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn; // the robot stops answering
+    for (let i = 0; i < SETTINGS.circuitBreakerFailureThreshold; i++) {
+      await settle(clock, rt.rvr.command("get_battery_percentage", {})).then(
+        () => assert.fail("a silent robot cannot answer"),
+        (e: Error) => assert.equal(e.name, "ResponseTimeoutError"),
+      );
+    }
+    assert.equal(rt.breaker.state.name, "open");
+    const refused = await settle(clock, rt.rvr.command("get_battery_percentage", {})).then(
+      () => assert.fail("the circuit is open"),
+      (e) => e,
+    );
+    assert.ok(refused instanceof CircuitOpenError);
+    assert.ok(refused.retryInMs > 0 && refused.retryInMs <= 10_000);
+    const wire = sims.wires[0];
+    const before = wire.received("drive_stop").length;
+    const stop = await settle(clock, rt.rvr.emergencyStop("tool"));
+    assert.equal(stop.sent, true);
+    assert.equal(
+      wire.received("drive_stop").length,
+      before + 1,
+      "drive_stop on the wire while open",
+    );
+    rt.rvr.clearEmergencyStop();
+    // The robot answers again; after the open period one echo probe closes the circuit.
+    sims.sim.faults.silentAfterPackets = null;
+    await clock.tickAsync(10_000);
+    await settle(
+      clock,
+      new Promise<void>((resolve) => {
+        const check = () => rt.breaker.state.name === "closed" ? resolve() : setTimeout(check, 10);
+        check();
+      }),
+    );
+    const battery = await settle(clock, rt.rvr.command("get_battery_percentage", {}));
+    assert.equal(typeof (battery as { percentage: number }).percentage, "number");
+    const text = await rt.metrics.text();
+    assert.match(text, /^rvr_breaker_transitions_total\{to="open"\} 1$/m);
+    assert.match(text, /^rvr_breaker_transitions_total\{to="closed"\} 1$/m);
+    assert.match(text, /^rvr_breaker_rejections_total 1$/m);
+  } finally {
+    await settle(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
+});
+
+Deno.test("runtime: a robot that goes silent gets drive_stop before its link closes, then is found again", async () => {
+  const clock = installClock();
+  const sims = simOpener();
+  const rt = new Runtime({ ...SETTINGS, heartbeatMs: 500 }, sims.open);
+  try {
+    await settle(clock, rt.connection.connect());
+    await settle(clock, rt.rvr.driveWithHeading({ speed: 60, headingDeg: 0 }));
+    sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn;
+    const again = new Promise<void>((resolve) => {
+      const off = rt.connection.onConnected(() => {
+        off();
+        resolve();
+      });
+    });
+    // Let the heartbeat notice, then let the robot answer again so the reconnect succeeds.
+    await settle(
+      clock,
+      new Promise<void>((resolve) => {
+        const off = rt.connection.onDisconnected(() => {
+          off();
+          sims.sim.faults.silentAfterPackets = null;
+          resolve();
+        });
+      }),
+    );
+    await settle(clock, again);
+    assertStoppedLast(sims.wires[0]);
+    assert.equal(rt.connection.status, "connected");
+    assert.match(await rt.metrics.text(), /^rvr_safety_auto_stops_total\{reason="link_loss"\} 1$/m);
+  } finally {
+    await settle(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
+});
