@@ -557,6 +557,11 @@ export class SimulatedRvr {
       return;
     }
     const def = commandById(packet.did, packet.cid);
+    log.debug("Received {command} seq {seq} for node {node}", {
+      command: def?.name ?? `0x${packet.did.toString(16)}/0x${packet.cid.toString(16)}`,
+      seq: packet.seq,
+      node: (packet.target ?? 1) & 0x0f,
+    });
     if (def?.kind === "notification") {
       // A notification is the robot's to send; one sent to it gets no answer.
       this.#stats.packetsIgnored++;

@@ -55,10 +55,13 @@ Deno.test("serve on the built-in simulator: ready on stderr, nothing on stdout, 
   assert.ok(stderr.lines.some((l) => l.includes("Shutting down")));
 });
 
-Deno.test("serve over a real pty against `sim --port` on the other end", async () => {
+/** Runs `sim --port` on one end of a pty pair and `serve` on the other; `stop` ends the server. */
+async function serveAgainstSimOverPty(
+  stop: (server: ReturnType<typeof spawnMain>) => Promise<void>,
+): Promise<{ simLines: string[]; serverLines: string[]; stdout: string[]; code: number }> {
   const dir = await Deno.makeTempDir({ prefix: "rvr-e2e-" });
   const pty = await openPtyPair(dir);
-  const sim = spawnMain(["sim", "--port", pty.b]);
+  const sim = spawnMain(["sim", "--port", pty.b], { RVR_LOG_LEVEL: "debug" });
   try {
     await sim.stderr.waitFor(
       (l) => l.includes("Simulated RVR listening"),
@@ -67,11 +70,21 @@ Deno.test("serve over a real pty against `sim --port` on the other end", async (
     const server = spawnMain([], { RVR_SERIAL_PORT: pty.a });
     const ready = await server.stderr.waitFor(isReady, "the server to wake the robot over the pty");
     assert.ok(ready.includes(pty.a));
-    await server.child.stdin.close();
+    const seen = sim.stderr.lines.length;
+    await stop(server);
     const status = await server.child.status;
     await Promise.all([server.stdout.done, server.stderr.done]);
-    assert.equal(status.code, 0, server.stderr.lines.join("\n"));
-    assert.deepEqual(server.stdout.lines, []);
+    // The robot heard drive_stop after the server was told to stop, before it exited.
+    await sim.stderr.waitFor(
+      (l) => sim.stderr.lines.indexOf(l) >= seen && l.includes("Received drive_stop"),
+      "drive_stop to reach the robot",
+    );
+    return {
+      simLines: sim.stderr.lines,
+      serverLines: server.stderr.lines,
+      stdout: server.stdout.lines,
+      code: status.code,
+    };
   } finally {
     sim.child.kill("SIGTERM");
     const simStatus = await sim.child.status;
@@ -81,4 +94,22 @@ Deno.test("serve over a real pty against `sim --port` on the other end", async (
     await Deno.remove(dir, { recursive: true });
     assert.equal(simStatus.code, 0, sim.stderr.lines.join("\n"));
   }
+}
+
+Deno.test("serve over a real pty: stdin EOF stops the robot with drive_stop, then exits 0", async () => {
+  const run = await serveAgainstSimOverPty((server) => server.child.stdin.close());
+  assert.equal(run.code, 0, run.serverLines.join("\n"));
+  assert.deepEqual(run.stdout, []);
+  assert.ok(run.serverLines.some((l) => l.includes("Shutting down (stdin_eof)")));
 });
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`serve over a real pty: ${signal} stops the robot with drive_stop, then exits 0`, async () => {
+    const run = await serveAgainstSimOverPty(async (server) => {
+      server.child.kill(signal);
+      await server.child.stdin.close();
+    });
+    assert.equal(run.code, 0, run.serverLines.join("\n"));
+    assert.ok(run.serverLines.some((l) => l.includes(`Shutting down (${signal.toLowerCase()})`)));
+  });
+}
