@@ -165,6 +165,12 @@ function signalled(): Promise<"sigint" | "sigterm"> {
 }
 
 async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
+  if (config.httpPort !== undefined) {
+    log.warn(
+      "RVR_HTTP_PORT={port} is set, but this version has no side port yet (/metrics, /healthz and the dashboard come with the telemetry release); ignoring it.",
+      { port: config.httpPort },
+    );
+  }
   const opener = portOpener(extra);
   const runtime = new Runtime(config, opener);
   const { connection } = runtime;
