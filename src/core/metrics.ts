@@ -27,7 +27,7 @@ export class Metrics {
   // Commands (queue + execution)
   readonly commandsTotal = this.#counter(
     "rvr_commands_total",
-    "Robot commands by command and outcome (ok, error, timeout, rejected, superseded, cancelled).",
+    "Robot commands by command and outcome.",
     ["command", "outcome"],
   );
   readonly commandSeconds = this.#histogram(
@@ -121,6 +121,11 @@ export class Metrics {
     "rvr_connection_reconnects_total",
     "Times a lost robot was found again.",
   );
+  readonly powerState = this.#gauge(
+    "rvr_power_state",
+    "1 for the robot's current power state (unknown, awake, asleep), 0 for the others.",
+    ["state"],
+  );
   readonly heartbeatFailuresTotal = this.#counter(
     "rvr_heartbeat_failures_total",
     "Heartbeat echoes that got no answer.",
@@ -152,7 +157,7 @@ export class Metrics {
   // Safety
   readonly emergencyStopsTotal = this.#counter(
     "rvr_safety_emergency_stops_total",
-    "Emergency stops, by source (tool, http, stall, fault, thermal, shutdown).",
+    "Emergency stops, by source (tool, http, api).",
     ["source"],
   );
   readonly estopLatched = this.#gauge(
@@ -166,7 +171,7 @@ export class Metrics {
   );
   readonly autoStopsTotal = this.#counter(
     "rvr_safety_auto_stops_total",
-    "Stops the server sent on its own, by reason (watchdog, disconnect, link_loss, stall, motor_fault, thermal).",
+    "Stops the server sent on its own, by reason (watchdog, stall, motor_fault, thermal, battery_critical, stdin_eof, sigint, sigterm, link_loss, disconnect).",
     ["reason"],
   );
   readonly safetyRejectionsTotal = this.#counter(
@@ -266,6 +271,11 @@ export class Metrics {
       if (labels) counter.inc(labels, delta);
       else counter.inc(delta);
     }
+  }
+
+  /** Forgets the totals remembered under keys starting with `prefix` (a component that is gone). */
+  forget(prefix: string): void {
+    for (const key of [...this.#seen.keys()]) if (key.startsWith(prefix)) this.#seen.delete(key);
   }
 
   /** Everything as Prometheus text exposition format (collectors run first). */

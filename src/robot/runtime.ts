@@ -11,6 +11,7 @@ import {
   CONNECTION_STATUSES,
   EventBus,
   Metrics,
+  POWER_STATUSES,
   PRIORITIES,
   StateStore,
 } from "../core/mod.ts";
@@ -178,6 +179,8 @@ export class Runtime {
     m.advance("breaker.rejected", m.breakerRejectionsTotal, bs.rejected);
     const status = this.state.connection.status;
     for (const s of CONNECTION_STATUSES) m.connectionState.set({ state: s }, s === status ? 1 : 0);
+    const power = this.state.power.status;
+    for (const p of POWER_STATUSES) m.powerState.set({ state: p }, p === power ? 1 : 0);
     m.connectionUptimeSeconds.set(status === "connected" ? this.state.connectedForMs() / 1000 : 0);
     const bus = this.bus.stats;
     for (const [topic, n] of Object.entries(bus.publishedByTopic)) {

@@ -105,6 +105,7 @@ Deno.test("runtime: metrics from every layer after a drive", async () => {
     );
     assert.ok(value(/^rvr_queue_wait_seconds_count\{priority="normal"\} (\d+)/m) >= 2);
     assert.equal(value(/^rvr_breaker_state (\d+)/m), 0);
+    assert.equal(value(/^rvr_power_state\{state="awake"\} (\d+)/m), 1);
     assert.ok(value(/^rvr_bus_published_total\{topic="robot.state"\} (\d+)/m) >= 2);
   } finally {
     await settle(clock, rt.close("sigterm"));
