@@ -133,8 +133,9 @@ function notAllowed(path: string, error: unknown): SerialPortError {
   return new SerialPortError(
     "not_allowed",
     path,
-    `Deno may not use serial port ${path} (${message(error)}); run with ` +
-      `--allow-read=${path} --allow-write=${path} --allow-run=stty.`,
+    `Deno may not open serial port ${path} (${message(error)}). Deno 2 opens device files ` +
+      `under /dev only with --allow-all (-A), whatever --allow-read/--allow-write say: run with ` +
+      `-A, as \`deno task start\` and the compiled binary do.`,
     { cause: error },
   );
 }

@@ -108,6 +108,23 @@ export async function openPtyPair(dir: string): Promise<PtyPair> {
   };
 }
 
+/** Runs `deno task <task> ...args` from the project root, as a user would, with piped stdio. */
+export function spawnTask(
+  task: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): { child: Deno.ChildProcess; stdout: LineReader; stderr: LineReader } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", task, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, stdout: new LineReader(child.stdout), stderr: new LineReader(child.stderr) };
+}
+
 /** Runs `deno run -A main.ts ...args` with piped stdio. */
 export function spawnMain(
   args: string[],

@@ -1,6 +1,6 @@
 /** The program end to end: real processes, the simulator in-process and over a socat pty. */
 import assert from "node:assert/strict";
-import { openPtyPair, spawnMain } from "./_process.ts";
+import { openPtyPair, spawnMain, spawnTask } from "./_process.ts";
 
 const isReady = (l: string) => l.includes("Ready:");
 
@@ -58,21 +58,24 @@ Deno.test("serve on the built-in simulator: ready on stderr, nothing on stdout, 
 /** Runs `sim --port` on one end of a pty pair and `serve` on the other; `stop` ends the server. */
 async function serveAgainstSimOverPty(
   stop: (server: ReturnType<typeof spawnMain>) => Promise<void>,
+  stdinClosed = false,
 ): Promise<{ simLines: string[]; serverLines: string[]; stdout: string[]; code: number }> {
   const dir = await Deno.makeTempDir({ prefix: "rvr-e2e-" });
   const pty = await openPtyPair(dir);
-  const sim = spawnMain(["sim", "--port", pty.b], { RVR_LOG_LEVEL: "debug" });
+  // The tasks exactly as README gives them: Deno opens /dev/pts/N only with the task's -A.
+  const sim = spawnTask("sim", ["--port", pty.b], { RVR_LOG_LEVEL: "debug" });
   try {
     await sim.stderr.waitFor(
       (l) => l.includes("Simulated RVR listening"),
       "the simulator to start",
     );
-    const server = spawnMain([], { RVR_SERIAL_PORT: pty.a });
+    const server = spawnTask("start", [], { RVR_SERIAL_PORT: pty.a });
     const ready = await server.stderr.waitFor(isReady, "the server to wake the robot over the pty");
     assert.ok(ready.includes(pty.a));
     const seen = sim.stderr.lines.length;
     await stop(server);
     const status = await server.child.status;
+    if (!stdinClosed) await server.child.stdin.close();
     await Promise.all([server.stdout.done, server.stderr.done]);
     // The robot heard drive_stop after the server was told to stop, before it exited.
     await sim.stderr.waitFor(
@@ -97,7 +100,7 @@ async function serveAgainstSimOverPty(
 }
 
 Deno.test("serve over a real pty: stdin EOF stops the robot with drive_stop, then exits 0", async () => {
-  const run = await serveAgainstSimOverPty((server) => server.child.stdin.close());
+  const run = await serveAgainstSimOverPty((server) => server.child.stdin.close(), true);
   assert.equal(run.code, 0, run.serverLines.join("\n"));
   assert.deepEqual(run.stdout, []);
   assert.ok(run.serverLines.some((l) => l.includes("Shutting down (stdin_eof)")));
@@ -105,9 +108,10 @@ Deno.test("serve over a real pty: stdin EOF stops the robot with drive_stop, the
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`serve over a real pty: ${signal} stops the robot with drive_stop, then exits 0`, async () => {
-    const run = await serveAgainstSimOverPty(async (server) => {
+    // Only the signal: stdin stays open until the process has exited.
+    const run = await serveAgainstSimOverPty((server) => {
       server.child.kill(signal);
-      await server.child.stdin.close();
+      return Promise.resolve();
     });
     assert.equal(run.code, 0, run.serverLines.join("\n"));
     assert.ok(run.serverLines.some((l) => l.includes(`Shutting down (${signal.toLowerCase()})`)));
