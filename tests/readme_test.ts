@@ -44,7 +44,7 @@ Deno.test("README: the troubleshooting messages are the program's own", async ()
   assert.ok(rows.length >= 5);
   for (const row of rows) {
     // The fixed words of the message (paths and numbers vary) must appear in the source.
-    for (const words of row.split(/\/dev\/…|…|\d+ ms|RVR_…=/).map((w) => w.trim())) {
+    for (const words of row.split(/\/dev\/\u2026|\u2026|\d+ ms|RVR_\u2026=/).map((w) => w.trim())) {
       if (words.length < 4) continue;
       assert.ok(src.includes(words), `"${words}" (from "${row}") is in src/`);
     }

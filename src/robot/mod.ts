@@ -1,6 +1,7 @@
 /**
  * The robot layer: the typed RVR API (rvr.ts), the safety rules (safety.ts), the event bus topics
- * (events.ts), and the connection (connection.ts, link_provider.ts). Other layers import it
+ * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors.ts),
+ * moves that take time (moves.ts) and the composed runtime (runtime.ts). Other layers import it
  * through this file.
  *
  * @module
@@ -10,3 +11,6 @@ export * from "./link_provider.ts";
 export * from "./connection.ts";
 export * from "./safety.ts";
 export * from "./rvr.ts";
+export * from "./sensors.ts";
+export * from "./moves.ts";
+export * from "./runtime.ts";

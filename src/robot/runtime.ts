@@ -18,7 +18,9 @@ import {
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
 import { bridgeStateToBus, type RobotBus, type RobotTopics } from "./events.ts";
+import { Moves } from "./moves.ts";
 import { Rvr } from "./rvr.ts";
+import { SensorStreams } from "./sensors.ts";
 import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
@@ -35,6 +37,10 @@ export interface RuntimeSettings {
   commandQueueSize: number;
   circuitBreakerFailureThreshold: number;
   circuitBreakerTimeout: number;
+  /** RVR_SENSOR_INTERVAL: default streaming period, ms. */
+  sensorInterval: number;
+  /** RVR_SENSOR_CACHE_TTL: a reading older than this is stale, ms. */
+  sensorCacheTtl: number;
 }
 
 const BREAKER_STATE_VALUE: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
@@ -60,6 +66,8 @@ export class Runtime {
   readonly connection: Connection;
   readonly safety: Safety;
   readonly rvr: Rvr;
+  readonly streams: SensorStreams;
+  readonly moves: Moves;
   readonly #unbridge: () => void;
   readonly #linkIds = new WeakMap<RvrLink, number>();
   #linkCount = 0;
@@ -134,6 +142,15 @@ export class Runtime {
       metrics: m,
       requestTimeoutMs: settings.requestTimeoutMs,
     });
+    this.streams = new SensorStreams({
+      links: this.connection,
+      rvr: this.rvr,
+      bus: this.bus,
+      metrics: m,
+      cacheTtlMs: settings.sensorCacheTtl,
+      defaultIntervalMs: settings.sensorInterval,
+    });
+    this.moves = new Moves({ rvr: this.rvr, streams: this.streams, links: this.connection });
     // Every link that closes - on purpose or because the robot went silent - gets drive_stop first.
     this.connection.onClosing(async (link: RvrLink, reason) => {
       await this.rvr.shutdown(shutdownReasonFor(reason), { link });
@@ -160,7 +177,9 @@ export class Runtime {
   async close(reason: ShutdownReason | string = "disconnect"): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.moves.dispose();
     await this.connection.close(reason);
+    this.streams.dispose();
     this.queue.close(`shutting down (${reason})`);
     this.breaker.dispose();
     this.safety.dispose();

@@ -42,7 +42,8 @@
  *
  * On every new link (LinkProvider.onConnected) the robot is asked for motor stall, motor fault,
  * thermal protection and battery voltage state notifications, and the battery is read once.
- * Every notification is republished on the bus as "robot.notification"; stall, motor fault and
+ * Every notification but streaming data (which SensorStreams publishes decoded as "robot.sample")
+ * is republished on the bus as "robot.notification"; stall, motor fault and
  * thermal critical stop the robot (safety events "stall", "motor_fault", "thermal"); battery
  * critical stops it and blocks movement until the battery recovers (event "battery"). A
  * `disable_notifications_and_active_commands` sent through {@link Rvr.command} is followed by
@@ -396,6 +397,11 @@ export class Rvr {
    */
   ready(): Promise<SafetySetupReport> {
     return this.#setup ?? this.#firstSetup.promise;
+  }
+
+  /** Suspends the auto-stop watchdog during a tracked move (see Safety.holdWatchdog). */
+  holdWatchdog(reason: string): () => void {
+    return this.#safety.holdWatchdog(reason);
   }
 
   /** The safety state: limit, watchdog, e-stop, battery. */
@@ -1151,7 +1157,10 @@ export class Rvr {
     node: NodeId,
   ): void {
     const v = values as Record<string, unknown>;
-    this.#bus.publish("robot.notification", { name, node, values: v, at: Date.now() });
+    // Streaming data reaches the bus decoded, as "robot.sample" (src/robot/sensors.ts).
+    if (name !== "streaming_service_data_notify") {
+      this.#bus.publish("robot.notification", { name, node, values: v, at: Date.now() });
+    }
     switch (name) {
       case "motor_stall_notify": {
         const side = v.motor_index === 0

@@ -288,6 +288,7 @@ export class Safety {
   #speedLimitPercent: number;
   #commandTimeoutS: number;
   #watchdogTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdogHolds = 0;
   #watchdogExpiresAt: number | null = null;
   #watchdogHandlers: (() => void)[] = [];
   #lastAutoStop: SafetyStatus["lastAutoStop"] = null;
@@ -419,10 +420,28 @@ export class Safety {
     };
   }
 
-  /** (Re-)arms the watchdog for `commandTimeoutS` from now; does nothing when it is disabled. */
+  /**
+   * Suspends the watchdog while a tracked move runs: such a move is supervised by its own
+   * timeout (derived from distance and speed) and stops the robot itself, but sends no movement
+   * command the watchdog could see. Returns the release; the last release re-arms the watchdog.
+   */
+  holdWatchdog(reason: string): () => void {
+    this.#watchdogHolds++;
+    this.#clearWatchdogTimer();
+    log.debug("Watchdog held ({reason})", { reason, holds: this.#watchdogHolds });
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#watchdogHolds--;
+      if (this.#watchdogHolds === 0) this.kickWatchdog();
+    };
+  }
+
+  /** (Re-)arms the watchdog for `commandTimeoutS` from now; does nothing when it is disabled or held. */
   kickWatchdog(): void {
     this.#clearWatchdogTimer();
-    if (this.#commandTimeoutS === 0) return;
+    if (this.#commandTimeoutS === 0 || this.#watchdogHolds > 0) return;
     const ms = this.#commandTimeoutS * 1000;
     this.#watchdogExpiresAt = Date.now() + ms;
     this.#watchdogTimer = setTimeout(() => this.#watchdogFired(ms), ms);

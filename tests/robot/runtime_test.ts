@@ -22,6 +22,8 @@ const SETTINGS: RuntimeSettings = {
   commandQueueSize: 100,
   circuitBreakerFailureThreshold: 3,
   circuitBreakerTimeout: 10,
+  sensorInterval: 100,
+  sensorCacheTtl: 1000,
 };
 
 /** One keep-alive simulated robot; every connection gets a fresh recorded port to it. */
