@@ -1,0 +1,78 @@
+/**
+ * Waiting for one robot notification that answers a command (the colour reading 0x36, the end of
+ * a magnetometer calibration 0x51): subscribe on the link before the command goes out, then
+ * await the next one with a timeout, a cancellation signal, and the link closing. Private to
+ * src/mcp.
+ *
+ * @module
+ */
+import { TimeoutError } from "../core/mod.ts";
+import { LinkClosedError, type RvrLink } from "../link/mod.ts";
+import type { NotificationName, ResponseOf } from "../protocol/mod.ts";
+
+export interface PendingNotification<N extends NotificationName> {
+  /**
+   * Resolves with the next notification's values; rejects on timeout, abort or link close. A
+   * rejection nobody awaits is not reported as unhandled.
+   */
+  readonly promise: Promise<ResponseOf<N>>;
+  /** Stops waiting without settling (the promise then never settles). Idempotent. */
+  cancel(): void;
+}
+
+export interface NextNotificationOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** What is awaited, for the timeout message, e.g. "the colour reading". */
+  what: string;
+  /** What to do when it times out, for the timeout message. */
+  hint: string;
+}
+
+/** Starts waiting for the next `name` on `link`. Call before sending the command it answers. */
+export function nextNotification<N extends NotificationName>(
+  link: RvrLink,
+  name: N,
+  options: NextNotificationOptions,
+): PendingNotification<N> {
+  const { promise, resolve, reject } = Promise.withResolvers<ResponseOf<N>>();
+  // The caller may never await it (its command failed first): that rejection is not unhandled.
+  promise.catch(() => {});
+  let done = false;
+  let off = () => {};
+  let offClose = () => {};
+  const onAbort = () => finish(() => reject(options.signal?.reason));
+  const finish = (settle: () => void) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    off();
+    offClose();
+    options.signal?.removeEventListener("abort", onAbort);
+    settle();
+  };
+  if (options.signal?.aborted) {
+    done = true;
+    reject(options.signal.reason);
+    return { promise, cancel: () => {} };
+  }
+  const timer = setTimeout(
+    () =>
+      finish(() =>
+        reject(
+          new TimeoutError(
+            `${options.what} (${name}) did not arrive within ${options.timeoutMs} ms; ` +
+              options.hint,
+            options.timeoutMs,
+          ),
+        )
+      ),
+    options.timeoutMs,
+  );
+  off = link.on(name, (values) => finish(() => resolve(values)));
+  offClose = link.onClose((error) =>
+    finish(() => reject(error ?? new LinkClosedError(link.port.path)))
+  );
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  return { promise, cancel: () => finish(() => {}) };
+}

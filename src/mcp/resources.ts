@@ -1,0 +1,353 @@
+/**
+ * MCP resources, all subscribable:
+ *
+ * | uri | content (application/json) | updated when |
+ * |---|---|---|
+ * | `rvr://status` | connection, power, battery, safety | connection/power/safety state changes, safety events, setting changes |
+ * | `rvr://sensors` | streaming status and the latest sample per streamed sensor with its age | every decoded sample, streaming started/stopped |
+ * | `rvr://events` | recent robot notifications, safety events and setting changes (a bounded ring buffer, oldest dropped first) | every new entry |
+ *
+ * `notifications/resources/updated` goes out only for subscribed resources and at most once per
+ * `updateWindowMs` (default {@link DEFAULT_UPDATE_WINDOW_MS}) per resource: the first change
+ * after a quiet window is announced at once, later ones in the window are folded into one
+ * announcement at its end, so the last change is never lost.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import {
+  ErrorCode,
+  McpError,
+  type ReadResourceResult,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Subscription } from "../core/mod.ts";
+import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
+import { connectionStatus, safetyView } from "./_status.ts";
+import type { ServerDeps } from "./_tool.ts";
+import { sensorDataView } from "./tools/sensors.ts";
+
+const log = getLogger(["rvr", "mcp", "resources"]);
+
+export const RESOURCE_URIS = {
+  status: "rvr://status",
+  sensors: "rvr://sensors",
+  events: "rvr://events",
+} as const;
+export type ResourceName = keyof typeof RESOURCE_URIS;
+export type ResourceUri = typeof RESOURCE_URIS[ResourceName];
+const URIS = Object.values(RESOURCE_URIS) as ResourceUri[];
+
+/** Default throttle window of notifications/resources/updated per resource. */
+export const DEFAULT_UPDATE_WINDOW_MS = 100;
+/** Default capacity of the event log behind rvr://events. */
+export const DEFAULT_EVENT_CAPACITY = 200;
+
+/** Robot notifications too frequent to be events (stream samples go to rvr://sensors). */
+const NOT_EVENTS = new Set<string>(["streaming_service_data_notify"]);
+
+export const EVENT_KINDS = ["notification", "safety", "setting"] as const;
+export type EventKind = typeof EVENT_KINDS[number];
+
+/** One entry of rvr://events. */
+export interface RobotEvent {
+  /** Increasing from 1 over the log's life. */
+  readonly seq: number;
+  readonly kind: EventKind;
+  /** Notification name, safety event type, or setting name. */
+  readonly name: string;
+  /** One sentence (safety events, settings), or null for raw notifications. */
+  readonly detail: string | null;
+  /** Notification values or event data. */
+  readonly data: Readonly<Record<string, unknown>>;
+  /** ISO-8601. */
+  readonly at: string;
+}
+
+/** JSON-safe copy (bigint as number). */
+function plain(values: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  if (values === undefined) return {};
+  return JSON.parse(
+    JSON.stringify(values, (_k, v) => (typeof v === "bigint" ? Number(v) : v)),
+  ) as Record<string, unknown>;
+}
+
+/**
+ * The recent robot notifications and safety events (from the bus) and setting changes (noted by
+ * tools), newest last, at most `capacity`. One per program, shared by every MCP session so a new
+ * session sees the history; or one per server when none is given.
+ */
+export class RobotEventLog {
+  readonly capacity: number;
+  #events: RobotEvent[] = [];
+  #seq = 0;
+  #dropped = 0;
+  #listeners = new Set<(e: RobotEvent) => void>();
+  #subscription: Subscription;
+
+  constructor(bus: RobotBus, options: { capacity?: number } = {}) {
+    const capacity = options.capacity ?? DEFAULT_EVENT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Event log capacity must be an integer >= 1, got ${capacity}; the default is ${DEFAULT_EVENT_CAPACITY}.`,
+      );
+    }
+    this.capacity = capacity;
+    this.#subscription = bus.subscribe(["robot.notification", "safety"], (e) => {
+      if (e.topic === "safety") this.#onSafety(e.payload as SafetyEvent);
+      else this.#onNotification(e.payload as RobotNotification);
+    }, { name: "mcp-event-log", bufferSize: 1024 });
+  }
+
+  /** Oldest first. */
+  get events(): readonly RobotEvent[] {
+    return this.#events;
+  }
+
+  /** Entries pushed out by newer ones. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Records a setting change (e.g. the speed limit) made by a tool. */
+  noteSetting(name: string, detail: string, data: Record<string, unknown>): void {
+    this.#append("setting", name, detail, data, Date.now());
+  }
+
+  /** Calls `listener` with every new entry; returns a function that stops it. */
+  onAppend(listener: (e: RobotEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  dispose(): void {
+    this.#subscription.unsubscribe();
+    this.#listeners.clear();
+  }
+
+  #onNotification(n: RobotNotification): void {
+    if (NOT_EVENTS.has(n.name)) return;
+    this.#append("notification", n.name, null, { node: n.node, ...plain(n.values) }, n.at);
+  }
+
+  #onSafety(e: SafetyEvent): void {
+    this.#append("safety", e.type, e.detail, plain(e.data), e.at);
+  }
+
+  #append(
+    kind: EventKind,
+    name: string,
+    detail: string | null,
+    data: Record<string, unknown>,
+    at: number,
+  ): void {
+    const event: RobotEvent = {
+      seq: ++this.#seq,
+      kind,
+      name,
+      detail,
+      data,
+      at: new Date(at).toISOString(),
+    };
+    this.#events.push(event);
+    if (this.#events.length > this.capacity) {
+      this.#events.splice(0, this.#events.length - this.capacity);
+      this.#dropped++;
+    }
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        log.error("An event-log listener threw: {error}", { error: String(error) });
+      }
+    }
+  }
+}
+
+/**
+ * At most one call of `send` per `windowMs`: the first change after a quiet window goes out at
+ * once, later ones are folded into one call at the end of the window.
+ */
+export class UpdateThrottle {
+  readonly windowMs: number;
+  readonly #send: () => void;
+  #lastSentAt = -Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(windowMs: number, send: () => void) {
+    if (!Number.isFinite(windowMs) || windowMs < 0) {
+      throw new RangeError(
+        `updateWindowMs must be a number of ms >= 0, got ${windowMs}; the default is ${DEFAULT_UPDATE_WINDOW_MS}.`,
+      );
+    }
+    this.windowMs = windowMs;
+    this.#send = send;
+  }
+
+  /** Something changed. */
+  changed(): void {
+    if (this.#timer !== undefined) return;
+    const wait = this.#lastSentAt + this.windowMs - performance.now();
+    if (wait <= 0) {
+      this.#fire();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#fire();
+    }, wait);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #fire(): void {
+    this.#lastSentAt = performance.now();
+    this.#send();
+  }
+}
+
+export interface ResourceOptions {
+  /** Throttle window per resource, ms (default 100). */
+  updateWindowMs?: number;
+  /** The log behind rvr://events; default: a new one owned (and disposed) by this server. */
+  eventLog?: RobotEventLog;
+}
+
+/** What resources.ts registered, to be disposed when the server closes. */
+export interface RegisteredResources {
+  readonly eventLog: RobotEventLog;
+  /** URIs the client subscribed to. */
+  readonly subscribed: ReadonlySet<ResourceUri>;
+  /** Marks a resource changed (announced if subscribed, throttled). */
+  changed(name: ResourceName): void;
+  dispose(): void;
+}
+
+const json = (uri: string, value: unknown): ReadResourceResult => ({
+  contents: [{ uri, mimeType: "application/json", text: JSON.stringify(value) }],
+});
+
+/** The content of rvr://status. */
+export function statusContent(deps: ServerDeps): Record<string, unknown> {
+  const runtime = deps.runtime;
+  const safety = safetyView(runtime.rvr.safetyStatus());
+  return {
+    connection: connectionStatus(runtime),
+    power: {
+      status: runtime.state.power.status,
+      since: new Date(runtime.state.power.enteredAt).toISOString(),
+    },
+    battery: safety.battery,
+    safety,
+  };
+}
+
+/** The content of rvr://events. */
+export function eventsContent(eventLog: RobotEventLog): Record<string, unknown> {
+  return {
+    capacity: eventLog.capacity,
+    dropped: eventLog.dropped,
+    events: eventLog.events,
+  };
+}
+
+/** Registers the three resources and their subscriptions on `server`. */
+export function registerResources(
+  server: McpServer,
+  deps: ServerDeps,
+  options: ResourceOptions = {},
+): RegisteredResources {
+  const windowMs = options.updateWindowMs ?? DEFAULT_UPDATE_WINDOW_MS;
+  const ownLog = options.eventLog === undefined;
+  const eventLog = options.eventLog ?? new RobotEventLog(deps.runtime.bus);
+  const subscribed = new Set<ResourceUri>();
+
+  const announce = (uri: ResourceUri) => () => {
+    if (!subscribed.has(uri) || !server.isConnected()) return;
+    server.server.sendResourceUpdated({ uri }).catch((error) => {
+      log.warn("resources/updated for {uri} not sent: {error}", { uri, error: String(error) });
+    });
+  };
+  const throttles = Object.fromEntries(
+    (Object.entries(RESOURCE_URIS) as [ResourceName, ResourceUri][]).map((
+      [name, uri],
+    ) => [name, new UpdateThrottle(windowMs, announce(uri))]),
+  ) as Record<ResourceName, UpdateThrottle>;
+  const changed = (name: ResourceName) => {
+    if (subscribed.has(RESOURCE_URIS[name])) throttles[name].changed();
+  };
+
+  server.registerResource("status", RESOURCE_URIS.status, {
+    title: "Robot status",
+    description: "Connection, power, battery and safety state of the RVR (JSON). Subscribable.",
+    mimeType: "application/json",
+  }, (uri) => json(uri.href, statusContent(deps)));
+
+  server.registerResource("sensors", RESOURCE_URIS.sensors, {
+    title: "Latest sensor samples",
+    description:
+      "Streaming status and the latest sample of each streamed sensor with its age in ms " +
+      "(JSON). Start streaming with start_sensor_streaming. Subscribable.",
+    mimeType: "application/json",
+  }, (uri) => json(uri.href, sensorDataView(deps.streams)));
+
+  server.registerResource("events", RESOURCE_URIS.events, {
+    title: "Recent robot events",
+    description:
+      `The last ${eventLog.capacity} robot notifications, safety events (e-stop, stall, ` +
+      "motor fault, thermal, battery, auto-stops, speed limiting) and setting changes, oldest " +
+      "first (JSON). Subscribable.",
+    mimeType: "application/json",
+  }, (uri) => json(uri.href, eventsContent(eventLog)));
+
+  const checkUri = (uri: string): ResourceUri => {
+    if ((URIS as string[]).includes(uri)) return uri as ResourceUri;
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Unknown resource ${uri}; subscribable resources are ${URIS.join(", ")}.`,
+    );
+  };
+  server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    subscribed.add(checkUri(request.params.uri));
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    subscribed.delete(checkUri(request.params.uri));
+    return {};
+  });
+
+  const bus = deps.runtime.bus;
+  const subscriptions: Subscription[] = [
+    bus.subscribe("robot.state", (e) => {
+      if (e.payload.aspect === "sensors") changed("sensors");
+      else changed("status");
+    }, { name: "mcp-resources-state" }),
+  ];
+  const offs = [
+    eventLog.onAppend((e) => {
+      changed("events");
+      if (e.kind !== "notification") changed("status");
+    }),
+    deps.streams.onReading(() => changed("sensors")),
+  ];
+
+  return {
+    eventLog,
+    subscribed,
+    changed,
+    dispose() {
+      for (const s of subscriptions) s.unsubscribe();
+      for (const off of offs) off();
+      for (const t of Object.values(throttles)) t.dispose();
+      subscribed.clear();
+      if (ownLog) eventLog.dispose();
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The MCP server: every RVR tool (tools/*.ts), the three resources (resources.ts), logging
+ * (safety events and robot warnings reach the client as log messages), and the server
+ * instructions. {@link createServer} builds one per transport (stdio, or each Streamable HTTP
+ * session), all driving the same runtime; {@link RvrMcpServer.close} (or the transport closing)
+ * releases its bus subscriptions and timers.
+ *
+ * Logging: every bus "safety" event becomes `notifications/message` (logger "rvr.safety") at a
+ * level by type: emergency stop latched and auto-stops "warning", stall "warning", motor fault
+ * "error", thermal "warning" (critical: "error"), battery critical "critical", recoveries and
+ * e-stop cleared "notice", speed limiting "debug". Robot notifications add battery low
+ * ("warning", logger "rvr.robot"), will sleep ("warning") and did sleep ("notice"). The
+ * client's logging/setLevel filters them.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
+import { BATTERY_STATES } from "../core/mod.ts";
+import type { ServerDeps, ToolEnv } from "./_tool.ts";
+import { registerResources, type ResourceOptions } from "./resources.ts";
+import { CONNECTION_TOOLS, registerConnectionTools } from "./tools/connection.ts";
+import { IR_TOOLS, registerIrTools } from "./tools/ir.ts";
+import { LED_TOOLS, registerLedTools } from "./tools/leds.ts";
+import { MOVEMENT_TOOLS, registerMovementTools } from "./tools/movement.ts";
+import { registerSafetyTools, SAFETY_TOOLS } from "./tools/safety.ts";
+import { registerSensorTools, SENSOR_TOOLS } from "./tools/sensors.ts";
+import { registerSystemTools, SYSTEM_TOOLS } from "./tools/system.ts";
+
+export type { ServerDeps } from "./_tool.ts";
+
+const log = getLogger(["rvr", "mcp"]);
+
+/** Every tool the server registers, by group. */
+export const TOOL_GROUPS = {
+  connection: CONNECTION_TOOLS,
+  movement: MOVEMENT_TOOLS,
+  leds: LED_TOOLS,
+  sensors: SENSOR_TOOLS,
+  system: SYSTEM_TOOLS,
+  safety: SAFETY_TOOLS,
+  ir: IR_TOOLS,
+} as const;
+
+export const TOOL_NAMES = [
+  ...CONNECTION_TOOLS,
+  ...MOVEMENT_TOOLS,
+  ...LED_TOOLS,
+  ...SENSOR_TOOLS,
+  ...SYSTEM_TOOLS,
+  ...SAFETY_TOOLS,
+  ...IR_TOOLS,
+] as const;
+export type ToolName = typeof TOOL_NAMES[number];
+
+export const SERVER_NAME = "rvr-mcp";
+
+/** The server `instructions`: how to use the tools well. */
+export const INSTRUCTIONS = `Drives one Sphero RVR robot.
+
+Units: distances and positions in metres, speeds in m/s (drive_with_heading: 0-255 of top speed), angles in degrees, times in ms unless a name says _s.
+
+Directions: headings count clockwise like a compass: drive_with_heading heading, pivot degrees (+ = right) and drive_to_position final_heading (0 = forward at the last reset_yaw, 90 = right, 270 = left). Yaw counts the other way, + = left (counter-clockwise): drive_rc yaw_rate, the imu sensor, pose.yaw_deg. Positions are in the locator frame: +y forward, +x right at the last reset_locator/reset_yaw; moves never reset it.
+
+Safety: speeds above the speed limit (get_safety_status, set_speed_limit; default 50 %) are reduced and reported as limited. The watchdog stops the robot when no movement command arrives for command_timeout_s (default 5 s): repeat continuous drives or raise it with set_command_timeout. emergency_stop stops at once and refuses all movement until clear_emergency_stop (which resumes nothing). A stall, motor fault, critical motor temperature or critical battery stops the robot on its own; these arrive as log messages and in rvr://events. Use stop for an ordinary stop.
+
+Moves that take time (drive_to_position, drive_forward, drive_backward, pivot, calibrate_magnetometer) return when done; send a progressToken for progress, cancel the request to stop the robot.
+
+Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too.
+
+Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).`;
+
+/** Options beyond the deps. */
+export interface ServerOptions extends ResourceOptions {}
+
+/** An McpServer that releases what it registered on the runtime when it closes. */
+export class RvrMcpServer extends McpServer {
+  #cleanups: (() => void)[] = [];
+  #disposed = false;
+
+  /** Runs `cleanup` once when the server is closed or its transport closes. */
+  onDispose(cleanup: () => void): void {
+    if (this.#disposed) cleanup();
+    else this.#cleanups.push(cleanup);
+  }
+
+  /** Unsubscribes from the bus and clears timers (idempotent). close() calls it. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const cleanup of this.#cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch (error) {
+        log.error("MCP server cleanup failed: {error}", { error: String(error) });
+      }
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.dispose();
+    await super.close();
+  }
+}
+
+/** MCP level and logger for a safety event. */
+export function safetyLogLevel(e: SafetyEvent): LoggingLevel {
+  const stopped = e.data !== undefined && "reason" in e.data;
+  switch (e.type) {
+    case "estop":
+      return "warning";
+    case "estop_cleared":
+      return "notice";
+    case "auto_stop":
+      return "warning";
+    case "stall":
+      return stopped ? "warning" : "info";
+    case "motor_fault":
+      return stopped ? "error" : "notice";
+    case "thermal":
+      return stopped ? "error" : "warning";
+    case "battery":
+      return stopped ? "critical" : "notice";
+    case "limited":
+      return "debug";
+  }
+}
+
+/** A log message for a robot notification worth telling the client about, or undefined. */
+export function notificationLog(
+  n: RobotNotification,
+): { level: LoggingLevel; event: string; message: string } | undefined {
+  switch (n.name) {
+    case "battery_voltage_state_change_notify": {
+      const state = BATTERY_STATES[n.values.state as number] ?? "unknown";
+      if (state !== "low") return undefined; // critical and recovered come as safety events
+      return {
+        level: "warning",
+        event: "battery_low",
+        message: "Battery low: charge or swap it soon (at critical the robot stops and " +
+          "movement is refused).",
+      };
+    }
+    case "will_sleep_notify":
+      return {
+        level: "warning",
+        event: "will_sleep",
+        message: "The robot goes to sleep in 10 s for lack of activity; send any command to " +
+          "keep it awake.",
+      };
+    case "did_sleep_notify":
+      return {
+        level: "notice",
+        event: "did_sleep",
+        message: "The robot went to sleep: driving, LEDs and sensors are off until it is " +
+          "woken (call connect).",
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Sends safety events and robot warnings to the client as log messages. */
+function forwardRobotLogs(server: McpServer, bus: RobotBus): () => void {
+  const send = (
+    level: LoggingLevel,
+    logger: string,
+    data: Record<string, unknown>,
+  ) => {
+    if (!server.isConnected()) return;
+    server.sendLoggingMessage({ level, logger, data }).catch((error) => {
+      log.warn("Log message to the MCP client not sent: {error}", { error: String(error) });
+    });
+  };
+  const subscription = bus.subscribe(["safety", "robot.notification"], (e) => {
+    if (e.topic === "safety") {
+      const s = e.payload as SafetyEvent;
+      send(safetyLogLevel(s), "rvr.safety", {
+        event: s.type,
+        message: s.detail,
+        at: new Date(s.at).toISOString(),
+        ...(s.data === undefined ? {} : { details: s.data }),
+      });
+      return;
+    }
+    const n = e.payload as RobotNotification;
+    const entry = notificationLog(n);
+    if (entry === undefined) return;
+    send(entry.level, "rvr.robot", {
+      event: entry.event,
+      message: entry.message,
+      at: new Date(n.at).toISOString(),
+      notification: n.name,
+    });
+  }, { name: "mcp-logging", bufferSize: 1024 });
+  return () => subscription.unsubscribe();
+}
+
+/**
+ * Builds the MCP server over `deps`: every tool, the resources, logging and the instructions.
+ * Connect it to a transport; close it (or let the transport close) to release its subscriptions.
+ */
+export function createServer(deps: ServerDeps, options: ServerOptions = {}): RvrMcpServer {
+  const server = new RvrMcpServer(
+    { name: SERVER_NAME, title: "Sphero RVR", version: deps.version },
+    {
+      capabilities: {
+        logging: {},
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+      },
+      instructions: INSTRUCTIONS,
+    },
+  );
+  const resources = registerResources(server, deps, options);
+  server.onDispose(() => resources.dispose());
+  const env: ToolEnv = {
+    ...deps,
+    noteSetting: (name, detail, data) => resources.eventLog.noteSetting(name, detail, data),
+  };
+  registerConnectionTools(server, env);
+  registerMovementTools(server, env);
+  registerLedTools(server, env);
+  registerSensorTools(server, env);
+  registerSystemTools(server, env);
+  registerSafetyTools(server, env);
+  registerIrTools(server, env);
+  server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    server.dispose();
+    previous?.();
+  };
+  return server;
+}

@@ -1,0 +1,339 @@
+/**
+ * The pieces behind the tools: error-to-result mapping, the tool definition helper (domain error
+ * vs bug, progress), the update throttle, the event log, LED packets, compass heading, IR
+ * decoding, log levels.
+ */
+import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/inMemory"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import {
+  CancelledByEmergencyStopError,
+  CircuitOpenError,
+  CommandTimeoutError,
+  EmergencyStopActiveError,
+  EventBus,
+  IllegalTransitionError,
+  QueueClosedError,
+  QueueDrainedError,
+  QueueFullError,
+} from "../../src/core/mod.ts";
+import {
+  LinkClosedError,
+  ResponseTimeoutError,
+  RobotError,
+  SerialPortError,
+  UndecodableReplyError,
+} from "../../src/link/mod.ts";
+import {
+  BatteryCriticalError,
+  MotionStoppedError,
+  NotConnectedError,
+  RobotNotRespondingError,
+  type RobotTopics,
+} from "../../src/robot/mod.ts";
+import {
+  MoveCancelledError,
+  MoveFailedError,
+  MoveSupersededError,
+  MoveTimeoutError,
+} from "../../src/robot/moves.ts";
+import { defineTool, describeToolError, ERROR_META_KEY } from "../../src/mcp/_tool.ts";
+import { RobotEventLog, UpdateThrottle } from "../../src/mcp/resources.ts";
+import { notificationLog, safetyLogLevel } from "../../src/mcp/server.ts";
+import { ledPacket, rgbLedsOf } from "../../src/mcp/tools/leds.ts";
+import { compassHeadingDeg, decodeIrReadings } from "../../src/mcp/tools/sensors.ts";
+import { cleanText, u64Ms, versionText } from "../../src/mcp/tools/system.ts";
+import { installClock } from "../robot/_harness.ts";
+
+Deno.test("describeToolError: cause first, then what to do; bugs are not described", async (t) => {
+  const cases: [Error, RegExp][] = [
+    [
+      new EmergencyStopActiveError("drive_with_heading", "tool", 0),
+      /^emergency stop is active: call clear_emergency_stop first/,
+    ],
+    [
+      new CancelledByEmergencyStopError("x"),
+      /^cancelled by emergency stop: .*clear_emergency_stop/,
+    ],
+    [new BatteryCriticalError("drive_tank_si_units", 3), /^battery is critical: .*Charge or swap/],
+    [
+      new CircuitOpenError("robot", 7200, Date.now() + 7200, "3 failures"),
+      /^the robot stopped answering; next probe in 8 s\. Retry after that/,
+    ],
+    [new CircuitOpenError("robot", 10, Date.now(), "x"), /next probe in 1 s/],
+    [new NotConnectedError("disconnected"), /^not connected: call connect/],
+    [new QueueFullError("echo", 10, 10), /^too many commands waiting: .*Wait for queued/],
+    [new ResponseTimeoutError("echo", 200, 1, 3), /^the robot did not answer echo in time: /],
+    [new CommandTimeoutError("echo", 500, "queued"), /^timed out: .*larger timeoutMs/],
+    [new RobotError("set_all_leds", 7, 1), /^the robot refused set_all_leds with bad_data_value/],
+    [
+      new UndecodableReplyError("echo", new Uint8Array([1]), new Error("short")),
+      /could not be decoded/,
+    ],
+    [new MotionStoppedError("stop"), /robot was stopped \(stop\)/],
+    [new LinkClosedError("/dev/serial0"), /^the link closed: .*Call connect/],
+    [new QueueClosedError("echo", "bye"), /queue is closed/],
+    [new QueueDrainedError("echo", "link lost"), /drained/],
+    [
+      new RobotNotRespondingError("/dev/serial0", 5000, new Error("x"), false),
+      /No answer from an RVR/,
+    ],
+    [
+      new SerialPortError("permission_denied", "/dev/serial0", "Permission denied: add dialout"),
+      /^serial port \/dev\/serial0: Permission denied/,
+    ],
+    [
+      new MoveTimeoutError("pivot", 5000, "turned 10 of 90", null),
+      /^pivot did not finish within 5\.0 s/,
+    ],
+    [
+      new MoveFailedError("drive_to_position", "the firmware gave up", null),
+      /ended without reaching/,
+    ],
+    [new MoveCancelledError("drive_forward", new Error("gone"), null), /cancelled by the caller/],
+    [new MoveSupersededError("pivot", "drive_forward"), /replaced by drive_forward.*one move runs/],
+    [new DOMException("The operation was aborted", "AbortError"), /^cancelled: /],
+    [new RangeError("percent must be 0-100, got 120"), /^invalid argument: percent/],
+    [new TypeError("speed must be a number"), /^invalid argument: speed/],
+  ];
+  for (const [i, [error, pattern]] of cases.entries()) {
+    await t.step(`${i} ${error.name}`, () => {
+      const text = describeToolError(error);
+      assert.ok(text !== undefined, `${error.name} is a domain error`);
+      assert.match(text, pattern);
+    });
+  }
+  await t.step("bugs", () => {
+    assert.equal(describeToolError(new Error("boom")), undefined);
+    assert.equal(describeToolError(new IllegalTransitionError("c", "a", "b", [])), undefined);
+    assert.equal(describeToolError("a string"), undefined);
+  });
+});
+
+Deno.test("defineTool: domain errors become results with a hint, bugs throw, progress only grows", async () => {
+  const server = new McpServer({ name: "t", version: "1" });
+  defineTool(server, {
+    name: "probe",
+    title: "Probe",
+    description: "Throws what it is told to; reports progress.",
+    input: { what: z.enum(["ok", "range", "bug", "estop"]) },
+    output: { done: z.boolean() },
+    hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    run(args, call) {
+      assert.match(call.correlationId, /^probe-/);
+      assert.equal(call.command.correlationId, call.correlationId);
+      assert.equal(call.command.requestsResponse, true);
+      for (const p of [1, 1, 0.5, 2, 3, 2.5]) call.progress(p, 3, `step ${p}`);
+      if (args.what === "range") throw new RangeError("what is out of range");
+      if (args.what === "bug") throw new Error("an unexpected bug");
+      if (args.what === "estop") throw new EmergencyStopActiveError("probe", "tool", 0);
+      return Promise.resolve({ done: true });
+    },
+  });
+  const client = new Client({ name: "c", version: "1" });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  await client.connect(a);
+  try {
+    const progress: number[] = [];
+    const call = (what: string, withProgress = false) =>
+      client.callTool(
+        { name: "probe", arguments: { what } },
+        undefined,
+        withProgress ? { onprogress: (p) => progress.push(p.progress) } : {},
+      ) as Promise<CallToolResult>;
+    const ok = await call("ok", true);
+    assert.deepEqual(ok.structuredContent, { done: true });
+    assert.deepEqual(progress, [1, 2, 3], "only increasing progress is sent");
+
+    const range = await call("range");
+    assert.equal(range.isError, true);
+    assert.equal(range._meta?.[ERROR_META_KEY], "RangeError");
+    assert.match((range.content[0] as { text: string }).text, /^invalid argument: what is out/);
+
+    const estop = await call("estop");
+    assert.equal(estop._meta?.[ERROR_META_KEY], "EmergencyStopActiveError");
+
+    // A bug is rethrown: the SDK's own error result, without our hint or _meta.
+    const bug = await call("bug");
+    assert.equal(bug.isError, true);
+    assert.equal(bug._meta, undefined);
+    assert.equal((bug.content[0] as { text: string }).text, "an unexpected bug");
+
+    const strict = await client.callTool({ name: "probe", arguments: { what: "ok", extra: 1 } });
+    assert.equal(strict.isError, true, "unknown arguments are refused");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("UpdateThrottle: leading edge, one folded update per window, never loses the last", async () => {
+  const clock = installClock();
+  try {
+    const sent: number[] = [];
+    const throttle = new UpdateThrottle(100, () => sent.push(clock.now));
+    const t0 = clock.now;
+    throttle.changed();
+    assert.deepEqual(sent, [t0], "the first change goes out at once");
+    for (let i = 0; i < 5; i++) {
+      await clock.tickAsync(10);
+      throttle.changed();
+    }
+    assert.equal(sent.length, 1);
+    await clock.tickAsync(100);
+    assert.deepEqual(sent, [t0, t0 + 100], "the folded change at the end of the window");
+    await clock.tickAsync(500);
+    assert.equal(sent.length, 2, "nothing without a change");
+    throttle.changed();
+    assert.equal(sent.length, 3, "after a quiet window: at once again");
+    throttle.changed();
+    throttle.dispose();
+    await clock.tickAsync(200);
+    assert.equal(sent.length, 3, "dispose drops the pending one");
+    assert.throws(
+      () => new UpdateThrottle(-1, () => {}),
+      /updateWindowMs must be a number of ms >= 0, got -1/,
+    );
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("RobotEventLog: notifications, safety events and settings, bounded", async () => {
+  const bus = new EventBus<RobotTopics>();
+  const log = new RobotEventLog(bus, { capacity: 3 });
+  try {
+    const seen: string[] = [];
+    const two = Promise.withResolvers<void>();
+    log.onAppend((e) => {
+      seen.push(e.name);
+      if (seen.length === 2) two.resolve();
+    });
+    bus.publish("robot.notification", {
+      name: "motor_stall_notify",
+      node: 2,
+      values: { motor_index: 0, is_triggered: true },
+      at: 0,
+    });
+    bus.publish("robot.notification", {
+      name: "streaming_service_data_notify",
+      node: 2,
+      values: { token: 1, sensor_data: [] },
+      at: 1,
+    });
+    bus.publish("safety", {
+      type: "stall",
+      detail: "The left motor stalled.",
+      at: 2,
+      data: { motor: "left" },
+    });
+    await two.promise; // the bus delivers asynchronously
+    log.noteSetting("speed_limit_percent", "Speed limit set to 30 %.", { percent: 30 });
+    log.noteSetting("command_timeout_s", "Watchdog 2 s.", { seconds: 2 });
+    assert.deepEqual(seen, [
+      "motor_stall_notify",
+      "stall",
+      "speed_limit_percent",
+      "command_timeout_s",
+    ]);
+    assert.deepEqual(log.events.map((e) => e.name), [
+      "stall",
+      "speed_limit_percent",
+      "command_timeout_s",
+    ]);
+    assert.equal(log.dropped, 1);
+    assert.deepEqual(log.events[0], {
+      seq: 2,
+      kind: "safety",
+      name: "stall",
+      detail: "The left motor stalled.",
+      data: { motor: "left" },
+      at: new Date(2).toISOString(),
+    });
+    assert.throws(
+      () => new RobotEventLog(bus, { capacity: 0 }),
+      /capacity must be an integer >= 1, got 0/,
+    );
+  } finally {
+    log.dispose();
+    bus.close();
+  }
+});
+
+Deno.test("LED packets: one byte per set bit, ascending; groups cover section 9.6", () => {
+  assert.deepEqual(ledPacket(new Map([[5, 9], [0, 1], [30, 7]])), {
+    led_group: 0x40000021,
+    led_brightness_values: [1, 9, 7],
+  });
+  assert.throws(() => ledPacket(new Map([[31, 1]])), /channel 31 does not exist/);
+  assert.deepEqual(rgbLedsOf("headlights"), ["left_headlight", "right_headlight"]);
+  assert.deepEqual(rgbLedsOf("undercarriage_white"), []);
+  assert.deepEqual(rgbLedsOf("power_button_rear"), ["power_button_rear"]);
+});
+
+Deno.test("compass heading: clockwise from magnetic north, body frame x right, y forward", () => {
+  // North straight ahead, to the left, behind, to the right.
+  assert.equal(compassHeadingDeg(0, 20), 0);
+  assert.equal(compassHeadingDeg(-20, 0), 90, "north on the left: facing east");
+  assert.equal(compassHeadingDeg(0, -20), 180);
+  assert.equal(compassHeadingDeg(20, 0), 270, "north on the right: facing west");
+  assert.equal(compassHeadingDeg(-10, 17.3205), 30);
+});
+
+Deno.test("IR readings: one byte per receiver, front_left in bits 0-7", () => {
+  assert.deepEqual(decodeIrReadings(0xff05_ff03), {
+    front_left: { value: 3, code: 3 },
+    front_right: { value: 0xff, code: null },
+    back_right: { value: 5, code: 5 },
+    back_left: { value: 0xff, code: null },
+  });
+});
+
+Deno.test("system info helpers", () => {
+  assert.equal(versionText({ major: 8, minor: 3, revision: 432 }), "8.3.432");
+  assert.equal(cleanText("RV-ABCD\0"), "RV-ABCD");
+  assert.equal(cleanText("STM32F4\0\0junk"), "STM32F4");
+  assert.equal(u64Ms(1_505_924n), 1_505_924);
+});
+
+Deno.test("log levels for safety events and robot notifications", () => {
+  const at = 0;
+  assert.equal(safetyLogLevel({ type: "estop", detail: "", at }), "warning");
+  assert.equal(safetyLogLevel({ type: "estop_cleared", detail: "", at }), "notice");
+  assert.equal(
+    safetyLogLevel({ type: "stall", detail: "", at, data: { reason: "stall" } }),
+    "warning",
+  );
+  assert.equal(
+    safetyLogLevel({ type: "stall", detail: "released", at, data: { motor: "left" } }),
+    "info",
+  );
+  assert.equal(
+    safetyLogLevel({ type: "motor_fault", detail: "", at, data: { reason: "motor_fault" } }),
+    "error",
+  );
+  assert.equal(
+    safetyLogLevel({ type: "thermal", detail: "", at, data: { reason: "thermal" } }),
+    "error",
+  );
+  assert.equal(safetyLogLevel({ type: "thermal", detail: "warn", at, data: {} }), "warning");
+  assert.equal(
+    safetyLogLevel({ type: "battery", detail: "", at, data: { reason: "battery_critical" } }),
+    "critical",
+  );
+  assert.equal(safetyLogLevel({ type: "limited", detail: "", at }), "debug");
+  const n = (name: "battery_voltage_state_change_notify" | "will_sleep_notify", state?: number) =>
+    notificationLog({ name, node: 1, values: state === undefined ? {} : { state }, at });
+  assert.equal(n("battery_voltage_state_change_notify", 2)?.event, "battery_low");
+  assert.equal(n("battery_voltage_state_change_notify", 2)?.level, "warning");
+  assert.equal(n("battery_voltage_state_change_notify", 1), undefined);
+  assert.equal(n("will_sleep_notify")?.level, "warning");
+});
