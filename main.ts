@@ -12,6 +12,17 @@ import { configureLogging } from "./src/logging.ts";
 import { MemoryPort, TtyPort } from "./src/link/mod.ts";
 import type { OpenedPort, PortOpener } from "./src/robot/connection.ts";
 import { Runtime } from "./src/robot/runtime.ts";
+import process from "node:process";
+// @ts-types="@modelcontextprotocol/sdk/server/stdio"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import {
+  createServer,
+  DEFAULT_MCP_HTTP_PORT,
+  type McpHttpServer,
+  RobotEventLog,
+  serveMcpHttp,
+} from "./src/mcp/mod.ts";
+import denoJson from "./deno.json" with { type: "json" };
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 
 const log = getLogger(["rvr", "main"]);
@@ -30,6 +41,7 @@ const SIM_FLAGS = {
   "wake-latency-ms": "string",
   "inactivity-timeout-ms": "string",
   asleep: "boolean",
+  http: "boolean",
 } as const;
 
 const SIM_HELP: [string, string][] = [
@@ -45,6 +57,7 @@ const SIM_HELP: [string, string][] = [
   ["wake-latency-ms MS", "fault: time from wake until the robot is ready"],
   ["inactivity-timeout-ms MS", "sleep after this long without activity (default 300000)"],
   ["asleep", "start asleep, like a robot idle before the host connects"],
+  ["http", "(serve) also serve MCP over Streamable HTTP at /mcp on RVR_MCP_HTTP_PORT or 3000"],
 ];
 
 function nonNegativeInt(flag: string, value: string): number {
@@ -146,14 +159,19 @@ function portOpener(
   return Object.assign(open, { stop: async () => await sim?.stop() });
 }
 
-/** Resolves when stdin reaches EOF (the MCP client went away). */
-async function stdinClosed(): Promise<void> {
-  const reader = Deno.stdin.readable.getReader();
-  try {
-    while (!(await reader.read()).done) { /* until the MCP server owns stdin */ }
-  } finally {
-    reader.releaseLock();
-  }
+/**
+ * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
+ * reads it through node:process and does not report the end itself).
+ */
+function stdinClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.once("end", () => resolve());
+    process.stdin.once("close", () => resolve());
+    process.stdin.once("error", (e: Error) => {
+      log.warn("stdin failed: {error}", { error: e.message });
+      resolve();
+    });
+  });
 }
 
 /** Resolves with "sigint" or "sigterm" when the process is asked to stop. */
@@ -162,6 +180,11 @@ function signalled(): Promise<"sigint" | "sigterm"> {
     Deno.addSignalListener("SIGINT", () => resolve("sigint"));
     Deno.addSignalListener("SIGTERM", () => resolve("sigterm"));
   });
+}
+
+/** The MCP HTTP port: RVR_MCP_HTTP_PORT, or 3000 with --http alone; undefined when off. */
+function mcpHttpPort(config: Config, extra: Record<string, string | boolean>): number | undefined {
+  return config.mcpHttpPort ?? (extra.http === true ? DEFAULT_MCP_HTTP_PORT : undefined);
 }
 
 async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
@@ -174,25 +197,55 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   const opener = portOpener(extra);
   const runtime = new Runtime(config, opener);
   const { connection } = runtime;
+  const eventLog = new RobotEventLog(runtime.bus);
+  const deps = {
+    runtime,
+    streams: runtime.streams,
+    moves: runtime.moves,
+    version: denoJson.version,
+  };
+  // stdio: the MCP client that started us. It is served at once; the robot connects beside it.
   const exit = Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()]);
+  const server = createServer(deps, { eventLog });
+  await server.connect(new StdioServerTransport());
+  let http: McpHttpServer | undefined;
+  const port = mcpHttpPort(config, extra);
+  if (port !== undefined) {
+    http = await serveMcpHttp({
+      port,
+      host: config.httpHost,
+      apiKey: config.apiKey,
+      createServer: () => createServer(deps, { eventLog }),
+      // A client that goes away leaves no robot running on its orders.
+      onSessionClosed: async (id) => {
+        if (!connection.peek()) return;
+        try {
+          await runtime.rvr.stop();
+          log.info("Stopped the robot: MCP HTTP session {id} ended", { id });
+        } catch (e) {
+          log.warn("Could not stop the robot after session {id} ended: {error}", {
+            id,
+            error: (e as Error).message,
+          });
+        }
+      },
+    });
+  }
   const offReady = connection.onConnected(() => {
     offReady();
     const info = connection.info;
     log.info(info?.simulated ? "Ready: {port} (simulated RVR)" : "Ready: {port}", { ...info });
   });
-  if (config.autoConnect) {
-    // A bad port (missing, no permission, not a tty) is final: say so and exit, do not retry.
-    try {
-      await connection.connect();
-    } catch (e) {
-      if ((e as Error).name === "SerialPortError") throw e;
-      log.warn("{error} Retrying in the background.", { error: (e as Error).message });
-      connection.startAutoConnect();
-    }
-  }
+  // Connect in the background: a robot that is not there yet (or a wrong port) is reported in
+  // the log and by get_connection_status / connect, and retried, while MCP keeps serving.
+  if (config.autoConnect) connection.startAutoConnect();
+  else log.info("RVR_AUTO_CONNECT is off: call the connect tool to reach the robot");
   const reason = await exit;
   log.info("Shutting down ({reason}): stopping the robot", { reason });
+  await http?.close();
   await runtime.close(reason);
+  await server.close();
+  eventLog.dispose();
   await opener.stop();
   return 0;
 }

@@ -127,6 +127,12 @@ export const OPTIONS = {
     "seconds the circuit stays open before one echo probe decides (doubles on repeated opens)",
     "a number 0.1-3600 (seconds)",
   ),
+  mcpHttpPort: option(
+    "RVR_MCP_HTTP_PORT",
+    int(0, 65535).optional(),
+    "also serve MCP over Streamable HTTP on this port at /mcp (loopback only unless RVR_API_KEY is set); --http alone uses 3000",
+    "an integer 0-65535",
+  ),
   httpPort: option(
     "RVR_HTTP_PORT",
     int(0, 65535).optional(),
@@ -253,7 +259,7 @@ export function helpText(extraHelp: readonly [string, string][] = []): string {
     lines.push(`  --${o.flag}, ${o.env}${d}`, `      ${o.help}; ${o.allowed}`);
   }
   if (extraHelp.length > 0) {
-    lines.push("", "Simulator options (rvr-mcp sim):");
+    lines.push("", "Command options (sim: the simulated robot; serve: --http):");
     for (const [flag, text] of extraHelp) lines.push(`  --${flag}`, `      ${text}`);
   }
   return lines.join("\n") + "\n";

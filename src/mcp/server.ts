@@ -171,7 +171,8 @@ function forwardRobotLogs(server: McpServer, bus: RobotBus): () => void {
     logger: string,
     data: Record<string, unknown>,
   ) => {
-    if (!server.isConnected()) return;
+    // Nothing but answers before the client's initialize: it has not agreed to anything yet.
+    if (!server.isConnected() || server.server.getClientVersion() === undefined) return;
     server.sendLoggingMessage({ level, logger, data }).catch((error) => {
       log.warn("Log message to the MCP client not sent: {error}", { error: String(error) });
     });

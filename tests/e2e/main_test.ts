@@ -28,18 +28,6 @@ Deno.test("a bad setting exits 2 with one line naming the variable, the value an
   assert.match(lines[0], /RVR_BAUD_RATE="12345".*115200/);
 });
 
-Deno.test("a missing serial port fails fast with the Raspberry Pi fix", async () => {
-  const { child, stdout, stderr } = spawnMain([], { RVR_SERIAL_PORT: "/dev/does-not-exist-rvr" });
-  await child.stdin.close();
-  const status = await child.status;
-  await Promise.all([stdout.done, stderr.done]);
-  assert.equal(status.code, 1);
-  assert.deepEqual(stdout.lines, []);
-  const text = stderr.lines.join("\n");
-  assert.match(text, /\/dev\/does-not-exist-rvr/);
-  assert.match(text, /raspi-config/);
-});
-
 Deno.test("serve on the built-in simulator: ready on stderr, nothing on stdout, clean exit on stdin EOF", async () => {
   const { child, stdout, stderr } = spawnMain([], { RVR_SERIAL_PORT: "sim" });
   const ready = await stderr.waitFor(isReady, "the server to report readiness");
