@@ -10,7 +10,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { BATTERY_STATES } from "../../core/mod.ts";
-import { MIN_STREAM_PERIOD_MS } from "../../protocol/mod.ts";
+import type { RvrLink } from "../../link/mod.ts";
+import { MIN_STREAM_PERIOD_MS, type ResponseOf } from "../../protocol/mod.ts";
 import {
   MAX_STREAM_PERIOD_MS,
   type SensorName,
@@ -48,6 +49,12 @@ export const THERMAL_STATUSES = ["ok", "warn", "critical"] as const;
 export const IR_RECEIVERS = ["front_left", "front_right", "back_right", "back_left"] as const;
 /** The colour classification id that means "could not identify". */
 export const COLOR_UNIDENTIFIED = 0xff;
+
+/** get_battery_voltage_state_thresholds per link (fixed for a robot; a new link reads them again). */
+const batteryThresholds = new WeakMap<
+  RvrLink,
+  Promise<ResponseOf<"get_battery_voltage_state_thresholds">>
+>();
 
 const streamStatusShape = {
   active: z.boolean().describe("True while the robot streams."),
@@ -333,11 +340,19 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
     },
     hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     async run(_args, call) {
+      // The thresholds are the pack's configuration: read once per connection, not per call.
+      const link = runtime.connection.current();
+      let thresholdsRead = batteryThresholds.get(link);
+      if (!thresholdsRead) {
+        thresholdsRead = rvr.command("get_battery_voltage_state_thresholds", {}, call.command);
+        batteryThresholds.set(link, thresholdsRead);
+        thresholdsRead.catch(() => batteryThresholds.delete(link)); // a failed read is retried
+      }
       const [percent, state, volts, thresholds] = await Promise.all([
         rvr.command("get_battery_percentage", {}, call.command),
         rvr.command("get_battery_voltage_state", {}, call.command),
         rvr.command("get_battery_voltage_in_volts", { reading_type: 0 }, call.command),
-        rvr.command("get_battery_voltage_state_thresholds", {}, call.command),
+        thresholdsRead,
       ]);
       if (percent.percentage <= 100) runtime.safety.setBatteryPercent(percent.percentage);
       const name = BATTERY_STATES[state.state] ?? "unknown";
