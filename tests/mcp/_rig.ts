@@ -12,29 +12,21 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Metrics } from "../../src/core/metrics.ts";
-import { MemoryPort } from "../../src/link/mod.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
-import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
 import { Moves } from "../../src/robot/moves.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
-import { type Clock, installClock, RecordingPort } from "../robot/_harness.ts";
+import {
+  type Clock,
+  installClock,
+  keepAliveSimOpener,
+  RecordingPort,
+  settleWith,
+  TEST_RUNTIME_SETTINGS,
+} from "../robot/_harness.ts";
 
-export const SETTINGS: RuntimeSettings = {
-  serialPort: "sim",
-  baudRate: 115200,
-  requestTimeoutMs: 200,
-  wakeTimeout: 2,
-  heartbeatMs: 0,
-  maxSpeedPercent: 50,
-  commandTimeout: 5,
-  commandQueueSize: 100,
-  circuitBreakerFailureThreshold: 3,
-  circuitBreakerTimeout: 10,
-  sensorInterval: 100,
-  sensorCacheTtl: 1000,
-};
+export const SETTINGS: RuntimeSettings = TEST_RUNTIME_SETTINGS;
 
 export interface RigOptions {
   settings?: Partial<RuntimeSettings>;
@@ -70,27 +62,9 @@ export interface McpRig {
 /** Builds the rig; installs the fake clock (uninstalled by close()). */
 export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
   const clock = installClock();
-  let sim: SimulatedRvr | undefined;
-  const wires: RecordingPort[] = [];
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("mcp");
-    const wire = new RecordingPort(device);
-    wires.push(wire);
-    if (sim) sim.attach(wire);
-    else {
-      sim = new SimulatedRvr(wire, { keepAlive: true, inactivityTimeoutMs: 0, ...options.sim });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
-  const settle = async <T>(p: Promise<T>): Promise<T> => {
-    let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
-    p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
-    for (let i = 0; i < 6000 && outcome === undefined; i++) await clock.tickAsync(10);
-    if (outcome === undefined) throw new Error("still pending after 60 s of fake time");
-    if (!outcome.ok) throw outcome.e;
-    return outcome.v;
-  };
+  const robot = keepAliveSimOpener(options.sim, "mcp");
+  const { open, wires } = robot;
+  const settle = <T>(p: Promise<T>): Promise<T> => settleWith(clock, p, 60_000);
   const runtime = new Runtime(
     { ...SETTINGS, ...options.settings },
     open,
@@ -119,13 +93,10 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
     server,
     client,
     get sim(): SimulatedRvr {
-      if (!sim) throw new Error("the simulator starts with the first connect");
-      return sim;
+      return robot.sim;
     },
     get wire(): RecordingPort {
-      const w = wires.at(-1);
-      if (!w) throw new Error("not connected yet");
-      return w;
+      return robot.wire;
     },
     wires,
     settle,
@@ -150,7 +121,7 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
         moves.dispose();
         streams.dispose();
         await settle(runtime.close("sigterm"));
-        if (sim) await settle(sim.stop());
+        if (wires.length > 0) await settle(robot.sim.stop());
       } finally {
         clock.uninstall();
       }

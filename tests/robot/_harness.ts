@@ -34,6 +34,8 @@ import {
   type SafetyEvent,
 } from "../../src/robot/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
+import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
+import type { RuntimeSettings } from "../../src/robot/runtime.ts";
 
 /** The part of @sinonjs/fake-timers' clock the tests use (the package ships no types). */
 export interface Clock {
@@ -304,4 +306,67 @@ export async function metricValue(
     Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value)
   );
   return match?.value ?? 0;
+}
+
+/** Runtime settings for tests: quick timeouts, no heartbeat, fast sensor period. */
+export const TEST_RUNTIME_SETTINGS: RuntimeSettings = {
+  serialPort: "sim",
+  baudRate: 115200,
+  requestTimeoutMs: 200,
+  wakeTimeout: 2,
+  heartbeatMs: 0,
+  maxSpeedPercent: 50,
+  commandTimeout: 5,
+  commandQueueSize: 100,
+  circuitBreakerFailureThreshold: 3,
+  circuitBreakerTimeout: 10,
+  sensorInterval: 100,
+  sensorCacheTtl: 1000,
+};
+
+/**
+ * A port opener with one keep-alive simulated robot behind it, as the built-in simulator of
+ * main.ts: every connection gets a fresh MemoryPort pair, recorded on the robot side.
+ */
+export function keepAliveSimOpener(options: SimOptions = {}, name = "rig") {
+  let sim: SimulatedRvr | undefined;
+  const wires: RecordingPort[] = [];
+  const devices: MemoryPort[] = [];
+  const open: PortOpener = (): Promise<OpenedPort> => {
+    const [host, device] = MemoryPort.pair(name);
+    const wire = new RecordingPort(device);
+    wires.push(wire);
+    devices.push(device);
+    if (sim) sim.attach(wire);
+    else {
+      sim = new SimulatedRvr(wire, { inactivityTimeoutMs: 0, ...options, keepAlive: true });
+      sim.start();
+    }
+    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
+  };
+  return {
+    open,
+    wires,
+    devices,
+    get sim(): SimulatedRvr {
+      if (!sim) throw new Error("no connection was opened yet");
+      return sim;
+    },
+    /** The recorded robot side of the latest connection. */
+    get wire(): RecordingPort {
+      const wire = wires.at(-1);
+      if (!wire) throw new Error("no connection was opened yet");
+      return wire;
+    },
+  };
+}
+
+/** Ticks fake time in 10 ms steps until `p` settles (at most `maxMs` of it); rethrows its rejection. */
+export async function settleWith<T>(clock: Clock, p: Promise<T>, maxMs = 30_000): Promise<T> {
+  let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
+  p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
+  for (let t = 0; t < maxMs && outcome === undefined; t += 10) await clock.tickAsync(10);
+  if (outcome === undefined) throw new Error(`still pending after ${maxMs} ms of fake time`);
+  if (!outcome.ok) throw outcome.e;
+  return outcome.v;
 }

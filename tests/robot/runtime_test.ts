@@ -5,51 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { CircuitOpenError } from "../../src/core/mod.ts";
-import { MemoryPort } from "../../src/link/mod.ts";
-import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
-import { Runtime, type RuntimeSettings, shutdownReasonFor } from "../../src/robot/runtime.ts";
-import { SimulatedRvr } from "../../src/sim/mod.ts";
-import { installClock, RecordingPort } from "./_harness.ts";
+import { Runtime, shutdownReasonFor } from "../../src/robot/runtime.ts";
+import {
+  installClock,
+  keepAliveSimOpener,
+  RecordingPort,
+  settleWith,
+  TEST_RUNTIME_SETTINGS,
+} from "./_harness.ts";
 
-const SETTINGS: RuntimeSettings = {
-  serialPort: "sim",
-  baudRate: 115200,
-  requestTimeoutMs: 200,
-  wakeTimeout: 2,
-  heartbeatMs: 0,
-  maxSpeedPercent: 50,
-  commandTimeout: 5,
-  commandQueueSize: 100,
-  circuitBreakerFailureThreshold: 3,
-  circuitBreakerTimeout: 10,
-  sensorInterval: 100,
-  sensorCacheTtl: 1000,
-};
+const SETTINGS = TEST_RUNTIME_SETTINGS;
 
-/** One keep-alive simulated robot; every connection gets a fresh recorded port to it. */
-function simOpener() {
-  let sim: SimulatedRvr | undefined;
-  const wires: RecordingPort[] = [];
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("rt");
-    const wire = new RecordingPort(device);
-    wires.push(wire);
-    if (sim) sim.attach(wire);
-    else {
-      sim = new SimulatedRvr(wire, { keepAlive: true, inactivityTimeoutMs: 0 });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
-  return {
-    open,
-    wires,
-    get sim(): SimulatedRvr {
-      if (!sim) throw new Error("not opened yet");
-      return sim;
-    },
-  };
-}
+const simOpener = () => keepAliveSimOpener({}, "rt");
 
 /** The robot's last packets on `wire` were drive_stop, then only the IR follow/evade stops. */
 function assertStoppedLast(wire: RecordingPort): void {
@@ -62,14 +29,7 @@ function assertStoppedLast(wire: RecordingPort): void {
   ]);
 }
 
-async function settle<T>(clock: { tickAsync(ms: number): Promise<number> }, p: Promise<T>) {
-  let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
-  p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
-  for (let i = 0; i < 3000 && outcome === undefined; i++) await clock.tickAsync(10);
-  if (outcome === undefined) throw new Error("still pending after 30 s of fake time");
-  if (!outcome.ok) throw outcome.e;
-  return outcome.v;
-}
+const settle = settleWith;
 
 Deno.test("shutdown reasons map onto the safety layer's", () => {
   assert.equal(shutdownReasonFor("sigterm"), "sigterm");

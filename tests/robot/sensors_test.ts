@@ -4,7 +4,6 @@
  * metrics, bus, and holds for moves.
  */
 import assert from "node:assert/strict";
-import { MemoryPort } from "../../src/link/mod.ts";
 import {
   buildNotification,
   encodePacket,
@@ -14,7 +13,6 @@ import {
   type NodeId,
   serviceByKey,
 } from "../../src/protocol/mod.ts";
-import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
 import { NotConnectedError } from "../../src/robot/link_provider.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import {
@@ -28,16 +26,17 @@ import {
   StreamConfigurationError,
 } from "../../src/robot/sensors.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
-import { SimulatedRvr } from "../../src/sim/mod.ts";
 import {
   type Clock,
   installClock,
+  keepAliveSimOpener,
   makeRig,
   metricValue,
   paramsOf,
   RecordingPort,
   type Rig,
   type RigOptions,
+  TEST_RUNTIME_SETTINGS,
 } from "./_harness.ts";
 
 /** Ticks the fake clock in 10 ms steps until `p` settles (at most 30 s of fake time). */
@@ -580,48 +579,9 @@ Deno.test("a configuration the robot refuses: StreamConfigurationError, streamin
 
 // ---- reconnect, over the composed runtime -----------------------------------------------------
 
-const SETTINGS: RuntimeSettings = {
-  serialPort: "sim",
-  baudRate: 115200,
-  requestTimeoutMs: 200,
-  wakeTimeout: 2,
-  heartbeatMs: 0,
-  maxSpeedPercent: 50,
-  commandTimeout: 0,
-  commandQueueSize: 100,
-  circuitBreakerFailureThreshold: 3,
-  circuitBreakerTimeout: 10,
-  sensorInterval: 100,
-  sensorCacheTtl: 1000,
-};
+const SETTINGS: RuntimeSettings = { ...TEST_RUNTIME_SETTINGS, commandTimeout: 0 };
 
-/** One keep-alive simulated robot; every connection gets a fresh recorded port to it. */
-function simOpener() {
-  let sim: SimulatedRvr | undefined;
-  const wires: RecordingPort[] = [];
-  const devices: MemoryPort[] = [];
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("streams");
-    const wire = new RecordingPort(device);
-    wires.push(wire);
-    devices.push(device);
-    if (sim) sim.attach(wire);
-    else {
-      sim = new SimulatedRvr(wire, { keepAlive: true, inactivityTimeoutMs: 0 });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
-  return {
-    open,
-    wires,
-    devices,
-    get sim(): SimulatedRvr {
-      if (!sim) throw new Error("not opened yet");
-      return sim;
-    },
-  };
-}
+const simOpener = () => keepAliveSimOpener({}, "streams");
 
 Deno.test("after a reconnect with streams active, the new link is configured again", async () => {
   const clock = installClock();
