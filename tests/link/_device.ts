@@ -7,40 +7,7 @@ import { MemoryPort } from "../../src/link/memory_port.ts";
 import { RvrLink, type RvrLinkOptions } from "../../src/link/rvr_link.ts";
 import { buildResponse, encodePacket, FrameDecoder, type Packet } from "../../src/protocol/mod.ts";
 
-export interface Vector {
-  name: string;
-  kind: "request" | "response" | "notification";
-  description: string;
-  params: Record<string, unknown>;
-  bytes_hex: string;
-  frame: {
-    flags: number;
-    target: number | null;
-    source: number | null;
-    did: number;
-    cid: number;
-    seq: number;
-    err: number | null;
-    payload_hex: string;
-  };
-  decoded?: Record<string, unknown>;
-}
-
-const VECTORS_URL = new URL("../../../shared/rvr-vectors.json", import.meta.url);
-
-export function loadVectors(): Vector[] {
-  return JSON.parse(Deno.readTextFileSync(VECTORS_URL)).vectors as Vector[];
-}
-
-export function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { fromHex, loadVectors, toHex, type Vector } from "../_vectors.ts";
 
 /** The robot end of a port pair (MemoryPort or a pty), driven by the test. */
 export class ScriptedDevice<P extends BytePort = MemoryPort> {

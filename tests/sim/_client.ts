@@ -148,37 +148,4 @@ export function rig(options: SimOptions = {}, existingClock?: Clock): Rig {
   };
 }
 
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function fromHex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-export interface Vector {
-  name: string;
-  kind: "request" | "response" | "notification";
-  description: string;
-  params: Record<string, unknown>;
-  bytes_hex: string;
-  /** Response vectors: the request they answer. */
-  request_hex?: string;
-  frame: {
-    flags: number;
-    target: number | null;
-    source: number | null;
-    did: number;
-    cid: number;
-    seq: number;
-    payload_hex: string;
-  };
-}
-
-/** The golden packets of ../shared/rvr-vectors.json. */
-export function loadVectors(): Vector[] {
-  const url = new URL("../../../shared/rvr-vectors.json", import.meta.url);
-  return JSON.parse(Deno.readTextFileSync(url)).vectors as Vector[];
-}
+export { fromHex, loadVectors, toHex as hex, type Vector } from "../_vectors.ts";
