@@ -328,7 +328,18 @@ export const TEST_RUNTIME_SETTINGS: RuntimeSettings = {
  * A port opener with one keep-alive simulated robot behind it, as the built-in simulator of
  * main.ts: every connection gets a fresh MemoryPort pair, recorded on the robot side.
  */
-export function keepAliveSimOpener(options: SimOptions = {}, name = "rig") {
+export interface KeepAliveSimOpener {
+  open: PortOpener;
+  /** The recorded robot side of every connection so far. */
+  readonly wires: RecordingPort[];
+  readonly devices: MemoryPort[];
+  /** The simulated robot (after the first connection). */
+  readonly sim: SimulatedRvr;
+  /** The recorded robot side of the latest connection. */
+  readonly wire: RecordingPort;
+}
+
+export function keepAliveSimOpener(options: SimOptions = {}, name = "rig"): KeepAliveSimOpener {
   let sim: SimulatedRvr | undefined;
   const wires: RecordingPort[] = [];
   const devices: MemoryPort[] = [];
@@ -352,7 +363,6 @@ export function keepAliveSimOpener(options: SimOptions = {}, name = "rig") {
       if (!sim) throw new Error("no connection was opened yet");
       return sim;
     },
-    /** The recorded robot side of the latest connection. */
     get wire(): RecordingPort {
       const wire = wires.at(-1);
       if (!wire) throw new Error("no connection was opened yet");
