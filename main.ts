@@ -204,12 +204,20 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
     moves: runtime.moves,
     version: denoJson.version,
   };
-  // stdio: the MCP client that started us. It is served at once; the robot connects beside it.
-  const exit = Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()]);
-  const server = createServer(deps, { eventLog });
-  await server.connect(new StdioServerTransport());
-  let http: McpHttpServer | undefined;
   const port = mcpHttpPort(config, extra);
+  if (!config.mcpStdio && port === undefined) {
+    throw new ConfigError(
+      "RVR_MCP_STDIO=false leaves no way to reach the server: set RVR_MCP_HTTP_PORT (or --http) too.",
+    );
+  }
+  // stdio: the MCP client that started us, served at once while the robot connects beside it.
+  // Its stdin closing means it went away. Without stdio (a service) only a signal ends us.
+  const server = config.mcpStdio ? createServer(deps, { eventLog }) : undefined;
+  const exit = server
+    ? Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()])
+    : signalled();
+  await server?.connect(new StdioServerTransport());
+  let http: McpHttpServer | undefined;
   if (port !== undefined) {
     http = await serveMcpHttp({
       port,
@@ -244,7 +252,7 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   log.info("Shutting down ({reason}): stopping the robot", { reason });
   await http?.close();
   await runtime.close(reason);
-  await server.close();
+  await server?.close();
   eventLog.dispose();
   await opener.stop();
   return 0;

@@ -127,6 +127,12 @@ export const OPTIONS = {
     "seconds the circuit stays open before one echo probe decides (doubles on repeated opens)",
     "a number 0.1-3600 (seconds)",
   ),
+  mcpStdio: option(
+    "RVR_MCP_STDIO",
+    bool.default(true),
+    "serve MCP on stdin/stdout; stdin closing then means the client left (stop the robot, exit). Turn off for an HTTP-only service",
+    BOOL_ALLOWED,
+  ),
   mcpHttpPort: option(
     "RVR_MCP_HTTP_PORT",
     int(0, 65535).optional(),
@@ -151,6 +157,24 @@ export const OPTIONS = {
     "bearer token every HTTP request must carry (Authorization: Bearer <key>)",
     "a string of at least 16 characters",
     true,
+  ),
+  aggregatorWindowMs: option(
+    "RVR_AGGREGATOR_WINDOW_MS",
+    int(10, 10_000).default(100),
+    "telemetry aggregator window: robot events are delivered in batches this long",
+    "an integer 10-10000 (ms)",
+  ),
+  aggregatorCapacity: option(
+    "RVR_AGGREGATOR_CAPACITY",
+    int(1, 10_000_000).default(10_000),
+    "most events one aggregator window holds; more are dropped and counted",
+    "an integer 1-10000000",
+  ),
+  telemetryFile: option(
+    "RVR_TELEMETRY_FILE",
+    z.string().min(1).optional(),
+    "append every telemetry batch as a JSON line to this file, for replay and plots (off when unset)",
+    "a file path",
   ),
   sensorInterval: option(
     "RVR_SENSOR_INTERVAL",
