@@ -232,6 +232,63 @@ export class Metrics {
     ["subscriber"],
   );
 
+  // Telemetry aggregator and recorder (src/robot/aggregator.ts, src/robot/recorder.ts)
+  readonly aggregatorEventsTotal = this.#counter(
+    "rvr_aggregator_events_total",
+    "Events the aggregator delivered in batches.",
+  );
+  readonly aggregatorOverflowTotal = this.#counter(
+    "rvr_aggregator_overflow_total",
+    "Events the aggregator lost, by stage (window: window at capacity; bus: its bus buffer was full; closed: arrived after close).",
+    ["stage"],
+  );
+  readonly aggregatorBatchesTotal = this.#counter(
+    "rvr_aggregator_batches_total",
+    "Batches the aggregator delivered.",
+  );
+  readonly aggregatorSubscriberErrorsTotal = this.#counter(
+    "rvr_aggregator_subscriber_errors_total",
+    "Batch subscribers that threw or rejected, by subscriber.",
+    ["subscriber"],
+  );
+  readonly aggregatorDeliveryLagSeconds = this.#histogram(
+    "rvr_aggregator_delivery_lag_seconds",
+    "Time from a window's scheduled close (its first event + the window) to its batch reaching the subscribers.",
+  );
+  readonly recorderBatchesTotal = this.#counter(
+    "rvr_telemetry_recorder_batches_total",
+    "Batches written to RVR_TELEMETRY_FILE.",
+  );
+  readonly recorderBytesTotal = this.#counter(
+    "rvr_telemetry_recorder_bytes_total",
+    "Bytes written to RVR_TELEMETRY_FILE.",
+  );
+  readonly recorderLostTotal = this.#counter(
+    "rvr_telemetry_recorder_lost_batches_total",
+    "Batches not recorded, by reason (write: I/O error, serialize: not JSON, queue_full: the disk fell behind).",
+    ["reason"],
+  );
+
+  // Telemetry WebSocket (src/http/telemetry_ws.ts)
+  readonly telemetryClients = this.#gauge(
+    "rvr_telemetry_clients",
+    "Telemetry WebSocket clients connected to GET /telemetry.",
+  );
+  readonly telemetryFramesTotal = this.#counter(
+    "rvr_telemetry_frames_total",
+    "Telemetry frames handed to WebSocket clients (one per client), by type (full, delta).",
+    ["type"],
+  );
+  readonly telemetryWsDroppedTotal = this.#counter(
+    "rvr_telemetry_ws_dropped_total",
+    'Telemetry frames a backed-up WebSocket client did not get, by client; when a client disconnects its count moves to client="closed".',
+    ["client"],
+  );
+  readonly telemetryWsSendSeconds = this.#histogram(
+    "rvr_telemetry_ws_send_seconds",
+    "Time to hand one telemetry frame to every WebSocket client (the broadcast loop, never waiting for a client).",
+  );
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: "rvr_" });
