@@ -1,0 +1,477 @@
+/**
+ * Telemetry WebSocket fan-out (issue 5). A server process like the program (a Runtime connected
+ * to the built-in simulator, the MCP server, the aggregator, the side port with the dashboard)
+ * sends a realistic 200 Hz RVR stream (pose, IMU, accelerometer, gyroscope, velocity and speed
+ * all changing: motionBatch) to 50 WebSocket clients in this process.
+ *
+ * Targets: p95 latency from broadcast (just before hub.publish, in the server) to each client's
+ * receipt (its message event, here) < 2 ms at 200 Hz; one deliberately stuck client (a raw TCP
+ * WebSocket that stops reading, its kernel buffers and send queue already full) does not change
+ * the others' latency; the server process's RSS (Deno.memoryUsage().rss) < 80 MB.
+ *
+ * The server runs in its own process (this file with --serve) so that its RSS is the program's,
+ * not the bench runner's (which holds a few hundred MB of its own). Two server processes: one
+ * with the 50 clients only, one with the 50 clients and the stuck client, measured alternately,
+ * twice. Server and clients share the clock through `performance.timeOrigin + now()`, and the
+ * offset between the processes is measured NTP-style over the control pipe (the ping with the
+ * shortest round trip) and removed.
+ *
+ * The stuck client is made stuck before the 50 clients connect: bursts of frames until the ~4 MB
+ * of loopback kernel buffers and then its send queue are full.
+ *
+ * The 200 Hz runs happen when the module loads and print p50/p95/p99/max (ms) and the servers'
+ * RSS at start, with the clients and after the runs to stderr (stdout is `deno bench --json` for
+ * the gate). The Deno.bench entries time one frame from the control command (over the pipe) to
+ * the last of the 50 clients, without and with the stuck client.
+ *
+ * Knobs, to see where the memory goes: FANOUT_SERVER_V8_FLAGS (e.g. --max-semi-space-size=1, which
+ * keeps V8's young generation from growing under the 200 Hz allocation churn) and
+ * FANOUT_SERVER_MCP=0 (the server without the MCP layer, not even loaded).
+ */
+import { Metrics } from "../src/core/metrics.ts";
+import { dashboardHtml, serveSidePort } from "../src/http/mod.ts";
+import { MemoryPort } from "../src/link/mod.ts";
+import { Aggregator } from "../src/robot/aggregator.ts";
+import type { OpenedPort, PortOpener } from "../src/robot/connection.ts";
+import { Runtime } from "../src/robot/runtime.ts";
+import type { TelemetryFrame } from "../src/robot/telemetry.ts";
+import { SimulatedRvr } from "../src/sim/mod.ts";
+import { LineReader } from "../tests/e2e/_process.ts";
+import { motionBatch, RawWsClient, SETTINGS } from "../tests/http/_side_port.ts";
+
+const CLIENTS = 50;
+const RATE_HZ = 200;
+const FRAMES = 1000; // 5 s at 200 Hz
+/** FANOUT_SERVER_V8_FLAGS: V8 flags for the server processes, e.g. --max-semi-space-size=1. */
+const V8_FLAGS = Deno.env.get("FANOUT_SERVER_V8_FLAGS") ?? "";
+/** FANOUT_SERVER_MCP=0: the server processes leave the MCP layer out (not even loaded). */
+const WITH_MCP = Deno.env.get("FANOUT_SERVER_MCP") !== "0";
+
+/** Epoch ms with sub-ms resolution, comparable across processes. */
+const clock = () => performance.timeOrigin + performance.now();
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10;
+
+type Command =
+  | { id: number; cmd: "ping" }
+  | { id: number; cmd: "run"; frames: number; rateHz: number }
+  | { id: number; cmd: "publish" }
+  | { id: number; cmd: "burst"; n: number }
+  | { id: number; cmd: "stats" }
+  | { id: number; cmd: "exit" };
+
+/** The server process: commands on stdin, one JSON line per answer on stdout. */
+async function serve(): Promise<void> {
+  let sim: SimulatedRvr | undefined;
+  const open: PortOpener = (): Promise<OpenedPort> => {
+    const [host, device] = MemoryPort.pair("sim");
+    if (sim) sim.attach(device);
+    else {
+      sim = new SimulatedRvr(device, { keepAlive: true, inactivityTimeoutMs: 0 });
+      sim.start();
+    }
+    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
+  };
+  const runtime = new Runtime(SETTINGS, open, new Metrics());
+  await runtime.connection.connect();
+  await runtime.rvr.ready();
+  const { streams, moves } = runtime;
+  // Loaded only when wanted, so FANOUT_SERVER_MCP=0 shows the process without the MCP layer.
+  const mcp = WITH_MCP
+    ? (await import("../src/mcp/mod.ts")).createServer({
+      runtime,
+      streams,
+      moves,
+      version: "0.0.0-bench",
+    })
+    : undefined;
+  const aggregator = new Aggregator(runtime.bus, { metrics: runtime.metrics });
+  const side = await serveSidePort({
+    port: 0,
+    host: "127.0.0.1",
+    runtime,
+    aggregator,
+    dashboardHtml,
+  });
+  const hub = side.hub;
+  let batch = 0;
+  let rssMax = Deno.memoryUsage().rss;
+  const publish = () => {
+    const at = clock();
+    const frame = hub.publish(motionBatch(batch++));
+    if (!frame) throw new Error("motionBatch changed nothing");
+    return { seq: frame.seq, at };
+  };
+  const say = (o: unknown) => console.log(JSON.stringify(o));
+  const shutdown = async () => {
+    await side.close();
+    aggregator.close();
+    await mcp?.close();
+    await runtime.close("sigterm");
+    await sim?.stop();
+  };
+  say({ url: side.url });
+  const stdin = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let partial = "";
+  for await (const text of stdin) {
+    partial += text;
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) {
+      const c = JSON.parse(line) as Command;
+      switch (c.cmd) {
+        case "ping":
+          say({ id: c.id, at: clock() });
+          break;
+        case "publish":
+          say({ id: c.id, ...publish() });
+          break;
+        case "burst": {
+          let seq = 0;
+          for (let i = 0; i < c.n; i++) seq = publish().seq;
+          say({ id: c.id, seq, clients: hub.clientStats() });
+          break;
+        }
+        case "stats": {
+          const m = Deno.memoryUsage();
+          rssMax = Math.max(rssMax, m.rss);
+          say({
+            id: c.id,
+            rssMb: mb(rssMax),
+            nowMb: { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed) },
+            clients: hub.clientStats(),
+          });
+          break;
+        }
+        case "run": {
+          const sends: [number, number][] = [];
+          const publishMs: number[] = [];
+          const started = performance.now();
+          const periodMs = 1000 / c.rateHz;
+          // A 1 ms tick that publishes when the next frame is due: 200 Hz on average (a 5 ms
+          // interval timer drifts to ~170 Hz), at most one frame per tick.
+          await new Promise<void>((resolve) => {
+            const timer = setInterval(() => {
+              if (performance.now() < started + sends.length * periodMs) return;
+              const t = performance.now();
+              const s = publish();
+              publishMs.push(performance.now() - t);
+              sends.push([s.seq, s.at]);
+              if (sends.length % 50 === 0) rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+              if (sends.length === c.frames) {
+                clearInterval(timer);
+                resolve();
+              }
+            }, 1);
+          });
+          const rateHz = c.frames / ((performance.now() - started) / 1000);
+          say({ id: c.id, sends, publishMs, rateHz, rssMb: mb(rssMax) });
+          break;
+        }
+        case "exit":
+          await shutdown();
+          say({ id: c.id, bye: true });
+          return;
+      }
+    }
+  }
+  await shutdown(); // stdin closed: the bench went away
+}
+
+/** A server process and its control channel. */
+class ServerProcess {
+  #next = 1;
+  /** Server clock minus ours, ms (measured by {@link syncClock}). */
+  offsetMs = 0;
+  /** Half the shortest ping round trip: the bound on the offset's error, ms. */
+  offsetErrorMs = Infinity;
+
+  private constructor(
+    readonly child: Deno.ChildProcess,
+    readonly out: LineReader,
+    readonly stdin: WritableStreamDefaultWriter<Uint8Array>,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<ServerProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []),
+        new URL(import.meta.url).pathname,
+        "--serve",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const out = new LineReader(child.stdout);
+    const first = await out.waitFor((l) => l.startsWith('{"url"'), "the server to listen");
+    const p = new ServerProcess(child, out, child.stdin.getWriter(), JSON.parse(first).url);
+    await p.syncClock();
+    return p;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  async call(command: Record<string, unknown>): Promise<any> {
+    const id = this.#next++;
+    const reply = this.out.waitFor((l) => l.startsWith(`{"id":${id},`), `reply ${id}`, 60_000);
+    await this.stdin.write(new TextEncoder().encode(JSON.stringify({ id, ...command }) + "\n"));
+    return JSON.parse(await reply);
+  }
+
+  async syncClock(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      const t0 = clock();
+      const { at } = await this.call({ cmd: "ping" });
+      const t1 = clock();
+      if ((t1 - t0) / 2 < this.offsetErrorMs) {
+        this.offsetErrorMs = (t1 - t0) / 2;
+        this.offsetMs = at - (t0 + t1) / 2;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.call({ cmd: "exit" });
+    await this.stdin.close();
+    await this.child.status;
+    await this.out.done;
+  }
+}
+
+/** 50 WebSocket clients of one server, recording when each frame arrives (our clock). */
+class Fleet {
+  readonly sockets: WebSocket[] = [];
+  readonly lastSeq: number[] = [];
+  /** (seq, receipt) pairs while recording. */
+  receipts: [number, number][] | null = null;
+  gaps = 0;
+  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  constructor(readonly server: ServerProcess) {}
+
+  static async open(server: ServerProcess, name: string): Promise<Fleet> {
+    const fleet = new Fleet(server);
+    const url = `${server.url.replace(/^http/, "ws")}/telemetry`;
+    const opened: Promise<void>[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const socket = new WebSocket(`${url}?client=${name}${i}`);
+      fleet.sockets.push(socket);
+      fleet.lastSeq.push(-1);
+      socket.onmessage = (e) => fleet.#received(i, clock(), e.data as string);
+      opened.push(
+        new Promise((resolve, reject) => {
+          socket.onopen = () => resolve();
+          socket.onerror = (e) => reject(new Error((e as ErrorEvent).message));
+        }),
+      );
+    }
+    await Promise.all(opened);
+    await fleet.until(() => fleet.lastSeq.every((s) => s >= 0), "the first frames");
+    return fleet;
+  }
+
+  /** Resolves when every client has `seq` (checked on each message; bounded to 20 s). */
+  has(seq: number): Promise<void> {
+    return this.until(() => this.lastSeq.every((s) => s >= seq), `seq ${seq} at every client`);
+  }
+
+  until(check: () => boolean, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
+      this.#waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** One frame, from the command to the last client's receipt. */
+  async roundTrip(): Promise<void> {
+    const { seq } = await this.server.call({ cmd: "publish" });
+    await this.has(seq);
+  }
+
+  /** `frames` frames at RATE_HZ: latency samples (ms) of every receipt, publish times, rate. */
+  async run(frames: number) {
+    this.receipts = [];
+    const r = await this.server.call({ cmd: "run", frames, rateHz: RATE_HZ });
+    const sends = r.sends as [number, number][];
+    await this.has(sends[sends.length - 1][0]);
+    const sentAt = new Map(sends.map(([seq, at]) => [seq, at - this.server.offsetMs]));
+    const samples: number[] = [];
+    for (const [seq, at] of this.receipts) {
+      const sent = sentAt.get(seq);
+      if (sent !== undefined) samples.push(at - sent);
+    }
+    this.receipts = null;
+    return {
+      samples,
+      publishMs: r.publishMs as number[],
+      rateHz: r.rateHz as number,
+      rssMb: r.rssMb as number,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((s) =>
+      new Promise<void>((resolve) => {
+        s.onclose = () => resolve();
+        s.close();
+      })
+    ));
+  }
+
+  #received(i: number, at: number, data: string): void {
+    const frame = JSON.parse(data) as TelemetryFrame;
+    if (frame.type === "delta") {
+      if (frame.seq !== this.lastSeq[i] + 1) this.gaps++;
+      this.receipts?.push([frame.seq, at]);
+    }
+    this.lastSeq[i] = frame.seq;
+    if (this.#waiters.length > 0) {
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.check()) return true;
+        w.resolve();
+        return false;
+      });
+    }
+  }
+}
+
+interface ClientStat {
+  id: string;
+  dropped: number;
+  awaitingFull: boolean;
+}
+
+/**
+ * A raw client that reads its first frame and then nothing; bursts of frames (each command a turn
+ * of the server's event loop, so the socket writes run) until its queue overflowed. Done before
+ * the 50 clients connect, so the burst is not sent 50 more times.
+ */
+async function stuckClient(server: ServerProcess): Promise<RawWsClient> {
+  const slow = await RawWsClient.connect(
+    `${server.url.replace(/^http/, "ws")}/telemetry?client=stuck`,
+  );
+  await slow.readUntil((f) => f.type === "full", "the stuck client's first frame");
+  for (let i = 0; i < 10_000; i++) {
+    const r = await server.call({ cmd: "burst", n: 50 });
+    const s = (r.clients as ClientStat[]).find((c) => c.id.endsWith("-stuck"));
+    if (s && s.dropped > 0 && s.awaitingFull) return slow;
+  }
+  throw new Error("the stuck client never fell behind");
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function row(label: string, r: Awaited<ReturnType<Fleet["run"]>>): Record<string, string> {
+  const s = [...r.samples].sort((a, b) => a - b);
+  const p = [...r.publishMs].sort((a, b) => a - b);
+  const ms = (v: number) => v.toFixed(3);
+  return {
+    run: label,
+    rate_hz: r.rateHz.toFixed(1),
+    receipts: String(s.length),
+    p50_ms: ms(percentile(s, 0.5)),
+    p95_ms: ms(percentile(s, 0.95)),
+    p99_ms: ms(percentile(s, 0.99)),
+    max_ms: ms(s[s.length - 1]),
+    publish_p50_ms: ms(percentile(p, 0.5)),
+    publish_p95_ms: ms(percentile(p, 0.95)),
+    server_rss_mb: String(r.rssMb),
+  };
+}
+
+async function measure(): Promise<{ plain: Fleet; busy: Fleet; cleanup: () => Promise<void> }> {
+  const plainServer = await ServerProcess.start();
+  const busyServer = await ServerProcess.start();
+  const memory = async (label: string) => {
+    for (const [name, server] of [["plain", plainServer], ["busy", busyServer]] as const) {
+      const m = (await server.call({ cmd: "stats" })).nowMb;
+      console.error(
+        `server ${name} ${label}: RSS ${m.rss} MB (V8 heap ${m.heapUsed} used of ${m.heapTotal} MB)`,
+      );
+    }
+  };
+  console.error(
+    `\nServer processes: the program's composition${WITH_MCP ? "" : " without MCP"}${
+      V8_FLAGS ? `, --v8-flags=${V8_FLAGS}` : ""
+    }`,
+  );
+  await memory("at start, no client");
+  const stuck = await stuckClient(busyServer);
+  const plain = await Fleet.open(plainServer, "plain");
+  const busy = await Fleet.open(busyServer, "busy");
+  await memory("with 50 clients (busy: and the stuck one)");
+  const droppedBefore = (await busyServer.call({ cmd: "stats" })).clients
+    .find((c: ClientStat) => c.id.endsWith("-stuck")).dropped as number;
+
+  const rows: Record<string, string>[] = [];
+  for (let round = 1; round <= 2; round++) {
+    rows.push(row(`50 clients #${round}`, await plain.run(FRAMES)));
+    rows.push(row(`50 + stuck #${round}`, await busy.run(FRAMES)));
+  }
+  await memory("after the runs");
+  const after = await busyServer.call({ cmd: "stats" });
+  const stuckAfter = (after.clients as ClientStat[]).find((c) => c.id.endsWith("-stuck"));
+  const plainRss = (await plainServer.call({ cmd: "stats" })).rssMb as number;
+
+  const columns = Object.keys(rows[0]);
+  console.error(
+    `\nTelemetry fan-out at ${RATE_HZ} Hz to ${CLIENTS} clients; latency = broadcast -> receipt:`,
+  );
+  for (const r of [Object.fromEntries(columns.map((c) => [c, c])), ...rows]) {
+    console.error(columns.map((c) => r[c].padStart(c === "run" ? 16 : c.length + 1)).join(" "));
+  }
+  console.error(
+    `clock offset server-bench ${plainServer.offsetMs.toFixed(3)} / ` +
+      `${busyServer.offsetMs.toFixed(3)} ms (+- ${plainServer.offsetErrorMs.toFixed(3)} / ` +
+      `${busyServer.offsetErrorMs.toFixed(3)} ms); stuck client: ${
+        (stuckAfter?.dropped ?? 0) - droppedBefore
+      } frames dropped during the runs, still awaiting a full frame: ${stuckAfter?.awaitingFull}; ` +
+      `gaps at the 100 normal clients: ${plain.gaps + busy.gaps}; server RSS max ${plainRss} MB ` +
+      `(50 clients) / ${after.rssMb} MB (with the stuck client); target < 80 MB\n`,
+  );
+  return {
+    plain,
+    busy,
+    cleanup: async () => {
+      stuck.close();
+      await plain.close();
+      await busy.close();
+      await plainServer.stop();
+      await busyServer.stop();
+    },
+  };
+}
+
+if (Deno.args.includes("--serve")) {
+  await serve();
+} else {
+  const { plain, busy, cleanup } = await measure();
+  Deno.bench({
+    name: "fan-out: one frame, command to the last of 50 clients",
+    group: "fanout",
+    baseline: true,
+    async fn() {
+      await plain.roundTrip();
+    },
+  });
+  Deno.bench({
+    name: "fan-out: one frame, command to the last of 50 clients, with a stuck client",
+    group: "fanout",
+    async fn() {
+      await busy.roundTrip();
+    },
+  });
+  globalThis.addEventListener("unload", () => void cleanup());
+}

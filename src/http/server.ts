@@ -1,0 +1,345 @@
+/**
+ * The side port (RVR_HTTP_PORT; off unless set): Prometheus metrics, health and readiness, the
+ * telemetry WebSocket, the dashboard page and an emergency stop, under Deno.serve.
+ *
+ * | route | | auth |
+ * |---|---|---|
+ * | `GET /` | the dashboard page (`dashboardHtml()`) | key |
+ * | `GET /metrics` | Prometheus text (`runtime.metrics.text()`, its content type) | key |
+ * | `GET /healthz` | 200 `{"ok":true,"uptime_s":...}` while the process runs | none |
+ * | `GET /readyz` | 200 when the robot is connected and the breaker closed, else 503; JSON with the reason | key |
+ * | `GET /telemetry` | WebSocket: full frame, then deltas (protocol in telemetry_ws.ts) | key |
+ * | `POST /estop` | `runtime.rvr.emergencyStop("http")`; its result as JSON | key |
+ *
+ * **Security.** With RVR_API_KEY every route but /healthz needs `Authorization: Bearer <key>`, or
+ * `?key=<key>` in the URL (a browser cannot set headers on a WebSocket or a page load); both are
+ * compared in constant time (src/mcp/http.ts `authorized`). Without a key the port binds to
+ * loopback only: any other RVR_HTTP_HOST is refused at start-up, and requests whose Host header is
+ * not this loopback address are refused (403), so a web page cannot reach it by DNS rebinding.
+ * Whatever the key, a browser request to /telemetry or /estop from a page of another origin (an
+ * `Origin` header whose host differs from `Host`) is refused (403): another site must neither read
+ * the telemetry nor press the stop button on someone's behalf.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
+import { authorized, bindHost, isLoopback } from "../mcp/http.ts";
+import type { Aggregator, RobotEvent } from "../robot/aggregator.ts";
+import type { Runtime } from "../robot/runtime.ts";
+import { TelemetryModel } from "../robot/telemetry.ts";
+import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
+
+const log = getLogger(["rvr", "http"]);
+
+/** The routes and their methods. */
+export const SIDE_PORT_ROUTES = {
+  "/": ["GET"],
+  "/metrics": ["GET"],
+  "/healthz": ["GET"],
+  "/readyz": ["GET"],
+  "/telemetry": ["GET"],
+  "/estop": ["POST"],
+} as const satisfies Record<string, readonly string[]>;
+export type SidePortRoute = keyof typeof SIDE_PORT_ROUTES;
+
+/** Routes that answer without the API key. */
+export const OPEN_ROUTES: readonly SidePortRoute[] = ["/healthz"];
+
+export interface SidePortOptions {
+  /** RVR_HTTP_PORT; 0 picks a free port (see the returned url). */
+  port: number;
+  /** RVR_HTTP_HOST. Anything but loopback needs `apiKey`. */
+  host: string;
+  /** RVR_API_KEY. */
+  apiKey?: string;
+  runtime: Runtime;
+  /** Its batches feed the telemetry WebSocket. */
+  aggregator: Aggregator;
+  /** The page served at GET /. */
+  dashboardHtml: () => string;
+  /** Tuning of the telemetry hub (queue size, high-water mark, drain interval). */
+  telemetry?: Omit<TelemetryHubOptions, "model" | "metrics">;
+}
+
+export interface SidePort {
+  /** e.g. http://127.0.0.1:9100 (no trailing slash). */
+  readonly url: string;
+  /** The telemetry hub (clients, counters). */
+  readonly hub: TelemetryHub;
+  /** Stops the telemetry feed, closes every WebSocket (1001) and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Why the side port will not start on `host` without a key; undefined when it may. */
+export function refuseHost(host: string, apiKey: string | undefined): string | undefined {
+  if (apiKey || isLoopback(host)) return undefined;
+  return `Refusing to serve the side port (RVR_HTTP_PORT: /metrics, /telemetry, the dashboard ` +
+    `and POST /estop) on RVR_HTTP_HOST=${host} without RVR_API_KEY: anyone on the network could ` +
+    `watch the robot and stop it. Set RVR_API_KEY (16+ characters), or bind to 127.0.0.1.`;
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { ...JSON_HEADERS, ...headers },
+  });
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The request carries the key in its Authorization header or (browsers) in `?key=`. */
+async function hasKey(req: Request, url: URL, apiKey: string): Promise<boolean> {
+  if (req.headers.has("authorization")) return await authorized(req, apiKey);
+  const key = url.searchParams.get("key");
+  if (key === null) return false;
+  // The same constant-time comparison, fed the query parameter as a bearer token.
+  return await authorized(
+    new Request(url, { headers: { authorization: `Bearer ${key}` } }),
+    apiKey,
+  );
+}
+
+/** What /readyz reports. */
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready (absent when ready). */
+  reason?: string;
+  connection: string;
+  breaker: string;
+  port?: string;
+  simulated?: boolean;
+}
+
+/** Ready when the robot answers (connected) and the circuit breaker is closed. */
+export function readiness(runtime: Runtime): Readiness {
+  const status = runtime.connection.status;
+  const breaker = runtime.breaker.state;
+  const base = { connection: status, breaker: breaker.name };
+  if (status !== "connected") {
+    const error = runtime.state.connection.error;
+    return {
+      ready: false,
+      reason: `The robot is not connected (connection ${status}${error ? `: ${error}` : ""}).`,
+      ...base,
+    };
+  }
+  if (breaker.name === "open") {
+    const inS = Math.max(0, Math.ceil((breaker.retryAt - Date.now()) / 1000));
+    return {
+      ready: false,
+      reason: `The circuit breaker is open (${breaker.reason}); commands fail fast until a probe ` +
+        `succeeds, the next in ${inS} s.`,
+      ...base,
+    };
+  }
+  if (breaker.name === "half_open") {
+    return {
+      ready: false,
+      reason: "The circuit breaker is half-open: probing whether the robot answers again.",
+      ...base,
+    };
+  }
+  const info = runtime.connection.info;
+  return {
+    ready: true,
+    ...base,
+    ...(info ? { port: info.port, simulated: info.simulated } : {}),
+  };
+}
+
+/**
+ * A telemetry model that starts from the runtime's state now: the port and speed limit as its
+ * initial values, then each aspect of the state store folded in as a "robot.state" change (to
+ * itself), so the model's own rules map it. Later changes arrive in aggregator batches.
+ */
+export function seededTelemetryModel(runtime: Runtime): TelemetryModel {
+  const info = runtime.connection.info;
+  const model = new TelemetryModel({
+    connection: { port: info?.port ?? runtime.spec.path, simulated: info?.simulated ?? null },
+    safety: { speed_limit_percent: runtime.safety.speedLimitPercent },
+  });
+  const snapshot = runtime.state.snapshot;
+  const at = Date.now();
+  model.apply(STATE_ASPECTS.map((aspect): RobotEvent => ({
+    topic: "robot.state",
+    seq: 0,
+    publishedAt: at,
+    payload: {
+      aspect,
+      previous: snapshot[aspect],
+      next: snapshot[aspect],
+      at,
+      reason: "side port started",
+    } as StateChange,
+  })));
+  return model;
+}
+
+/** Starts the side port; resolves once listening. Throws for a non-loopback host without a key. */
+export async function serveSidePort(options: SidePortOptions): Promise<SidePort> {
+  const refusal = refuseHost(options.host, options.apiKey);
+  if (refusal) throw new Error(refusal);
+  const hostname = bindHost(options.host, options.apiKey);
+  const { runtime, apiKey } = options;
+  const hub = new TelemetryHub({
+    ...options.telemetry,
+    model: seededTelemetryModel(runtime),
+    metrics: runtime.metrics,
+  });
+  const unsubscribe = options.aggregator.subscribe((batch) => hub.publish(batch), {
+    name: "telemetry-ws",
+  });
+  const guardHost = !apiKey && isLoopback(hostname);
+  let port = options.port;
+  let clientCount = 0;
+  let closing: Promise<void> | undefined;
+
+  const handle = async (
+    req: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> => {
+    const url = new URL(req.url);
+    const path = url.pathname as SidePortRoute;
+    const methods: readonly string[] | undefined = SIDE_PORT_ROUTES[path];
+    if (!methods) {
+      return json(404, {
+        error: `Not found: ${url.pathname}. The side port serves ${
+          Object.entries(SIDE_PORT_ROUTES).map(([p, m]) => `${m.join("/")} ${p}`).join(", ")
+        }.`,
+      });
+    }
+    if (guardHost) {
+      const host = req.headers.get("host") ?? "";
+      const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+      if (!allowed.includes(host)) {
+        return json(403, {
+          error: `Forbidden: Host ${
+            JSON.stringify(host)
+          } is not this server (DNS rebinding protection); use http://127.0.0.1:${port}.`,
+        });
+      }
+    }
+    if (apiKey && !OPEN_ROUTES.includes(path) && !(await hasKey(req, url, apiKey))) {
+      return json(401, {
+        error: "Unauthorized: send Authorization: Bearer <RVR_API_KEY> (browsers: add ?key=<key>).",
+      }, { "www-authenticate": 'Bearer realm="rvr-mcp"' });
+    }
+    if (!methods.includes(req.method)) {
+      return json(405, {
+        error: `Method ${req.method} not allowed on ${path}; use ${methods.join(", ")}.`,
+      }, { allow: methods.join(", ") });
+    }
+    if (path === "/telemetry" || path === "/estop") {
+      const origin = req.headers.get("origin");
+      if (origin !== null && !sameOrigin(origin, req.headers.get("host"))) {
+        return json(403, {
+          error: `Forbidden: ${path} from a page of another origin (${origin}); open the ` +
+            `dashboard served by this port instead.`,
+        });
+      }
+    }
+    switch (path) {
+      case "/healthz":
+        return json(200, { ok: true, uptime_s: Math.round(performance.now()) / 1000 });
+      case "/readyz": {
+        const r = readiness(runtime);
+        return json(r.ready ? 200 : 503, r);
+      }
+      case "/metrics":
+        return new Response(await runtime.metrics.text(), {
+          headers: { "content-type": runtime.metrics.contentType, "cache-control": "no-store" },
+        });
+      case "/estop": {
+        await req.body?.cancel();
+        const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+        log.warn("Emergency stop requested over HTTP from {remote}", { remote });
+        const result = await runtime.rvr.emergencyStop("http");
+        return json(200, { estop: true, ...result });
+      }
+      case "/telemetry": {
+        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return json(426, {
+            error: "GET /telemetry is a WebSocket: connect with a WebSocket client " +
+              "(Upgrade: websocket), e.g. new WebSocket('ws://host:port/telemetry').",
+          }, { upgrade: "websocket" });
+        }
+        if (closing) return json(503, { error: "The side port is shutting down." });
+        // Before the upgrade: the request (and its remote address) is gone after it.
+        const name = clientName(url.searchParams.get("client")) ?? info.remoteAddr.hostname;
+        const id = `${++clientCount}-${name}`;
+        const { socket, response } = Deno.upgradeWebSocket(req);
+        hub.attach(socket, id);
+        return response;
+      }
+      case "/":
+        return new Response(options.dashboardHtml(), {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+          },
+        });
+    }
+  };
+
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: options.port,
+      hostname,
+      onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
+      onError: (e) => {
+        log.error("Side port request failed: {error}", { error: describe(e), e });
+        return json(500, { error: "Internal error; see the server's log." });
+      },
+    }, handle);
+  } catch (e) {
+    unsubscribe();
+    hub.close();
+    throw new Error(
+      `Could not serve the side port on ${hostname}:${options.port} (RVR_HTTP_HOST, ` +
+        `RVR_HTTP_PORT): ${describe(e)}. Pick a free port or unset RVR_HTTP_PORT.`,
+      { cause: e },
+    );
+  }
+  const addr = await ready.promise;
+  port = addr.port;
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${addr.port}`;
+  log.info(
+    apiKey
+      ? "Side port at {url}: /metrics /healthz /readyz /telemetry / (bearer token required)"
+      : "Side port at {url}: /metrics /healthz /readyz /telemetry / (loopback only)",
+    { url },
+  );
+  return {
+    url,
+    hub,
+    close: () =>
+      closing ??= (async () => {
+        unsubscribe();
+        hub.close();
+        await server.shutdown();
+      })(),
+  };
+}
+
+function sameOrigin(origin: string, host: string | null): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // "null" or garbage: not this origin
+  }
+}
+
+/** `?client=` as a metric label: letters, digits, dot, dash, underscore; at most 32. */
+function clientName(raw: string | null): string | undefined {
+  if (raw === null) return undefined;
+  const name = raw.replace(/[^A-Za-z0-9._-]/g, "").slice(0, 32);
+  return name === "" ? undefined : name;
+}

@@ -1,0 +1,528 @@
+/**
+ * The telemetry WebSocket hub behind `GET /telemetry`: one delta stream, fanned out to every
+ * client, with a bounded send queue per client so that a slow client loses frames (and is sent a
+ * full frame instead) but never slows the others.
+ *
+ * ## Protocol
+ *
+ * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/robot/telemetry.ts):
+ *
+ * ```text
+ * {"type":"full","seq":41,"at":1767000000000,"state":{"pose":{"x_m":0.1,...},...}}
+ * {"type":"delta","seq":42,"at":1767000000005,"changes":{"pose.x_m":0.12,"speed_mps":0.3}}
+ * ```
+ *
+ * Client to server: only `{"type":"resync"}` (send me a full frame). Anything else (binary, not
+ * JSON, another type) closes the socket with code 1003 and a reason that says what to send.
+ *
+ * 1. The first frame on every connection is a full frame.
+ * 2. There is one delta stream and one seq counter, shared by every client: delta `S` holds the
+ *    leaves (dotted paths) that changed between the states `S - 1` and `S`, nothing else.
+ * 3. A full frame carries the seq of the state it shows: the last delta broadcast (or the
+ *    hub's initial state); it is `DeltaEncoder.lastFull()`. It takes no new number, so sending one to one client opens no gap for
+ *    the others; after a full frame at `S` that client's next frame is delta `S + 1` (or another
+ *    full frame).
+ * 4. Client rule (what {@link applyFrame} and the dashboard do): a full frame always replaces the
+ *    state (last = its seq). A delta is applied only when its seq is last + 1; on any other seq,
+ *    or a delta before any full frame, the client ignores deltas, sends `{"type":"resync"}` once,
+ *    and waits for the full frame.
+ * 5. Flow control: a frame is serialized once and handed to each socket with `send()`, never
+ *    awaited. A client whose `socket.bufferedAmount` (bytes Deno has not yet written to the TCP
+ *    socket) is above `highWaterBytes` is backed up: its frames wait in its own queue, at most
+ *    `queueSize` of them. When that queue overflows, its frames are dropped, counted per client
+ *    (`rvr_telemetry_ws_dropped_total{client}`), and the client is marked: its next frame is a
+ *    full one, sent as soon as its socket is below the mark again; deltas broadcast while it waits
+ *    are dropped (and counted) too, because that full frame covers them. Queues drain on every
+ *    broadcast and, between broadcasts, on a timer every `drainIntervalMs`. Per client the hub
+ *    holds at most `highWaterBytes` + `queueSize` frames, so a stuck client costs bounded memory.
+ *    The operating system's TCP buffers come first: on loopback they absorb a few MB before
+ *    `bufferedAmount` rises at all.
+ *
+ * **Why one encoder is enough.** Every client that is keeping up receives exactly the same
+ * sequence of deltas, so one shared {@link DeltaEncoder} serves them all. A client falls out of
+ * that sequence only by missing frames: when it connects (it has nothing yet), when its queue
+ * overflows (the hub knows) or when it sees a gap (it asks). In each case a full frame of the
+ * current state at the current seq puts it back on the shared stream, so no per-client diff
+ * state is needed. The full frame is built from the very state the last delta was computed
+ * against, so full `S` followed by delta `S + 1` is exactly state `S + 1`.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Metrics } from "../core/metrics.ts";
+import type { Batch } from "../robot/aggregator.ts";
+import {
+  DeltaEncoder,
+  type TelemetryFrame,
+  type TelemetryModel,
+  type TelemetryState,
+} from "../robot/telemetry.ts";
+
+const log = getLogger(["rvr", "http", "telemetry"]);
+
+/** What a client may send. */
+export const CLIENT_MESSAGE_TYPES = ["resync"] as const;
+export type ClientMessageType = typeof CLIENT_MESSAGE_TYPES[number];
+
+/** WebSocket close code for a message the protocol does not have (RFC 6455: unsupported data). */
+export const CLOSE_UNSUPPORTED = 1003;
+/** WebSocket close code when the server shuts down (going away). */
+export const CLOSE_GOING_AWAY = 1001;
+
+/** Defaults of {@link TelemetryHubOptions}. */
+export const DEFAULT_QUEUE_SIZE = 64;
+export const DEFAULT_HIGH_WATER_BYTES = 64 * 1024;
+export const DEFAULT_DRAIN_INTERVAL_MS = 10;
+
+export interface TelemetryHubOptions {
+  /** The state the frames show; batches are applied to it. */
+  model: TelemetryModel;
+  metrics: Metrics;
+  /** Frames a backed-up client may have waiting before they are dropped. Default 64. */
+  queueSize?: number;
+  /** A client with more bytes than this unsent in its socket is backed up. Default 64 KiB. */
+  highWaterBytes?: number;
+  /** How often waiting frames are retried when no broadcast comes, ms. Default 10. */
+  drainIntervalMs?: number;
+  /** Epoch ms for frame `at` (tests). Default Date.now. */
+  now?: () => number;
+}
+
+/** One client as {@link TelemetryHub.clientStats} reports it. */
+export interface TelemetryClientStats {
+  readonly id: string;
+  /** True once the socket opened (the hub sends nothing before). */
+  readonly open: boolean;
+  readonly sentFull: number;
+  readonly sentDelta: number;
+  /** Frames this client did not get (queue overflow, or waiting for a full frame). */
+  readonly dropped: number;
+  /** Times its queue overflowed. */
+  readonly overflows: number;
+  /** Full frames it asked for with {"type":"resync"}. */
+  readonly resyncs: number;
+  /** Frames waiting in its queue now. */
+  readonly queued: number;
+  /** True while its next frame must be a full one. */
+  readonly awaitingFull: boolean;
+  /** Bytes its socket has not written yet. */
+  readonly bufferedBytes: number;
+}
+
+export interface TelemetryHubStats {
+  readonly clients: number;
+  /** Frames broadcast (deltas; the initial full frame is not broadcast). */
+  readonly broadcasts: number;
+  readonly sentFull: number;
+  readonly sentDelta: number;
+  /** Frames dropped for backed-up clients, all clients ever. */
+  readonly dropped: number;
+  readonly resyncs: number;
+  /** Clients closed for sending something other than {"type":"resync"}. */
+  readonly badMessages: number;
+  /** send() calls that threw (the client is dropped). */
+  readonly sendErrors: number;
+  /** The seq of the last frame (the state a full frame shows now). */
+  readonly seq: number;
+}
+
+interface Queued {
+  readonly text: string;
+  readonly type: TelemetryFrame["type"];
+}
+
+interface Client {
+  readonly id: string;
+  readonly socket: WebSocket;
+  open: boolean;
+  /** Serialized frames waiting for room in the socket, oldest first. */
+  queue: Queued[];
+  awaitingFull: boolean;
+  sentFull: number;
+  sentDelta: number;
+  dropped: number;
+  overflows: number;
+  resyncs: number;
+}
+
+/** Input of {@link TelemetryHub.publish}: an aggregator batch (only its events are read). */
+export type PublishInput = Pick<Batch, "events"> | TelemetryState;
+
+let hubCount = 0;
+
+function isBatch(input: PublishInput): input is Pick<Batch, "events"> {
+  return Array.isArray((input as { events?: unknown }).events);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A close reason within the 123 bytes RFC 6455 allows. */
+function closeReason(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= 123) return text;
+  return new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, "") + "...";
+}
+
+export class TelemetryHub {
+  readonly #model: TelemetryModel;
+  readonly #metrics: Metrics;
+  readonly #encoder = new DeltaEncoder();
+  readonly #queueSize: number;
+  readonly #highWaterBytes: number;
+  readonly #drainIntervalMs: number;
+  readonly #now: () => number;
+  readonly #clients = new Map<string, Client>();
+  readonly #uncollect: () => void;
+  readonly #metricsKey: string;
+  /** The full frame of the last frame's state at its seq (encoder.lastFull()), serialized once. */
+  #fullText: string | undefined;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #broadcasts = 0;
+  #sentFull = 0;
+  #sentDelta = 0;
+  #dropped = 0;
+  #resyncs = 0;
+  #badMessages = 0;
+  #sendErrors = 0;
+
+  constructor(options: TelemetryHubOptions) {
+    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    if (!Number.isInteger(queueSize) || queueSize < 1) {
+      throw new RangeError(
+        `TelemetryHub queueSize must be an integer >= 1 (frames per client), got ${queueSize}.`,
+      );
+    }
+    const highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    if (!Number.isFinite(highWaterBytes) || highWaterBytes < 0) {
+      throw new RangeError(
+        `TelemetryHub highWaterBytes must be a number of bytes >= 0, got ${highWaterBytes}.`,
+      );
+    }
+    const drainIntervalMs = options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS;
+    if (!Number.isFinite(drainIntervalMs) || drainIntervalMs < 1) {
+      throw new RangeError(
+        `TelemetryHub drainIntervalMs must be >= 1 ms, got ${drainIntervalMs}.`,
+      );
+    }
+    this.#model = options.model;
+    this.#metrics = options.metrics;
+    this.#queueSize = queueSize;
+    this.#highWaterBytes = highWaterBytes;
+    this.#drainIntervalMs = drainIntervalMs;
+    this.#now = options.now ?? Date.now;
+    // The encoder's first frame is the full state: it becomes the base every client starts from.
+    const first = this.#encoder.next(this.#model.snapshot(), this.#now());
+    if (first?.type !== "full") {
+      throw new Error("DeltaEncoder did not start with a full frame; the telemetry hub needs one.");
+    }
+    this.#fullText = JSON.stringify(first);
+    const m = this.#metrics;
+    // Keys of its own, so that two hubs on one Metrics (two side ports) count side by side.
+    this.#metricsKey = `telemetry_hub${++hubCount}.`;
+    this.#uncollect = m.addCollector(() => this.#collect());
+  }
+
+  /** Connected clients (open or opening). */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** The seq of the last frame. */
+  get seq(): number {
+    return this.#encoder.seq;
+  }
+
+  /** The state after the last frame (what a full frame sent now contains); a copy. */
+  get state(): TelemetryState {
+    return (this.#encoder.lastFull() as Extract<TelemetryFrame, { type: "full" }>).state;
+  }
+
+  get stats(): TelemetryHubStats {
+    return {
+      clients: this.#clients.size,
+      broadcasts: this.#broadcasts,
+      sentFull: this.#sentFull,
+      sentDelta: this.#sentDelta,
+      dropped: this.#dropped,
+      resyncs: this.#resyncs,
+      badMessages: this.#badMessages,
+      sendErrors: this.#sendErrors,
+      seq: this.#encoder.seq,
+    };
+  }
+
+  /** Per-client counters, in connection order. */
+  clientStats(): TelemetryClientStats[] {
+    return [...this.#clients.values()].map((c) => ({
+      id: c.id,
+      open: c.open,
+      sentFull: c.sentFull,
+      sentDelta: c.sentDelta,
+      dropped: c.dropped,
+      overflows: c.overflows,
+      resyncs: c.resyncs,
+      queued: c.queue.length,
+      awaitingFull: c.awaitingFull,
+      bufferedBytes: c.open ? c.socket.bufferedAmount : 0,
+    }));
+  }
+
+  /**
+   * Takes over `socket` (from Deno.upgradeWebSocket, or already open): a full frame once it is
+   * open, then the shared deltas; `{"type":"resync"}` from it is answered with a full frame. The
+   * hub forgets it when it closes. `clientId` labels its drop counter; it must be unique.
+   */
+  attach(socket: WebSocket, clientId: string): void {
+    if (this.#closed) {
+      throw new Error(`The telemetry hub is closed; cannot attach client ${clientId}.`);
+    }
+    if (this.#clients.has(clientId)) {
+      throw new RangeError(
+        `A telemetry client with id ${clientId} is already attached; give each client its own id.`,
+      );
+    }
+    const client: Client = {
+      id: clientId,
+      socket,
+      open: false,
+      queue: [],
+      awaitingFull: true,
+      sentFull: 0,
+      sentDelta: 0,
+      dropped: 0,
+      overflows: 0,
+      resyncs: 0,
+    };
+    this.#clients.set(clientId, client);
+    this.#metrics.telemetryClients.inc();
+    const onOpen = () => {
+      client.open = true;
+      log.debug("Telemetry client {id} connected", { id: clientId });
+      this.#drain(client);
+      this.#armDrain();
+    };
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("message", (event) => this.#onMessage(client, event.data));
+    socket.addEventListener("error", (event) => {
+      const message = (event as ErrorEvent).message ?? "unknown error";
+      log.warn("Telemetry client {id}: socket error: {message}", { id: clientId, message });
+    });
+    socket.addEventListener("close", (event) => {
+      log.debug("Telemetry client {id} closed ({code})", { id: clientId, code: event.code });
+      this.#detach(client);
+    });
+    if (socket.readyState === WebSocket.OPEN) onOpen();
+  }
+
+  /**
+   * Applies an aggregator batch to the model (or takes a whole state, e.g. in benches; do not mix
+   * the two on one hub) and broadcasts the delta to every client. Returns the frame, or null when
+   * nothing changed. Never waits for a client.
+   */
+  publish(input: PublishInput): TelemetryFrame | null {
+    if (this.#closed) return null;
+    let state: TelemetryState;
+    if (isBatch(input)) {
+      if (!this.#model.apply(input.events)) return null;
+      state = this.#model.snapshot();
+    } else {
+      state = input;
+    }
+    const frame = this.#encoder.next(state, this.#now());
+    if (!frame) return null;
+    this.#fullText = frame.type === "full" ? JSON.stringify(frame) : undefined;
+    this.#broadcast(this.#fullText ?? JSON.stringify(frame), frame.type);
+    return frame;
+  }
+
+  /** Closes every client socket (1001, going away) and stops the drain timer. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    for (const client of [...this.#clients.values()]) {
+      try {
+        client.socket.close(CLOSE_GOING_AWAY, "server shutting down");
+      } catch (e) {
+        log.warn("Closing telemetry client {id} failed: {error}", {
+          id: client.id,
+          error: describe(e),
+        });
+      }
+      this.#detach(client);
+    }
+    this.#collect();
+    this.#uncollect();
+    this.#metrics.forget(this.#metricsKey);
+  }
+
+  /** Brings the frame counters up to date (run before every scrape). */
+  #collect(): void {
+    const m = this.#metrics;
+    const k = this.#metricsKey;
+    m.advance(`${k}full`, m.telemetryFramesTotal, this.#sentFull, { type: "full" });
+    m.advance(`${k}delta`, m.telemetryFramesTotal, this.#sentDelta, { type: "delta" });
+  }
+
+  #broadcast(text: string, type: TelemetryFrame["type"]): void {
+    const started = performance.now();
+    this.#broadcasts++;
+    for (const client of this.#clients.values()) {
+      if (!client.open) continue; // it gets a full frame (which includes this) when it opens
+      this.#offer(client, text, type);
+    }
+    this.#metrics.telemetryWsSendSeconds.observe((performance.now() - started) / 1000);
+    this.#armDrain();
+  }
+
+  /** Hands the latest frame to one client: now, into its queue, or dropped. */
+  #offer(client: Client, text: string, type: TelemetryFrame["type"]): void {
+    if (client.awaitingFull) {
+      // The full frame is built from the state this frame leads to, so it covers the frame:
+      // either it goes out now, or the client is still backed up and this frame is dropped.
+      this.#drain(client);
+      if (client.awaitingFull) this.#drop(client, 1);
+      return;
+    }
+    if (client.queue.length > 0) this.#drain(client);
+    if (client.queue.length === 0 && this.#hasRoom(client)) {
+      this.#send(client, text, type);
+      return;
+    }
+    client.queue.push({ text, type });
+    if (client.queue.length > this.#queueSize) {
+      client.overflows++;
+      this.#drop(client, client.queue.length);
+      client.queue = [];
+      client.awaitingFull = true;
+      log.debug("Telemetry client {id} is backed up: dropped its queue, a full frame follows", {
+        id: client.id,
+      });
+    }
+  }
+
+  /** Sends what fits: the full frame it awaits, or its queued deltas, while its socket has room. */
+  #drain(client: Client): void {
+    if (!client.open) return;
+    while (this.#hasRoom(client)) {
+      if (client.awaitingFull) {
+        client.awaitingFull = false;
+        client.queue = [];
+        this.#fullText ??= JSON.stringify(this.#encoder.lastFull());
+        if (!this.#send(client, this.#fullText, "full")) return;
+      } else if (client.queue.length > 0) {
+        const next = client.queue.shift() as Queued;
+        if (!this.#send(client, next.text, next.type)) return;
+      } else {
+        return;
+      }
+    }
+  }
+
+  #hasRoom(client: Client): boolean {
+    return client.socket.readyState === WebSocket.OPEN &&
+      client.socket.bufferedAmount <= this.#highWaterBytes;
+  }
+
+  #send(client: Client, text: string, type: TelemetryFrame["type"]): boolean {
+    try {
+      client.socket.send(text);
+    } catch (e) {
+      this.#sendErrors++;
+      log.warn("Sending to telemetry client {id} failed, dropping it: {error}", {
+        id: client.id,
+        error: describe(e),
+      });
+      this.#detach(client);
+      return false;
+    }
+    if (type === "full") {
+      client.sentFull++;
+      this.#sentFull++;
+    } else {
+      client.sentDelta++;
+      this.#sentDelta++;
+    }
+    return true;
+  }
+
+  #drop(client: Client, frames: number): void {
+    client.dropped += frames;
+    this.#dropped += frames;
+    this.#metrics.telemetryWsDroppedTotal.inc({ client: client.id }, frames);
+  }
+
+  #onMessage(client: Client, data: unknown): void {
+    if (this.#clients.get(client.id) !== client) return; // closing: nothing more to send it
+    let type: unknown;
+    if (typeof data === "string") {
+      try {
+        type = (JSON.parse(data) as { type?: unknown } | null)?.type;
+      } catch (e) {
+        type = `not JSON (${describe(e)})`;
+      }
+    } else {
+      type = "a binary frame";
+    }
+    if (type === "resync") {
+      client.resyncs++;
+      this.#resyncs++;
+      // Queued deltas are superseded by the full frame (not lost: it contains them).
+      client.queue = [];
+      client.awaitingFull = true;
+      this.#drain(client);
+      this.#armDrain();
+      return;
+    }
+    this.#badMessages++;
+    const what = typeof type === "string" ? type : JSON.stringify(type) ?? "undefined";
+    log.warn("Telemetry client {id} sent {what}; closing it", { id: client.id, what });
+    try {
+      client.socket.close(
+        CLOSE_UNSUPPORTED,
+        closeReason(`unsupported message (type ${what}); the only message is {"type":"resync"}`),
+      );
+    } catch (e) {
+      log.warn("Closing telemetry client {id} failed: {error}", {
+        id: client.id,
+        error: describe(e),
+      });
+    }
+    this.#detach(client);
+  }
+
+  #detach(client: Client): void {
+    if (this.#clients.get(client.id) !== client) return;
+    this.#clients.delete(client.id);
+    client.queue = [];
+    this.#metrics.telemetryClients.dec();
+    // Keep the sum over clients monotonic while bounding the label set.
+    const m = this.#metrics.telemetryWsDroppedTotal;
+    if (client.dropped > 0) {
+      m.remove({ client: client.id });
+      m.inc({ client: "closed" }, client.dropped);
+    }
+  }
+
+  /** Retries waiting frames every drainIntervalMs while any client has some. */
+  #armDrain(): void {
+    if (this.#closed || this.#drainTimer !== undefined) return;
+    if (!this.#pending()) return;
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      for (const client of [...this.#clients.values()]) this.#drain(client);
+      this.#armDrain();
+    }, this.#drainIntervalMs);
+  }
+
+  #pending(): boolean {
+    for (const c of this.#clients.values()) {
+      if (c.open && (c.queue.length > 0 || c.awaitingFull)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The dashboard page (src/http/dashboard.ts): the document itself (ASCII, self-contained, every
+ * hook present, its script compiles), then the real thing: a headless Chromium (Debian
+ * `chromium`) driven over the DevTools Protocol loads the page from the real side port
+ * (serveSidePort with an API key, ?key= in the page URL) over a real Runtime, Aggregator and a
+ * keep-alive simulated robot streaming locator, IMU, accelerometer, speed and colour in real
+ * time. The robot drives; the test reads the page's DOM (pose, heading, path point count,
+ * battery, connection, colour), checks the page's state equals the server's, forces a seq gap
+ * and a dropped socket, compares screenshots before and after driving, and presses the e-stop
+ * button. The last screenshots are written to /tmp/rvr-dashboard.png and
+ * /tmp/rvr-dashboard-estop.png for a human to look at.
+ */
+import assert from "node:assert/strict";
+import { Metrics } from "../../src/core/metrics.ts";
+import { DASHBOARD_ELEMENT_IDS, dashboardHtml } from "../../src/http/dashboard.ts";
+import { serveSidePort, type SidePort } from "../../src/http/server.ts";
+import { MemoryPort } from "../../src/link/mod.ts";
+import { Aggregator } from "../../src/robot/aggregator.ts";
+import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
+import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
+import { SimulatedRvr, SimWorld } from "../../src/sim/mod.ts";
+import {
+  type CdpPage,
+  Chromium,
+  CHROMIUM_BIN,
+  chromiumAvailable,
+  decodePng,
+  differingPixels,
+  distinctColours,
+  type Image,
+} from "./_chromium.ts";
+
+const SCREENSHOT = "/tmp/rvr-dashboard.png";
+const SCREENSHOT_ESTOP = "/tmp/rvr-dashboard-estop.png";
+const API_KEY = "dashboard-test-key-0123456789";
+
+const SETTINGS: RuntimeSettings = {
+  serialPort: "sim",
+  baudRate: 115200,
+  requestTimeoutMs: 500,
+  wakeTimeout: 5,
+  heartbeatMs: 0,
+  maxSpeedPercent: 100,
+  commandTimeout: 5,
+  commandQueueSize: 100,
+  circuitBreakerFailureThreshold: 3,
+  circuitBreakerTimeout: 10,
+  sensorInterval: 100,
+  sensorCacheTtl: 1000,
+};
+
+/** Green floor from y = 0.25 m on: the colour under the robot changes as it drives forward. */
+const GREEN = { r: 20, g: 200, b: 40 };
+
+interface Rig {
+  runtime: Runtime;
+  aggregator: Aggregator;
+  side: SidePort;
+  sim: SimulatedRvr;
+  close(): Promise<void>;
+}
+
+/** Runtime over a keep-alive simulator (real time), streams on, aggregator, side port with a key. */
+async function makeRig(): Promise<Rig> {
+  const world = new SimWorld({
+    floor: [{ xMin: -50, xMax: 50, yMin: 0.25, yMax: 50, color: GREEN }],
+  });
+  let sim: SimulatedRvr | undefined;
+  const open: PortOpener = (): Promise<OpenedPort> => {
+    const [host, device] = MemoryPort.pair("dashboard");
+    if (sim) sim.attach(device);
+    else {
+      sim = new SimulatedRvr(device, { keepAlive: true, inactivityTimeoutMs: 0, world });
+      sim.start();
+    }
+    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
+  };
+  const runtime = new Runtime(SETTINGS, open, new Metrics({ processMetrics: false }));
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    closers.push(async () => {
+      await runtime.close("sigterm");
+      if (sim) await sim.stop();
+    });
+    await runtime.connection.connect();
+    await runtime.rvr.ready();
+    // The colour samples need the detector (and its belly LED) on.
+    await runtime.rvr.command("enable_color_detection", { is_enabled: true });
+    await runtime.streams.start(
+      ["locator", "imu", "accelerometer", "speed", "velocity", "color_detection"],
+      { intervalMs: 100 },
+    );
+    const aggregator = new Aggregator(runtime.bus, { windowMs: 100, metrics: runtime.metrics });
+    closers.push(() => aggregator.close());
+    const side = await serveSidePort({
+      port: 0,
+      host: "127.0.0.1",
+      apiKey: API_KEY,
+      runtime,
+      aggregator,
+      dashboardHtml,
+    });
+    closers.push(() => side.close());
+    if (!sim) throw new Error("the simulator starts with the first connect");
+    return { runtime, aggregator, side, sim, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The page's text and data attributes, read in one evaluation. */
+interface Dom {
+  conn: string;
+  ws: string;
+  estop: string;
+  x: number | null;
+  y: number | null;
+  heading: number | null;
+  speed: number | null;
+  battery: number | null;
+  batteryText: string;
+  batteryState: string;
+  points: number;
+  rgb: string;
+  imuYaw: number | null;
+  accelZ: number | null;
+  seq: number | null;
+  frames: number;
+  errors: number;
+}
+
+const READ_DOM = `(() => {
+  const el = (id) => document.getElementById(id);
+  const v = (id) => { const s = el(id).getAttribute("data-value"); return s === "" || s === null ? null : Number(s); };
+  const st = el("telemetry-stats");
+  return {
+    conn: el("conn-status").getAttribute("data-status"),
+    ws: el("ws-status").getAttribute("data-status"),
+    estop: el("estop-state").getAttribute("data-latched"),
+    x: v("pose-x"), y: v("pose-y"), heading: v("heading"), speed: v("speed"),
+    battery: v("battery-percent"), batteryText: el("battery-percent").textContent,
+    batteryState: el("battery-state").textContent,
+    points: Number(el("path-points").getAttribute("data-count")),
+    rgb: el("color-swatch").getAttribute("data-rgb"),
+    imuYaw: v("imu-yaw"), accelZ: v("accel-z"),
+    seq: st.getAttribute("data-seq") === "" ? null : Number(st.getAttribute("data-seq")),
+    frames: Number(st.getAttribute("data-frames")),
+    errors: Number(st.getAttribute("data-errors")),
+  };
+})()`;
+
+function readDom(page: CdpPage): Promise<Dom> {
+  return page.evaluate<Dom>(READ_DOM);
+}
+
+async function shot(page: CdpPage): Promise<{ png: Uint8Array; img: Image }> {
+  const png = await page.screenshot();
+  return { png, img: await decodePng(png) };
+}
+
+async function rectOf(page: CdpPage, id: string) {
+  return await page.evaluate<{ x: number; y: number; width: number; height: number }>(
+    `(() => { const r = document.getElementById(${JSON.stringify(id)}).getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height }; })()`,
+  );
+}
+
+Deno.test("dashboardHtml is one self-contained ASCII page with every hook", async (t) => {
+  const html = dashboardHtml();
+
+  await t.step("ASCII only, a full document", () => {
+    const nonAscii = [...html].findIndex((c) => c.charCodeAt(0) > 0x7e && c !== "\n");
+    assert.equal(nonAscii, -1, `non-ASCII at ${nonAscii}: ${html.slice(nonAscii - 20, nonAscii)}`);
+    assert.match(html, /^<!doctype html>\n<html lang="en">/);
+    assert.match(html, /<meta charset="utf-8">/);
+    assert.match(html, /<\/html>\n$/);
+  });
+
+  await t.step("loads nothing from elsewhere", () => {
+    assert.doesNotMatch(html, /https?:\/\//, "no absolute URLs");
+    assert.doesNotMatch(html, /<(link|img|iframe|object|embed)\b/i, "no linked documents");
+    assert.doesNotMatch(html, /\bsrc=|@import|\burl\(/, "no external resources");
+    assert.equal(html.match(/<script>/g)?.length, 1, "one inline script");
+    assert.equal(html.match(/<style>/g)?.length, 1, "one inline style");
+  });
+
+  await t.step("every documented element id exactly once", () => {
+    for (const id of DASHBOARD_ELEMENT_IDS) {
+      const n = html.split(`id="${id}"`).length - 1;
+      assert.equal(n, 1, `id ${id} appears ${n} times`);
+    }
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(new Set(ids).size, ids.length, "ids are unique");
+  });
+
+  await t.step("its script compiles", () => {
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1];
+    assert.ok(script, "a script");
+    // Compiles only (the function is never called): a syntax error throws here.
+    assert.equal(typeof new Function(script), "function");
+    assert.match(script, /"\/telemetry\?client=dashboard"/);
+    assert.match(script, /fetch\("\/estop", \{ method: "POST"/);
+    assert.match(script, /JSON\.stringify\(\{ type: "resync" \}\)/);
+  });
+});
+
+Deno.test({
+  name: "the dashboard in headless Chromium against the side port and the simulator",
+  // Real time: the simulator, the aggregator and the browser all run on their own clocks.
+  fn: async (t) => {
+    if (!chromiumAvailable()) {
+      throw new Error(
+        `${CHROMIUM_BIN} is missing: install it (apt-get install -y chromium) or set CHROMIUM_BIN ` +
+          `to a Chromium/Chrome binary.`,
+      );
+    }
+    const rig = await makeRig();
+    let browser: Chromium | undefined;
+    try {
+      browser = await Chromium.launch();
+      const page = await browser.newPage(1280, 1000);
+      const { runtime, side } = rig;
+      let before: { png: Uint8Array; img: Image } | undefined;
+
+      await t.step("loads with ?key=, connects, shows the robot", async () => {
+        await page.navigate(`${side.url}/?key=${encodeURIComponent(API_KEY)}`);
+        assert.equal(await page.evaluate("document.title"), "RVR telemetry");
+        await page.waitFor(
+          `document.getElementById("ws-status").getAttribute("data-status") === "open" &&
+           document.getElementById("pose-y").getAttribute("data-value") !== "" &&
+           document.getElementById("imu-yaw").getAttribute("data-value") !== ""`,
+        );
+        const dom = await readDom(page);
+        assert.equal(dom.conn, "connected");
+        assert.equal(dom.estop, "false");
+        assert.ok(dom.battery !== null && dom.battery >= 0 && dom.battery <= 100, `${dom.battery}`);
+        assert.equal(dom.batteryText, `${dom.battery}%`);
+        assert.notEqual(dom.batteryState, "-");
+        assert.ok(dom.points >= 1, `${dom.points} path points`);
+        assert.ok(Math.abs(dom.x ?? NaN) < 0.01 && Math.abs(dom.y ?? NaN) < 0.01, "at the origin");
+        assert.ok(dom.accelZ !== null && Math.abs(dom.accelZ - 1) < 0.1, `z ${dom.accelZ} g`);
+        assert.equal(dom.errors, 0);
+        assert.equal(side.hub.clients, 1, "one telemetry client");
+        // Both charts have a sample to draw once the first frame came; let them draw.
+        await page.waitFor(
+          `document.getElementById("path-points").getAttribute("data-count") >= 1`,
+        );
+        before = await shot(page);
+      });
+
+      await t.step("path, pose, heading and colour follow the robot as it drives", async () => {
+        const start = await readDom(page);
+        await runtime.rvr.driveWithHeading({ speed: 90, headingDeg: 0 });
+        const forward = await page.waitFor<Dom>(
+          `(() => { const d = ${READ_DOM}; return d.y > 0.4 && d.points >= 10 ? d : null; })()`,
+        );
+        assert.ok(forward.points > start.points, `${forward.points} > ${start.points} points`);
+        assert.ok(Math.abs(forward.x ?? NaN) < 0.05, `x stays near 0: ${forward.x}`);
+        // Past y = 0.25 m the floor is green.
+        await page.waitFor(
+          `document.getElementById("color-swatch").getAttribute("data-rgb") === "${GREEN.r},${GREEN.g},${GREEN.b}"`,
+        );
+        await runtime.rvr.driveWithHeading({ speed: 90, headingDeg: 90 });
+        const right = await page.waitFor<Dom>(
+          `(() => { const d = ${READ_DOM};
+            return d.x > 0.3 && Math.abs(d.heading - 90) < 5 ? d : null; })()`,
+        );
+        assert.ok(right.points > forward.points, `${right.points} > ${forward.points} points`);
+        assert.ok(right.speed !== null && right.speed > 0.05, `moving: ${right.speed} m/s`);
+        await runtime.rvr.stop();
+        await page.waitFor(
+          `document.getElementById("speed").getAttribute("data-value") !== "" &&
+           Number(document.getElementById("speed").getAttribute("data-value")) < 0.01`,
+        );
+      });
+
+      await t.step("the page's state is the server's state", async () => {
+        // The robot stands still; the page catches up with the hub's seq and then must hold
+        // exactly the hub's state (frames applied leaf by leaf, JSON round trip).
+        for (let attempt = 0;; attempt++) {
+          const seq = side.hub.seq;
+          const expected = side.hub.state;
+          const got = await page.waitFor<{ seq: number; state: unknown }>(
+            `rvrDashboard.seq >= ${seq} && { seq: rvrDashboard.seq, state: rvrDashboard.state }`,
+          );
+          if (got.seq === seq) {
+            assert.deepEqual(got.state, expected);
+            break;
+          }
+          // A batch arrived in between (sensors keep streaming): compare again at the new seq.
+          assert.ok(attempt < 50, `the page never sat at the hub's seq (last ${got.seq})`);
+        }
+        const dom = await readDom(page);
+        const pose = side.hub.state.pose;
+        assert.ok(Math.abs((dom.x ?? NaN) - (pose.x_m ?? NaN)) < 0.01, `x ${dom.x} vs ${pose.x_m}`);
+        assert.ok(Math.abs((dom.y ?? NaN) - (pose.y_m ?? NaN)) < 0.01, `y ${dom.y} vs ${pose.y_m}`);
+      });
+
+      await t.step("screenshots: a real picture, and the path panel changed", async () => {
+        assert.ok(before, "the first screenshot");
+        const after = await shot(page);
+        await Deno.writeFile(SCREENSHOT, after.png);
+        assert.ok(after.png.length > 20_000, `PNG of ${after.png.length} bytes`);
+        assert.equal(after.img.width, 1280);
+        assert.equal(after.img.height, 1000);
+        const colours = distinctColours(after.img);
+        assert.ok(colours > 200, `${colours} distinct colours`);
+        const path = await rectOf(page, "path-canvas");
+        assert.ok(
+          path.width > 300 && path.height > 300,
+          `path canvas ${path.width}x${path.height}`,
+        );
+        const changed = differingPixels(before.img, after.img, path);
+        assert.ok(changed > 1000, `${changed} pixels of the path panel changed while driving`);
+        // The drawn path is there: many pixels of its colour (#4fc3f7) inside the canvas.
+        let pathPixels = 0;
+        for (let y = Math.round(path.y); y < path.y + path.height; y++) {
+          for (let x = Math.round(path.x); x < path.x + path.width; x++) {
+            const i = (y * after.img.width + x) * 4;
+            const [r, g, b] = after.img.rgba.subarray(i, i + 3);
+            if (Math.abs(r - 0x4f) < 12 && Math.abs(g - 0xc3) < 12 && Math.abs(b - 0xf7) < 12) {
+              pathPixels++;
+            }
+          }
+        }
+        assert.ok(pathPixels > 200, `${pathPixels} path-coloured pixels`);
+        const imu = await rectOf(page, "imu-chart");
+        assert.ok(distinctColours(after.img, imu) > 20, "the IMU chart has lines");
+      });
+
+      await t.step("a seq gap makes the page ask for a full frame, and it gets one", async () => {
+        const seq = await page.evaluate<number>("rvrDashboard.seq");
+        await page.evaluate(
+          `rvrDashboard.applyFrame({ type: "delta", seq: ${
+            seq + 5
+          }, at: Date.now(), changes: {} })`,
+        );
+        await page.waitFor(
+          `(() => {
+            const st = document.getElementById("telemetry-stats").dataset;
+            return rvrDashboard.stats.resyncs === 1 && rvrDashboard.stats.full >= 2 &&
+              st.gaps === "1" && st.resyncs === "1" && st.seq === String(rvrDashboard.seq) &&
+              document.getElementById("ws-status").textContent === "live";
+          })()`,
+        );
+        const client = side.hub.clientStats().find((c) => c.id.endsWith("-dashboard"));
+        assert.ok(client, `the dashboard client in ${JSON.stringify(side.hub.clientStats())}`);
+        assert.equal(client.resyncs, 1);
+      });
+
+      await t.step("a dropped socket reconnects and starts from a full frame", async () => {
+        const full = await page.evaluate<number>("rvrDashboard.stats.full");
+        await page.evaluate("rvrDashboard.socket.close()");
+        await page.waitFor(
+          `rvrDashboard.stats.connects === 2 && rvrDashboard.stats.full > ${full} &&
+           document.getElementById("ws-status").getAttribute("data-status") === "open"`,
+        );
+        assert.equal(side.hub.clients, 1, "the old client is gone, the new one is there");
+      });
+
+      await t.step("the e-stop button latches the robot's e-stop", async () => {
+        assert.equal(runtime.state.safety.estopLatched, false);
+        await page.evaluate(`document.getElementById("estop-button").click()`);
+        const status = await page.waitFor<string>(
+          `(() => { const s = document.getElementById("estop-result").getAttribute("data-status");
+            return s !== "" && s !== "pending" ? s : null; })()`,
+        );
+        assert.equal(status, "200");
+        assert.equal(runtime.state.safety.estopLatched, true);
+        await page.waitFor(
+          `document.getElementById("estop-state").getAttribute("data-latched") === "true" &&
+           document.body.classList.contains("estop")`,
+        );
+        const result = await page.evaluate<string>(
+          `document.getElementById("estop-result").textContent`,
+        );
+        assert.match(result, /^stopped: e-stop latched, stop sent to the robot/);
+        assert.match(
+          await runtime.metrics.text(),
+          /rvr_safety_emergency_stops_total\{source="http"\} 1/,
+        );
+        const latched = await shot(page);
+        await Deno.writeFile(SCREENSHOT_ESTOP, latched.png);
+      });
+
+      const problems = page.console.filter((l) => /^(exception|error)/.test(l));
+      assert.deepEqual(problems, [], "no errors in the page's console");
+    } finally {
+      try {
+        await browser?.close();
+      } finally {
+        await rig.close();
+      }
+    }
+  },
+});
