@@ -23,6 +23,9 @@ import {
   serveMcpHttp,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
+import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
+import { Aggregator } from "./src/robot/aggregator.ts";
+import { TelemetryRecorder } from "./src/robot/recorder.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 
 const log = getLogger(["rvr", "main"]);
@@ -188,16 +191,20 @@ function mcpHttpPort(config: Config, extra: Record<string, string | boolean>): n
 }
 
 async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
-  if (config.httpPort !== undefined) {
-    log.warn(
-      "RVR_HTTP_PORT={port} is set, but this version has no side port yet (/metrics, /healthz and the dashboard come with the telemetry release); ignoring it.",
-      { port: config.httpPort },
-    );
-  }
   const opener = portOpener(extra);
   const runtime = new Runtime(config, opener);
   const { connection } = runtime;
   const eventLog = new RobotEventLog(runtime.bus);
+  // Telemetry: every bus event in windows, for the side port and the optional recorder.
+  const aggregator = new Aggregator(runtime.bus, {
+    windowMs: config.aggregatorWindowMs,
+    capacity: config.aggregatorCapacity,
+    metrics: runtime.metrics,
+  });
+  const recorder = config.telemetryFile
+    ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
+    : undefined;
+  const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
   const deps = {
     runtime,
     streams: runtime.streams,
@@ -212,7 +219,7 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   }
   // stdio: the MCP client that started us, served at once while the robot connects beside it.
   // Its stdin closing means it went away. Without stdio (a service) only a signal ends us.
-  const server = config.mcpStdio ? createServer(deps, { eventLog }) : undefined;
+  const server = config.mcpStdio ? createServer(deps, serverOptions) : undefined;
   const exit = server
     ? Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()])
     : signalled();
@@ -223,7 +230,7 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
-      createServer: () => createServer(deps, { eventLog }),
+      createServer: () => createServer(deps, serverOptions),
       // A client that goes away leaves no robot running on its orders.
       onSessionClosed: async (id) => {
         if (!connection.peek()) return;
@@ -239,6 +246,17 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
       },
     });
   }
+  let sidePort: SidePort | undefined;
+  if (config.httpPort !== undefined) {
+    sidePort = await serveSidePort({
+      port: config.httpPort,
+      host: config.httpHost,
+      apiKey: config.apiKey,
+      runtime,
+      aggregator,
+      dashboardHtml,
+    });
+  }
   const offReady = connection.onConnected(() => {
     offReady();
     const info = connection.info;
@@ -251,8 +269,11 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   const reason = await exit;
   log.info("Shutting down ({reason}): stopping the robot", { reason });
   await http?.close();
+  await sidePort?.close();
   await runtime.close(reason);
   await server?.close();
+  aggregator.close(); // delivers its last window, to the recorder too
+  await recorder?.close();
   eventLog.dispose();
   await opener.stop();
   return 0;

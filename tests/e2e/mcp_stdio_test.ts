@@ -136,3 +136,54 @@ Deno.test("Streamable HTTP beside stdio, with an API key", async () => {
     assert.equal(status.code, 0, server.stderr.lines.join("\n"));
   }
 });
+
+Deno.test("the side port and the telemetry recording from deno task start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rvr-sideport-e2e-" });
+  const file = `${dir}/telemetry.jsonl`;
+  const server = spawnTask("start", [], {
+    RVR_SERIAL_PORT: "sim",
+    RVR_HTTP_PORT: "0",
+    RVR_TELEMETRY_FILE: file,
+  });
+  const rpc = new StdioRpc(server.child.stdin, server.stdout);
+  try {
+    await rpc.initialize();
+    const line = await server.stderr.waitFor((l) => l.includes("Side port at"), "the side port");
+    const base = JSON.parse(line).url as string;
+    await server.stderr.waitFor((l) => l.includes("Ready:"), "the robot");
+    const health = await fetch(new URL("/healthz", base));
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).ok, true);
+    const ready = await fetch(new URL("/readyz", base));
+    assert.equal(ready.status, 200, await ready.clone().text());
+    await ready.body?.cancel();
+    const metrics = await (await fetch(new URL("/metrics", base))).text();
+    assert.match(metrics, /^rvr_connection_state\{state="connected"\} 1$/m);
+    const page = await fetch(new URL("/", base));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>[^<]*RVR/);
+    await rpc.callTool("drive_with_heading", { speed: 60, heading: 0 });
+    await rpc.callTool("stop");
+  } finally {
+    await rpc.close();
+  }
+  const status = await server.child.status;
+  await Promise.all([server.stdout.done, server.stderr.done]);
+  assert.equal(status.code, 0, server.stderr.lines.join("\n"));
+  // One JSON line per batch; the drive's safety and state events are in it.
+  const lines = (await Deno.readTextFile(file)).trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(lines.length >= 1, `${lines.length} batches recorded`);
+  const events = lines.flatMap((b) => b.events) as {
+    topic: string;
+    payload: { aspect?: string; next?: { status?: string } };
+  }[];
+  // The last window was flushed at shutdown: the final state change is in the file.
+  assert.ok(
+    events.some((e) =>
+      e.topic === "robot.state" && e.payload.aspect === "connection" &&
+      e.payload.next?.status === "disconnected"
+    ),
+    events.map((e) => e.topic).join(", "),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
