@@ -10,8 +10,13 @@ import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
 import { configureLogging } from "./src/logging.ts";
 import { MemoryPort, TtyPort } from "./src/link/mod.ts";
-import type { OpenedPort, PortOpener } from "./src/robot/connection.ts";
-import { Runtime } from "./src/robot/runtime.ts";
+import {
+  Aggregator,
+  type OpenedPort,
+  type PortOpener,
+  Runtime,
+  TelemetryRecorder,
+} from "./src/robot/mod.ts";
 import process from "node:process";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -24,8 +29,6 @@ import {
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
 import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
-import { Aggregator } from "./src/robot/aggregator.ts";
-import { TelemetryRecorder } from "./src/robot/recorder.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 
 const log = getLogger(["rvr", "main"]);

@@ -14,6 +14,7 @@
  *
  * Run: deno bench --allow-all bench/aggregator_bench.ts
  */
+import { mulberry32 } from "../src/core/validate.ts";
 import { EventBus } from "../src/core/mod.ts";
 import { Metrics } from "../src/core/metrics.ts";
 import type { RobotTopics } from "../src/robot/events.ts";
@@ -157,17 +158,8 @@ globalThis.addEventListener("unload", () => {
 
 // ---- delta encoding on a realistic stream ---------------------------------------------------------
 
-/** mulberry32: a small deterministic PRNG, so every run encodes the same stream. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so every run encodes the same stream. */
+const prng = mulberry32;
 
 function gaussian(rand: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

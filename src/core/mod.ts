@@ -12,3 +12,4 @@ export * from "./circuit_breaker.ts";
 export * from "./event_bus.ts";
 export * from "./state.ts";
 export * from "./metrics.ts";
+export * from "./validate.ts";

@@ -40,6 +40,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { BusEvent, Subscription } from "../core/event_bus.ts";
 import type { Metrics } from "../core/metrics.ts";
+import { checkInteger } from "../core/validate.ts";
 import type { RobotBus, RobotTopics } from "./events.ts";
 
 const log = getLogger(["rvr", "robot", "aggregator"]);
@@ -121,21 +122,6 @@ function worthLogging(count: number): boolean {
   return count === 1;
 }
 
-function checkInteger(
-  what: string,
-  value: unknown,
-  min: number,
-  max: number,
-  hint: string,
-): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${what} must be an integer from ${min} to ${max}, got ${String(value)}; ${hint}`,
-    );
-  }
-  return value;
-}
-
 /** See the module documentation. */
 export class Aggregator {
   readonly windowMs: number;
@@ -171,14 +157,14 @@ export class Aggregator {
       options.windowMs ?? DEFAULT_WINDOW_MS,
       1,
       MAX_WINDOW_MS,
-      "e.g. 100.",
+      "e.g. 100",
     );
     this.capacity = checkInteger(
       "capacity (RVR_AGGREGATOR_CAPACITY)",
       options.capacity ?? DEFAULT_CAPACITY,
       1,
       Number.MAX_SAFE_INTEGER,
-      "e.g. 10000.",
+      "e.g. 10000",
     );
     if (options.now !== undefined && typeof options.now !== "function") {
       throw new TypeError(`now must be a function returning ms, got ${typeof options.now}.`);

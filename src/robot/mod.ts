@@ -1,7 +1,8 @@
 /**
  * The robot layer: the typed RVR API (rvr.ts), the safety rules (safety.ts), the event bus topics
  * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors.ts),
- * moves that take time (moves.ts) and the composed runtime (runtime.ts). Other layers import it
+ * moves that take time (moves.ts), the composed runtime (runtime.ts), and telemetry: the
+ * aggregator, the delta-encoded state and the recorder. Other layers import it
  * through this file.
  *
  * @module
@@ -14,3 +15,6 @@ export * from "./rvr.ts";
 export * from "./sensors.ts";
 export * from "./moves.ts";
 export * from "./runtime.ts";
+export * from "./aggregator.ts";
+export * from "./telemetry.ts";
+export * from "./recorder.ts";

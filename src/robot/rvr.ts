@@ -80,6 +80,7 @@ import {
   TimeoutError,
 } from "../core/mod.ts";
 import type { Metrics } from "../core/metrics.ts";
+import { checkInteger } from "../core/validate.ts";
 import { ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import {
   commandByName,
@@ -305,21 +306,6 @@ function checkPriority(priority: unknown): void {
     );
   }
   throw new RangeError(`priority must be "high", "normal" or "low", got ${String(priority)}.`);
-}
-
-function checkInteger(
-  what: string,
-  value: unknown,
-  min: number,
-  max: number,
-  hint: string,
-): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${what} must be an integer from ${min} to ${max}, got ${String(value)}; ${hint}.`,
-    );
-  }
-  return value;
 }
 
 function checkFinite(what: string, value: unknown, hint: string): number {

@@ -22,6 +22,7 @@
  * below its threshold. The Nordic die sits NORDIC_DIE_RISE_C above ambient plus a little board heat
  * from the motor current.
  */
+import { mulberry32 } from "../core/validate.ts";
 
 export type BatteryState = 0 | 1 | 2 | 3;
 export const BATTERY_STATES = ["unknown", "ok", "low", "critical"] as const;
@@ -76,18 +77,6 @@ export function openCircuitVoltage(percentage: number): number {
     }
   }
   return OCV_CURVE[OCV_CURVE.length - 1][1];
-}
-
-/** Small deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function requirePercentage(p: number): number {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { Packet } from "../../src/protocol/mod.ts";
 import { fromHex, toHex, type VectorFrame } from "../_vectors.ts";
+import { mulberry32 } from "../../src/core/validate.ts";
 export { fromHex, loadVectors, toHex, type Vector, type VectorFrame } from "../_vectors.ts";
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -17,17 +18,8 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG returning floats in [0, 1) (mulberry32). */
+export const seededRandom = mulberry32;
 
 /** Cuts `bytes` into chunks at the given (unsorted, possibly repeated) offsets. */
 export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
