@@ -380,3 +380,17 @@ export async function settleWith<T>(clock: Clock, p: Promise<T>, maxMs = 30_000)
   if (!outcome.ok) throw outcome.e;
   return outcome.v;
 }
+
+/** Like settleWith, for a promise that must reject; returns the error. */
+export async function settleErrorWith(
+  clock: Clock,
+  p: Promise<unknown>,
+  maxMs = 30_000,
+): Promise<unknown> {
+  try {
+    await settleWith(clock, p, maxMs);
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a rejection, got a value");
+}

@@ -28,27 +28,14 @@ import {
   paramsOf,
   type Rig,
   type RigOptions,
+  settleErrorWith,
+  settleWith,
   type WireEvent,
 } from "./_harness.ts";
 
-/** Ticks the fake clock in 10 ms steps until `p` settles (at most 60 s of fake time). */
-async function settle<T>(clock: Clock, p: Promise<T>): Promise<T> {
-  let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
-  p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
-  for (let i = 0; i < 6000 && outcome === undefined; i++) await clock.tickAsync(10);
-  if (outcome === undefined) throw new Error("still pending after 60 s of fake time");
-  if (!outcome.ok) throw outcome.e;
-  return outcome.v;
-}
-
-async function settleError(clock: Clock, p: Promise<unknown>): Promise<unknown> {
-  try {
-    await settle(clock, p);
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection, got a value");
-}
+const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 60_000);
+const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>
+  settleErrorWith(clock, p, 60_000);
 
 /**
  * Marks `p` as followed at once, so a rejection that comes before the test awaits it is not an

@@ -36,28 +36,14 @@ import {
   RecordingPort,
   type Rig,
   type RigOptions,
+  settleErrorWith,
+  settleWith,
   TEST_RUNTIME_SETTINGS,
 } from "./_harness.ts";
 
-/** Ticks the fake clock in 10 ms steps until `p` settles (at most 30 s of fake time). */
-async function settle<T>(clock: Clock, p: Promise<T>): Promise<T> {
-  let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
-  p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
-  for (let i = 0; i < 3000 && outcome === undefined; i++) await clock.tickAsync(10);
-  if (outcome === undefined) throw new Error("still pending after 30 s of fake time");
-  if (!outcome.ok) throw outcome.e;
-  return outcome.v;
-}
-
-/** Like settle, for a promise that must reject; returns the error. */
-async function settleError(clock: Clock, p: Promise<unknown>): Promise<unknown> {
-  try {
-    await settle(clock, p);
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection, got a value");
-}
+const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 30_000);
+const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>
+  settleErrorWith(clock, p, 30_000);
 
 interface Env {
   rig: Rig;
