@@ -16,7 +16,7 @@ async function serve(env: Record<string, string>): Promise<Served> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}main.ts`],
     cwd: ROOT,
-    env: { NO_COLOR: "1", RVR_LOG_LEVEL: "warning", RVR_COMMAND_TIMEOUT: "0", ...env },
+    env: { NO_COLOR: "1", RVR_LOG_LEVEL: "info", RVR_COMMAND_TIMEOUT: "0", ...env },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -25,11 +25,7 @@ async function serve(env: Record<string, string>): Promise<Served> {
   const stderr = new LineReader(child.stderr);
   const rpc = new StdioRpc(child.stdin, stdout);
   await rpc.initialize();
-  for (let i = 0; i < 100; i++) {
-    const s = await rpc.callTool("get_connection_status");
-    if (s.structuredContent?.status === "connected") break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await stderr.waitFor((l) => l.includes("Ready:"), "the robot to answer");
   return {
     rpc,
     close: async () => {

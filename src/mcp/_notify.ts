@@ -6,9 +6,12 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { TimeoutError } from "../core/mod.ts";
 import { LinkClosedError, type RvrLink } from "../link/mod.ts";
 import type { NotificationName, ResponseOf } from "../protocol/mod.ts";
+
+const log = getLogger(["rvr", "mcp"]);
 
 export interface PendingNotification<N extends NotificationName> {
   /**
@@ -36,8 +39,11 @@ export function nextNotification<N extends NotificationName>(
   options: NextNotificationOptions,
 ): PendingNotification<N> {
   const { promise, resolve, reject } = Promise.withResolvers<ResponseOf<N>>();
-  // The caller may never await it (its command failed first): that rejection is not unhandled.
-  promise.catch(() => {});
+  // The caller may never await it (its command failed first, and that error was reported):
+  // this rejection is then only noted, never unhandled.
+  promise.catch((e) =>
+    log.debug("Stopped waiting for {name}: {error}", { name, error: String(e) })
+  );
   let done = false;
   let off = () => {};
   let offClose = () => {};

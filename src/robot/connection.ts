@@ -148,6 +148,20 @@ export async function wakeRobot(
   }
 }
 
+/**
+ * Waits until an earlier connect has finished, however it ended: its result or error was already
+ * given to its own caller and recorded in the state (`error`), so here only its end matters.
+ */
+async function settled(connect: Promise<unknown> | undefined): Promise<void> {
+  try {
+    await connect;
+  } catch (e) {
+    log.debug("An earlier connect ended with {error} (reported to its caller)", {
+      error: describe(e),
+    });
+  }
+}
+
 /** Misses in a row after which the heartbeat declares the robot silent. */
 export const HEARTBEAT_MISSES = 2;
 
@@ -224,7 +238,7 @@ export class Connection implements LinkProvider {
     const previous = this.#connecting;
     const run = async () => {
       await this.#stopBackground();
-      await previous?.catch(() => undefined);
+      await settled(previous);
       if (this.#link) await this.#teardown("reconnect requested");
       // The state table only enters `connecting` from disconnected or error.
       if (!["disconnected", "error"].includes(this.status)) {
@@ -277,7 +291,7 @@ export class Connection implements LinkProvider {
   /** Puts drive_stop on the wire (closing hooks), closes the link and stays disconnected. */
   async disconnect(reason = "disconnect requested"): Promise<void> {
     await this.#stopBackground();
-    await this.#connecting?.catch(() => undefined);
+    await settled(this.#connecting);
     await this.#teardown(reason);
     if (this.status !== "disconnected") this.#moveTo("disconnected", reason);
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { resetSync } from "@logtape/logtape";
+import { captureLogs } from "../_logs.ts";
 import { type BusEvent, EventBus } from "../../src/core/mod.ts";
 
 interface Topics {
@@ -139,15 +140,7 @@ Deno.test("EventBus", async (t) => {
   );
 
   await t.step("subscriber errors are logged under rvr.core, rate-limited", async () => {
-    const records: LogRecord[] = [];
-    configureSync({
-      sinks: { memory: (record: LogRecord) => records.push(record) },
-      loggers: [
-        { category: ["rvr", "core"], sinks: ["memory"], lowestLevel: "debug" },
-        { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-      ],
-      reset: true,
-    });
+    const records = captureLogs(["rvr", "core"]);
     try {
       const bus = new EventBus<Topics>();
       bus.subscribe("sample", () => {

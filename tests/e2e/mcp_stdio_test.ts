@@ -7,20 +7,17 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { openPtyPair, spawnTask } from "./_process.ts";
+import { type LineReader, openPtyPair, spawnTask } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 
-async function driveSession(rpc: StdioRpc): Promise<void> {
+async function driveSession(rpc: StdioRpc, stderr: LineReader): Promise<void> {
   const init = await rpc.initialize();
   assert.equal((init.serverInfo as { name: string }).name, "rvr-mcp");
   const { tools } = await rpc.request("tools/list") as { tools: { name: string }[] };
   assert.ok(tools.length >= 42, `${tools.length} tools`);
-  // The robot connects beside MCP: wait until it answers.
-  let status = await rpc.callTool("get_connection_status");
-  for (let i = 0; i < 50 && status.structuredContent?.status !== "connected"; i++) {
-    await new Promise((r) => setTimeout(r, 100)); // polling a tool a user would poll too
-    status = await rpc.callTool("get_connection_status");
-  }
+  // The robot connects beside MCP: its log says when it answers.
+  await stderr.waitFor((l) => l.includes("Ready:"), "the robot to answer");
+  const status = await rpc.callTool("get_connection_status");
   assert.equal(status.structuredContent?.status, "connected", JSON.stringify(status));
   const battery = await rpc.callTool("get_battery_status");
   assert.equal(battery.isError, undefined);
@@ -46,7 +43,7 @@ Deno.test("stdio: deno task start on the simulator serves MCP; stdout carries on
   const server = spawnTask("start", [], { RVR_SERIAL_PORT: "sim" });
   const rpc = new StdioRpc(server.child.stdin, server.stdout);
   try {
-    await driveSession(rpc);
+    await driveSession(rpc, server.stderr);
   } finally {
     await rpc.close();
   }
@@ -67,7 +64,7 @@ Deno.test("stdio over a real pty: deno task start against deno task sim", async 
     const server = spawnTask("start", [], { RVR_SERIAL_PORT: pty.a });
     const rpc = new StdioRpc(server.child.stdin, server.stdout);
     try {
-      await driveSession(rpc);
+      await driveSession(rpc, server.stderr);
     } finally {
       await rpc.close();
     }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { resetSync } from "@logtape/logtape";
+import { captureLogs } from "../_logs.ts";
 import { EventBus } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
@@ -265,15 +266,7 @@ Deno.test("Aggregator", async (t) => {
   await t.step(
     "a throwing or rejecting subscriber is logged and counted, others go on",
     async () => {
-      const records: LogRecord[] = [];
-      configureSync({
-        sinks: { memory: (record: LogRecord) => records.push(record) },
-        loggers: [
-          { category: ["rvr", "robot", "aggregator"], sinks: ["memory"], lowestLevel: "debug" },
-          { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-        ],
-        reset: true,
-      });
+      const records = captureLogs(["rvr", "robot", "aggregator"]);
       try {
         await withClock(async (clock) => {
           const metrics = new Metrics({ processMetrics: false });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { resetSync } from "@logtape/logtape";
+import { captureLogs } from "../_logs.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
 import { Aggregator, type Batch, type RobotEvent } from "../../src/robot/aggregator.ts";
@@ -170,15 +171,7 @@ Deno.test("TelemetryRecorder", async (t) => {
   await t.step(
     "write errors are logged and counted, never reach the aggregator or other subscribers",
     async () => {
-      const records: LogRecord[] = [];
-      configureSync({
-        sinks: { memory: (record: LogRecord) => records.push(record) },
-        loggers: [
-          { category: ["rvr", "robot", "recorder"], sinks: ["memory"], lowestLevel: "debug" },
-          { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
-        ],
-        reset: true,
-      });
+      const records = captureLogs(["rvr", "robot", "recorder"]);
       try {
         const metrics = new Metrics({ processMetrics: false });
         const agg = new Aggregator(null);
