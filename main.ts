@@ -193,7 +193,37 @@ function mcpHttpPort(config: Config, extra: Record<string, string | boolean>): n
   return config.mcpHttpPort ?? (extra.http === true ? DEFAULT_MCP_HTTP_PORT : undefined);
 }
 
-async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
+/** The running server: what `serve` composed, for its shutdown and for benches that drive it. */
+export interface Program {
+  readonly runtime: Runtime;
+  readonly aggregator: Aggregator;
+  /** The side port (RVR_HTTP_PORT), when on. */
+  readonly sidePort: SidePort | undefined;
+  /** MCP over Streamable HTTP (RVR_MCP_HTTP_PORT or --http), when on. */
+  readonly mcpHttp: McpHttpServer | undefined;
+  /**
+   * Why the program should stop: stdin closed (the stdio MCP client went away) or a signal. Only
+   * a signal when stdio is off.
+   */
+  readonly exit: Promise<"stdin_eof" | "sigint" | "sigterm">;
+  /** Stops the robot, then everything else in order; the last telemetry window is delivered. */
+  close(reason: string): Promise<void>;
+}
+
+/**
+ * Starts the server as configured: the runtime (connecting in the background), MCP on stdio and/or
+ * HTTP, the aggregator, the optional recorder and side port. Resolves once everything listens.
+ */
+export async function startProgram(
+  config: Config,
+  extra: Record<string, string | boolean>,
+): Promise<Program> {
+  const port = mcpHttpPort(config, extra);
+  if (!config.mcpStdio && port === undefined) {
+    throw new ConfigError(
+      "RVR_MCP_STDIO=false leaves no way to reach the server: set RVR_MCP_HTTP_PORT (or --http) too.",
+    );
+  }
   const opener = portOpener(extra);
   const runtime = new Runtime(config, opener);
   const { connection } = runtime;
@@ -214,12 +244,6 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
     moves: runtime.moves,
     version: denoJson.version,
   };
-  const port = mcpHttpPort(config, extra);
-  if (!config.mcpStdio && port === undefined) {
-    throw new ConfigError(
-      "RVR_MCP_STDIO=false leaves no way to reach the server: set RVR_MCP_HTTP_PORT (or --http) too.",
-    );
-  }
   // stdio: the MCP client that started us, served at once while the robot connects beside it.
   // Its stdin closing means it went away. Without stdio (a service) only a signal ends us.
   const server = config.mcpStdio ? createServer(deps, serverOptions) : undefined;
@@ -227,9 +251,9 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
     ? Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()])
     : signalled();
   await server?.connect(new StdioServerTransport());
-  let http: McpHttpServer | undefined;
+  let mcpHttp: McpHttpServer | undefined;
   if (port !== undefined) {
-    http = await serveMcpHttp({
+    mcpHttp = await serveMcpHttp({
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
@@ -269,16 +293,30 @@ async function serve(config: Config, extra: Record<string, string | boolean>): P
   // the log and by get_connection_status / connect, and retried, while MCP keeps serving.
   if (config.autoConnect) connection.startAutoConnect();
   else log.info("RVR_AUTO_CONNECT is off: call the connect tool to reach the robot");
-  const reason = await exit;
+  return {
+    runtime,
+    aggregator,
+    sidePort,
+    mcpHttp,
+    exit,
+    close: async (reason) => {
+      await mcpHttp?.close();
+      await sidePort?.close();
+      await runtime.close(reason);
+      await server?.close();
+      aggregator.close(); // delivers its last window, to the recorder too
+      await recorder?.close();
+      eventLog.dispose();
+      await opener.stop();
+    },
+  };
+}
+
+async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
+  const program = await startProgram(config, extra);
+  const reason = await program.exit;
   log.info("Shutting down ({reason}): stopping the robot", { reason });
-  await http?.close();
-  await sidePort?.close();
-  await runtime.close(reason);
-  await server?.close();
-  aggregator.close(); // delivers its last window, to the recorder too
-  await recorder?.close();
-  eventLog.dispose();
-  await opener.stop();
+  await program.close(reason);
   return 0;
 }
 
