@@ -1,10 +1,10 @@
 /**
  * tools/call round trips through the real program over stdio, as an MCP client sees them:
- * `deno run -A main.ts` on the built-in simulator, and on `main.ts sim` across a socat pty.
+ * `deno run -A <the program's V8 flags> main.ts` (as `deno task start`) on the built-in simulator, and on `main.ts sim` across a socat pty.
  * Targets (issue 4): median < 2 ms, p99 < 5 ms. Deno prints avg, p75 and p99; the median is at
  * most p75.
  */
-import { LineReader, openPtyPair, ROOT } from "../tests/e2e/_process.ts";
+import { LineReader, openPtyPair, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
 import { StdioRpc } from "../tests/e2e/_jsonrpc.ts";
 
 interface Served {
@@ -14,7 +14,7 @@ interface Served {
 
 async function serve(env: Record<string, string>): Promise<Served> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`],
+    args: ["run", "-A", programV8Flags(), `${ROOT}main.ts`],
     cwd: ROOT,
     env: { NO_COLOR: "1", RVR_LOG_LEVEL: "info", RVR_COMMAND_TIMEOUT: "0", ...env },
     stdin: "piped",

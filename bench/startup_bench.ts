@@ -1,18 +1,17 @@
 /**
- * Start-up: from spawning `deno run -A rvr-mcp.js` (the single-file bundle, built here with
- * `deno task bundle`'s command into a temporary directory) to the first MCP `initialize` answer on
+ * Start-up: from spawning `deno run -A <the program's V8 flags> rvr-mcp.js` (the single-file
+ * bundle, built here with `deno task bundle`'s command into a temporary directory) to the first MCP `initialize` answer on
  * its stdout, on the built-in simulator. The request is written at once, as an MCP client does; the
  * process ends (stdin EOF) outside the timed part. Target (issue 6): median < 300 ms. Deno prints
  * avg, p75 and p99; the median is at most p75.
  */
-import { LineReader, ROOT } from "../tests/e2e/_process.ts";
+import { bundleArgs, LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "rvr-startup-bench-" });
 const bundle = `${dir}/rvr-mcp.js`;
 
-const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.bundle;
 const built = await new Deno.Command(Deno.execPath(), {
-  args: task.replace("dist/rvr-mcp.js", bundle).split(/\s+/).slice(1),
+  args: bundleArgs(bundle),
   cwd: ROOT,
   env: { NO_COLOR: "1" },
   stdin: "null",
@@ -44,7 +43,7 @@ async function startAndInitialize(): Promise<{
   stdin: WritableStreamDefaultWriter<Uint8Array>;
 }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", bundle],
+    args: ["run", "-A", programV8Flags(), bundle],
     cwd: dir,
     env: { NO_COLOR: "1", RVR_SERIAL_PORT: "sim", RVR_LOG_LEVEL: "warning" },
     stdin: "piped",

@@ -5,6 +5,32 @@
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** deno.json's tasks, as a user runs them. */
+export function denoTasks(): Record<string, string> {
+  return JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks;
+}
+
+/**
+ * `deno task bundle`'s command (Deno's arguments, run from ROOT) with its output moved to `out`
+ * and, for a bench, another entry module: anything built this way is built like the shipped
+ * program.
+ */
+export function bundleArgs(out: string, entry = "main.ts"): string[] {
+  const task = denoTasks().bundle;
+  const words = task.split(/\s+/);
+  if (words[0] !== "deno" || words.at(-1) !== "scripts/bundle.ts") {
+    throw new Error(`deno.json's bundle task is not "deno ... scripts/bundle.ts": ${task}`);
+  }
+  return [...words.slice(1), "--entry", entry, "--out", out];
+}
+
+/** The program's V8 flags: the `--v8-flags=...` argument of `deno task start`. */
+export function programV8Flags(): string {
+  const flags = denoTasks().start.split(/\s+/).find((w) => w.startsWith("--v8-flags="));
+  if (!flags) throw new Error(`deno.json's start task has no --v8-flags=: ${denoTasks().start}`);
+  return flags;
+}
+
 /** Lines of a byte stream, decoded as they arrive; keeps everything seen for later assertions. */
 export class LineReader {
   readonly lines: string[] = [];
@@ -125,14 +151,14 @@ export function spawnTask(
   return { child, stdout: new LineReader(child.stdout), stderr: new LineReader(child.stderr) };
 }
 
-/** Runs `deno run -A main.ts ...args` with piped stdio. */
+/** Runs `deno run -A <the program's V8 flags> main.ts ...args` with piped stdio. */
 export function spawnMain(
   args: string[],
   env: Record<string, string> = {},
   entry = `${ROOT}main.ts`,
 ): { child: Deno.ChildProcess; stdout: LineReader; stderr: LineReader } {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", entry, ...args],
+    args: ["run", "-A", programV8Flags(), entry, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdin: "piped",

@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { OPTIONS } from "../../src/config.ts";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
-import { LineReader, openPtyPair, ROOT } from "./_process.ts";
+import { bundleArgs, LineReader, openPtyPair, programV8Flags, ROOT } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 
 interface Spawned {
@@ -32,17 +32,6 @@ interface Places {
 
 const isReady = (l: string) => l.includes("Ready:");
 
-/** `deno task bundle`'s command from deno.json, with its output moved to `out`. */
-function bundleArgs(out: string): string[] {
-  const task: string = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.bundle;
-  const words = task.split(/\s+/);
-  assert.equal(words[0], "deno", `the bundle task runs deno: ${task}`);
-  const o = words.indexOf("-o");
-  assert.ok(o > 0 && words[o + 1] === "dist/rvr-mcp.js", `the bundle task writes dist/rvr-mcp.js`);
-  words[o + 1] = out;
-  return words.slice(1);
-}
-
 async function buildBundle(out: string): Promise<void> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: bundleArgs(out),
@@ -59,7 +48,7 @@ async function buildBundle(out: string): Promise<void> {
 /** `deno run -A <bundle> ...args` from the empty directory, as someone who copied only the file. */
 function runBundle(places: Places, args: string[], env: Record<string, string>): Spawned {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", places.bundle, ...args],
+    args: ["run", "-A", programV8Flags(), places.bundle, ...args],
     cwd: places.cwd,
     env: { NO_COLOR: "1", DENO_DIR: places.denoDir, ...env },
     stdin: "piped",
@@ -135,7 +124,9 @@ Deno.test("the bundle: one file, run from another directory, serves MCP and simu
       const text = await Deno.readTextFile(places.bundle);
       assert.ok(!text.includes(ROOT), "the bundle refers to no file of the project tree");
       // The only imports left are Deno's built-in node: modules (npm packages are inlined).
-      const imports = [...text.matchAll(/^import\b[^;]*?\bfrom\s+"([^"]+)";$/gm)].map((m) => m[1]);
+      // Static imports, minified or not: import"x"; import{a as b}from"x"; import * as c from "x".
+      const imports = [...text.matchAll(/\bimport\s*(?:[\w*{][^;"'()]*?\bfrom\s*)?"([^"]+)"/g)]
+        .map((m) => m[1]);
       assert.ok(imports.length > 0, "the bundle imports node: built-ins at top level");
       for (const specifier of imports) {
         assert.match(specifier, /^node:/, `import of ${specifier} left in the bundle`);
