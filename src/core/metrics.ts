@@ -3,7 +3,8 @@
  * Components do not import prom-client: they expose stats and hooks, and the composition root
  * (src/robot/runtime.ts) feeds these instruments from them. Names: rvr_<area>_<thing>_<unit>.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "./process_metrics.ts";
 
 const LATENCY_BUCKETS = [
   0.0005,
@@ -291,7 +292,7 @@ export class Metrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, prefix: "rvr_" });
+      registerProcessMetrics(this.registry, "rvr_");
     }
   }
 

@@ -41,6 +41,8 @@ import type { RuntimeSettings } from "../../src/robot/runtime.ts";
 export interface Clock {
   readonly now: number;
   tickAsync(ms: number): Promise<number>;
+  /** Jumps `ms` ahead firing each due timer at most once: a blocked event loop. */
+  jump(ms: number): number;
   uninstall(): void;
 }
 
