@@ -1,20 +1,22 @@
 /**
- * Telemetry WebSocket fan-out (issue 5). A server process like the program (a Runtime connected
- * to the built-in simulator, the MCP server, the aggregator, the side port with the dashboard)
- * sends a realistic 200 Hz RVR stream (pose, IMU, accelerometer, gyroscope, velocity and speed
- * all changing: motionBatch) to 50 WebSocket clients in this process.
+ * Telemetry WebSocket fan-out (issue 5): the program, as deploy/rvr-mcp.service runs it (MCP over
+ * HTTP, the side port with the dashboard, the aggregator, the built-in simulator), sends a
+ * realistic 200 Hz RVR stream (pose, IMU, accelerometer, gyroscope, velocity and speed all
+ * changing: motionBatch) to 50 WebSocket clients in this process.
  *
  * Targets: p95 latency from broadcast (just before hub.publish, in the server) to each client's
  * receipt (its message event, here) < 2 ms at 200 Hz; one deliberately stuck client (a raw TCP
  * WebSocket that stops reading, its kernel buffers and send queue already full) does not change
  * the others' latency; the server process's RSS (Deno.memoryUsage().rss) < 80 MB.
  *
- * The server runs in its own process (this file with --serve) so that its RSS is the program's,
- * not the bench runner's (which holds a few hundred MB of its own). Two server processes: one
- * with the 50 clients only, one with the 50 clients and the stuck client, measured alternately,
- * twice. Server and clients share the clock through `performance.timeOrigin + now()`, and the
- * offset between the processes is measured NTP-style over the control pipe (the ping with the
- * shortest round trip) and removed.
+ * The server (bench/_fanout_server.ts: main.ts's startProgram plus a control loop on stdin) is
+ * built like the shipped program, with `deno task bundle`'s own command, and runs with the
+ * program's V8 flags (those of `deno task start`, the compile tasks and deploy/rvr-mcp), each in
+ * its own process, so its RSS is the program's and not the bench runner's (which holds a few
+ * hundred MB of its own). Two server processes: one with the 50 clients only, one with the 50
+ * clients and the stuck client, measured alternately, twice. Server and clients share the clock
+ * through `performance.timeOrigin + now()`, and the offset between the processes is measured
+ * NTP-style over the control pipe (the ping with the shortest round trip) and removed.
  *
  * The stuck client is made stuck before the 50 clients connect: bursts of frames until the ~4 MB
  * of loopback kernel buffers and then its send queue are full.
@@ -24,157 +26,57 @@
  * the gate). The Deno.bench entries time one frame from the control command (over the pipe) to
  * the last of the 50 clients, without and with the stuck client.
  *
- * Knobs, to see where the memory goes: FANOUT_SERVER_V8_FLAGS (e.g. --max-semi-space-size=1, which
- * keeps V8's young generation from growing under the 200 Hz allocation churn) and
- * FANOUT_SERVER_MCP=0 (the server without the MCP layer, not even loaded).
+ * Knobs, to see where the memory goes: FANOUT_SERVER_V8_FLAGS replaces the program's V8 flags
+ * ("" for V8's defaults) and FANOUT_SERVER_SOURCE=1 runs the server from the source tree instead
+ * of the bundle (as `deno task start` does).
  */
-import { Metrics } from "../src/core/metrics.ts";
-import { dashboardHtml, serveSidePort } from "../src/http/mod.ts";
-import { MemoryPort } from "../src/link/mod.ts";
-import { Aggregator } from "../src/robot/aggregator.ts";
-import type { OpenedPort, PortOpener } from "../src/robot/connection.ts";
-import { Runtime } from "../src/robot/runtime.ts";
 import type { TelemetryFrame } from "../src/robot/telemetry.ts";
-import { SimulatedRvr } from "../src/sim/mod.ts";
-import { LineReader } from "../tests/e2e/_process.ts";
-import { motionBatch, RawWsClient, SETTINGS } from "../tests/http/_side_port.ts";
+import { bundleArgs, LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
+import { RawWsClient } from "../tests/http/_side_port.ts";
+import { clock } from "./_fanout_server.ts";
 
 const CLIENTS = 50;
 const RATE_HZ = 200;
 const FRAMES = 1000; // 5 s at 200 Hz
-/** FANOUT_SERVER_V8_FLAGS: V8 flags for the server processes, e.g. --max-semi-space-size=1. */
-const V8_FLAGS = Deno.env.get("FANOUT_SERVER_V8_FLAGS") ?? "";
-/** FANOUT_SERVER_MCP=0: the server processes leave the MCP layer out (not even loaded). */
-const WITH_MCP = Deno.env.get("FANOUT_SERVER_MCP") !== "0";
+/** FANOUT_SERVER_V8_FLAGS: V8 flags for the server processes instead of the program's. */
+const V8_FLAGS = Deno.env.get("FANOUT_SERVER_V8_FLAGS") ??
+  programV8Flags().slice("--v8-flags=".length);
+/** FANOUT_SERVER_SOURCE=1: the servers run from the source tree, not from the bundle. */
+const FROM_SOURCE = Deno.env.get("FANOUT_SERVER_SOURCE") === "1";
+const SERVER_SOURCE = new URL("./_fanout_server.ts", import.meta.url).pathname;
 
-/** Epoch ms with sub-ms resolution, comparable across processes. */
-const clock = () => performance.timeOrigin + performance.now();
-const mb = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10;
-
-type Command =
-  | { id: number; cmd: "ping" }
-  | { id: number; cmd: "run"; frames: number; rateHz: number }
-  | { id: number; cmd: "publish" }
-  | { id: number; cmd: "burst"; n: number }
-  | { id: number; cmd: "stats" }
-  | { id: number; cmd: "exit" };
-
-/** The server process: commands on stdin, one JSON line per answer on stdout. */
-async function serve(): Promise<void> {
-  let sim: SimulatedRvr | undefined;
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("sim");
-    if (sim) sim.attach(device);
-    else {
-      sim = new SimulatedRvr(device, { keepAlive: true, inactivityTimeoutMs: 0 });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
-  const runtime = new Runtime(SETTINGS, open, new Metrics());
-  await runtime.connection.connect();
-  await runtime.rvr.ready();
-  const { streams, moves } = runtime;
-  // Loaded only when wanted, so FANOUT_SERVER_MCP=0 shows the process without the MCP layer.
-  const mcp = WITH_MCP
-    ? (await import("../src/mcp/mod.ts")).createServer({
-      runtime,
-      streams,
-      moves,
-      version: "0.0.0-bench",
-    })
-    : undefined;
-  const aggregator = new Aggregator(runtime.bus, { metrics: runtime.metrics });
-  const side = await serveSidePort({
-    port: 0,
-    host: "127.0.0.1",
-    runtime,
-    aggregator,
-    dashboardHtml,
-  });
-  const hub = side.hub;
-  let batch = 0;
-  let rssMax = Deno.memoryUsage().rss;
-  const publish = () => {
-    const at = clock();
-    const frame = hub.publish(motionBatch(batch++));
-    if (!frame) throw new Error("motionBatch changed nothing");
-    return { seq: frame.seq, at };
-  };
-  const say = (o: unknown) => console.log(JSON.stringify(o));
-  const shutdown = async () => {
-    await side.close();
-    aggregator.close();
-    await mcp?.close();
-    await runtime.close("sigterm");
-    await sim?.stop();
-  };
-  say({ url: side.url });
-  const stdin = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-  let partial = "";
-  for await (const text of stdin) {
-    partial += text;
-    const parts = partial.split("\n");
-    partial = parts.pop() ?? "";
-    for (const line of parts) {
-      const c = JSON.parse(line) as Command;
-      switch (c.cmd) {
-        case "ping":
-          say({ id: c.id, at: clock() });
-          break;
-        case "publish":
-          say({ id: c.id, ...publish() });
-          break;
-        case "burst": {
-          let seq = 0;
-          for (let i = 0; i < c.n; i++) seq = publish().seq;
-          say({ id: c.id, seq, clients: hub.clientStats() });
-          break;
-        }
-        case "stats": {
-          const m = Deno.memoryUsage();
-          rssMax = Math.max(rssMax, m.rss);
-          say({
-            id: c.id,
-            rssMb: mb(rssMax),
-            nowMb: { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed) },
-            clients: hub.clientStats(),
-          });
-          break;
-        }
-        case "run": {
-          const sends: [number, number][] = [];
-          const publishMs: number[] = [];
-          const started = performance.now();
-          const periodMs = 1000 / c.rateHz;
-          // A 1 ms tick that publishes when the next frame is due: 200 Hz on average (a 5 ms
-          // interval timer drifts to ~170 Hz), at most one frame per tick.
-          await new Promise<void>((resolve) => {
-            const timer = setInterval(() => {
-              if (performance.now() < started + sends.length * periodMs) return;
-              const t = performance.now();
-              const s = publish();
-              publishMs.push(performance.now() - t);
-              sends.push([s.seq, s.at]);
-              if (sends.length % 50 === 0) rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
-              if (sends.length === c.frames) {
-                clearInterval(timer);
-                resolve();
-              }
-            }, 1);
-          });
-          const rateHz = c.frames / ((performance.now() - started) / 1000);
-          say({ id: c.id, sends, publishMs, rateHz, rssMb: mb(rssMax) });
-          break;
-        }
-        case "exit":
-          await shutdown();
-          say({ id: c.id, bye: true });
-          return;
-      }
-    }
+/** The server's entry: bundled with `deno task bundle`'s command, unless FANOUT_SERVER_SOURCE. */
+async function serverEntry(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  if (FROM_SOURCE) return { path: SERVER_SOURCE, cleanup: () => Promise.resolve() };
+  const dir = await Deno.makeTempDir({ prefix: "rvr-fanout-" });
+  const path = `${dir}/fanout-server.js`;
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: bundleArgs(path, SERVER_SOURCE),
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (built.code !== 0) {
+    throw new Error(
+      `bundling the fan-out server failed:\n${new TextDecoder().decode(built.stderr)}`,
+    );
   }
-  await shutdown(); // stdin closed: the bench went away
+  // As installed (README): `deno cache` once, so no run pays for Deno's first analysis of the file.
+  const cached = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", path],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (cached.code !== 0) {
+    throw new Error(
+      `deno cache of the fan-out server failed:\n${new TextDecoder().decode(cached.stderr)}`,
+    );
+  }
+  return { path, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
 
 /** A server process and its control channel. */
@@ -192,15 +94,9 @@ class ServerProcess {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<ServerProcess> {
+  static async start(entry: string): Promise<ServerProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []),
-        new URL(import.meta.url).pathname,
-        "--serve",
-      ],
+      args: ["run", "-A", ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []), entry],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -392,8 +288,9 @@ function row(label: string, r: Awaited<ReturnType<Fleet["run"]>>): Record<string
 }
 
 async function measure(): Promise<{ plain: Fleet; busy: Fleet; cleanup: () => Promise<void> }> {
-  const plainServer = await ServerProcess.start();
-  const busyServer = await ServerProcess.start();
+  const entry = await serverEntry();
+  const plainServer = await ServerProcess.start(entry.path);
+  const busyServer = await ServerProcess.start(entry.path);
   const memory = async (label: string) => {
     for (const [name, server] of [["plain", plainServer], ["busy", busyServer]] as const) {
       const m = (await server.call({ cmd: "stats" })).nowMb;
@@ -403,8 +300,8 @@ async function measure(): Promise<{ plain: Fleet; busy: Fleet; cleanup: () => Pr
     }
   };
   console.error(
-    `\nServer processes: the program's composition${WITH_MCP ? "" : " without MCP"}${
-      V8_FLAGS ? `, --v8-flags=${V8_FLAGS}` : ""
+    `\nServer processes: the program ${FROM_SOURCE ? "from source" : "bundled"}, ${
+      V8_FLAGS ? `--v8-flags=${V8_FLAGS}` : "V8's default flags"
     }`,
   );
   await memory("at start, no client");
@@ -450,28 +347,25 @@ async function measure(): Promise<{ plain: Fleet; busy: Fleet; cleanup: () => Pr
       await busy.close();
       await plainServer.stop();
       await busyServer.stop();
+      await entry.cleanup();
     },
   };
 }
 
-if (Deno.args.includes("--serve")) {
-  await serve();
-} else {
-  const { plain, busy, cleanup } = await measure();
-  Deno.bench({
-    name: "fan-out: one frame, command to the last of 50 clients",
-    group: "fanout",
-    baseline: true,
-    async fn() {
-      await plain.roundTrip();
-    },
-  });
-  Deno.bench({
-    name: "fan-out: one frame, command to the last of 50 clients, with a stuck client",
-    group: "fanout",
-    async fn() {
-      await busy.roundTrip();
-    },
-  });
-  globalThis.addEventListener("unload", () => void cleanup());
-}
+const { plain, busy, cleanup } = await measure();
+Deno.bench({
+  name: "fan-out: one frame, command to the last of 50 clients",
+  group: "fanout",
+  baseline: true,
+  async fn() {
+    await plain.roundTrip();
+  },
+});
+Deno.bench({
+  name: "fan-out: one frame, command to the last of 50 clients, with a stuck client",
+  group: "fanout",
+  async fn() {
+    await busy.roundTrip();
+  },
+});
+globalThis.addEventListener("unload", () => void cleanup());

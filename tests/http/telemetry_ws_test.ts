@@ -13,14 +13,13 @@ import {
   bounded,
   makeSideRig,
   metricValue,
-  motionBatch,
   RawWsClient,
   request,
-  sampleEvent,
   type SideRig,
   TelemetryClient,
   until,
 } from "./_side_port.ts";
+import { motionBatch, sampleEvent } from "./_motion.ts";
 
 /** Flushes the aggregator until the hub is quiet and `clients` have everything it sent. */
 async function settled(rig: SideRig, clients: TelemetryClient[]): Promise<void> {
