@@ -240,6 +240,12 @@ export interface ShutdownResult {
 }
 
 /** Outcome of the safety set-up on a new link. */
+/** What is known of the battery from one read: percent (0-100) and/or volts (filtered). */
+export interface BatteryReading {
+  percent?: number;
+  volts?: number;
+}
+
 export interface SafetySetupReport {
   /** True when every set-up command succeeded. */
   readonly ok: boolean;
@@ -383,6 +389,20 @@ export class Rvr {
    */
   ready(): Promise<SafetySetupReport> {
     return this.#setup ?? this.#firstSetup.promise;
+  }
+
+  /**
+   * Publishes a battery reading as a "robot.sample" with sensor "battery", so telemetry (the
+   * dashboard, the recorder) shows it. The safety set-up does it at every connect, and so does
+   * whoever reads the battery later (the get_battery_status tool).
+   */
+  reportBattery(reading: BatteryReading): void {
+    this.#bus.publish("robot.sample", {
+      sensor: "battery",
+      values: { ...reading },
+      valid: true,
+      at: Date.now(),
+    });
   }
 
   /** Suspends the auto-stop watchdog during a tracked move (see Safety.holdWatchdog). */
@@ -1095,30 +1115,34 @@ export class Rvr {
 
   async #setUpSafety(link: RvrLink): Promise<SafetySetupReport> {
     const spec: RunSpec = { kind: "query", priority: "high", link };
-    const [failures, state, percent] = await Promise.all([
-      this.#enableSafetyNotifications(link),
-      this.#track(
-        "get_battery_voltage_state",
-        () => this.#run("get_battery_voltage_state", {}, spec, {}),
-      ).then(
-        (r) => r as ResponseOf<"get_battery_voltage_state">,
+    const read = <N extends RequestName>(
+      name: N,
+      params: RequestOf<N>,
+    ): Promise<ResponseOf<N> | Error> =>
+      this.#track(name, () => this.#run(name, params, spec, {})).then(
+        (r) => r as ResponseOf<N>,
         (e: unknown) => e instanceof Error ? e : new Error(String(e)),
-      ),
-      this.#track("get_battery_percentage", () => this.#run("get_battery_percentage", {}, spec, {}))
-        .then(
-          (r) => r as ResponseOf<"get_battery_percentage">,
-          (e: unknown) => e instanceof Error ? e : new Error(String(e)),
-        ),
+      );
+    const [failures, state, percent, volts] = await Promise.all([
+      this.#enableSafetyNotifications(link),
+      read("get_battery_voltage_state", {}),
+      read("get_battery_percentage", {}),
+      read("get_battery_voltage_in_volts", { reading_type: 0 }),
     ]);
+    const battery: BatteryReading = {};
     if (percent instanceof Error) failures.push(`get_battery_percentage: ${percent.message}`);
     else {
       try {
         this.#safety.setBatteryPercent(percent.percentage);
+        battery.percent = percent.percentage;
       } catch (error) {
         // e.g. a reading above 100 from odd firmware: reported, not fatal.
         failures.push(`get_battery_percentage: ${describe(error)}`);
       }
     }
+    if (volts instanceof Error) failures.push(`get_battery_voltage_in_volts: ${volts.message}`);
+    else battery.volts = volts.voltage;
+    if (battery.percent !== undefined || battery.volts !== undefined) this.reportBattery(battery);
     let batteryState: BatteryState | null = null;
     if (state instanceof Error) failures.push(`get_battery_voltage_state: ${state.message}`);
     else batteryState = this.#onBatteryState(state.state, link, "read at connect");

@@ -15,7 +15,7 @@
  * | `color.*` | "robot.sample" color_detection, or `color_detection_notify` (confidence scaled 0-255 -> 0-1) |
  * | `ambient_lux` | "robot.sample" ambient_light |
  * | `battery.percent`, `battery.state` | "robot.state" safety changes; `battery_voltage_state_change_notify`; "safety" battery events |
- * | `battery.volts` | a "robot.sample" with `sensor: "battery"` and values `{ percent?, volts? }` (from whoever polls `get_battery_voltage_in_volts`); null until one arrives |
+ * | `battery.volts` | a "robot.sample" with `sensor: "battery"` and values `{ percent?, volts? }` (`Rvr.reportBattery`: at every connect, and at each get_battery_status call); null until one arrives |
  * | `connection.status/attempt/error` | "robot.state" connection changes (`port`, `simulated` come from the constructor's `initial`) |
  * | `power` | "robot.state" power changes |
  * | `safety.estop/estop_reason/battery_critical/motor_fault` | "robot.state" safety changes, "safety" estop/estop_cleared events, `motor_fault_notify` |

@@ -172,8 +172,18 @@ Deno.test("the side port and the telemetry recording from deno task start", asyn
   assert.ok(lines.length >= 1, `${lines.length} batches recorded`);
   const events = lines.flatMap((b) => b.events) as {
     topic: string;
-    payload: { aspect?: string; next?: { status?: string } };
+    payload: {
+      aspect?: string;
+      next?: { status?: string };
+      sensor?: string;
+      values?: { percent?: number; volts?: number };
+    };
   }[];
+  // The battery read at connect is in the recording, volts included (the dashboard shows it).
+  const battery = events.find((e) => e.topic === "robot.sample" && e.payload.sensor === "battery");
+  assert.ok(battery, "a battery sample in the recording");
+  assert.equal(typeof battery.payload.values?.percent, "number");
+  assert.ok((battery.payload.values?.volts ?? 0) > 6, JSON.stringify(battery.payload));
   // The last window was flushed at shutdown: the final state change is in the file.
   assert.ok(
     events.some((e) =>

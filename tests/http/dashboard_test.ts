@@ -85,14 +85,8 @@ async function makeRig(): Promise<Rig> {
       await runtime.close("sigterm");
       if (sim) await sim.stop();
     });
-    await runtime.connection.connect();
-    await runtime.rvr.ready();
-    // The colour samples need the detector (and its belly LED) on.
-    await runtime.rvr.command("enable_color_detection", { is_enabled: true });
-    await runtime.streams.start(
-      ["locator", "imu", "accelerometer", "speed", "velocity", "color_detection"],
-      { intervalMs: 100 },
-    );
+    // As in the program: the telemetry listens before the robot connects (the safety set-up
+    // publishes the battery reading then).
     const aggregator = new Aggregator(runtime.bus, { windowMs: 100, metrics: runtime.metrics });
     closers.push(() => aggregator.close());
     const side = await serveSidePort({
@@ -104,6 +98,14 @@ async function makeRig(): Promise<Rig> {
       dashboardHtml,
     });
     closers.push(() => side.close());
+    await runtime.connection.connect();
+    await runtime.rvr.ready();
+    // The colour samples need the detector (and its belly LED) on.
+    await runtime.rvr.command("enable_color_detection", { is_enabled: true });
+    await runtime.streams.start(
+      ["locator", "imu", "accelerometer", "speed", "velocity", "color_detection"],
+      { intervalMs: 100 },
+    );
     if (!sim) throw new Error("the simulator starts with the first connect");
     return { runtime, aggregator, side, sim, close };
   } catch (error) {
@@ -124,6 +126,8 @@ interface Dom {
   battery: number | null;
   batteryText: string;
   batteryState: string;
+  volts: number | null;
+  voltsText: string;
   points: number;
   rgb: string;
   imuYaw: number | null;
@@ -144,6 +148,7 @@ const READ_DOM = `(() => {
     x: v("pose-x"), y: v("pose-y"), heading: v("heading"), speed: v("speed"),
     battery: v("battery-percent"), batteryText: el("battery-percent").textContent,
     batteryState: el("battery-state").textContent,
+    volts: v("battery-volts"), voltsText: el("battery-volts").textContent,
     points: Number(el("path-points").getAttribute("data-count")),
     rgb: el("color-swatch").getAttribute("data-rgb"),
     imuYaw: v("imu-yaw"), accelZ: v("accel-z"),
@@ -240,6 +245,9 @@ Deno.test({
         assert.ok(dom.battery !== null && dom.battery >= 0 && dom.battery <= 100, `${dom.battery}`);
         assert.equal(dom.batteryText, `${dom.battery}%`);
         assert.notEqual(dom.batteryState, "-");
+        // Read at connect (the safety set-up publishes it): a 2S pack, shown to 10 mV.
+        assert.ok(dom.volts !== null && dom.volts > 6 && dom.volts < 8.5, `${dom.volts} V`);
+        assert.equal(dom.voltsText, `${dom.volts.toFixed(2)} V`);
         assert.ok(dom.points >= 1, `${dom.points} path points`);
         assert.ok(Math.abs(dom.x ?? NaN) < 0.01 && Math.abs(dom.y ?? NaN) < 0.01, "at the origin");
         assert.ok(dom.accelZ !== null && Math.abs(dom.accelZ - 1) < 0.1, `z ${dom.accelZ} g`);

@@ -256,10 +256,18 @@ Deno.test("tools: one-shot sensor readings", async () => {
       ["enable_color_detection", "get_current_detected_color_reading", "enable_color_detection"],
     );
 
+    const published: unknown[] = [];
+    const sub = rig.runtime.bus.subscribe("robot.sample", (e) => {
+      if (e.payload.sensor === "battery") published.push(e.payload.values);
+    });
     const battery = await ok<Record<string, unknown> & { thresholds: Record<string, number> }>(
       rig,
       "get_battery_status",
     );
+    await rig.clock.tickAsync(0);
+    sub.unsubscribe();
+    // What the tool read is what the dashboard and the recorder get.
+    assert.deepEqual(published, [{ percent: battery.percentage, volts: battery.volts }]);
     assert.equal(battery.percentage, rig.sim.battery.percentage);
     assert.equal(battery.state, SIM_BATTERY_STATES[rig.sim.battery.state]);
     close(battery.volts as number, rig.sim.battery.voltage(0), 0.01, "volts");

@@ -28,6 +28,7 @@ import {
   type LinkProvider,
   NotConnectedError,
   type RobotNotification,
+  type RobotSample,
   type RobotTopics,
   Rvr,
   Safety,
@@ -224,6 +225,8 @@ export interface Rig {
   readonly safetyEvents: SafetyEvent[];
   /** Every robot.notification published so far. */
   readonly notifications: RobotNotification[];
+  /** Every robot.sample published so far. */
+  readonly samples: RobotSample[];
   close(): Promise<void>;
 }
 
@@ -260,6 +263,10 @@ export function makeRig(options: RigOptions = {}): Rig {
   });
   const safetyEvents: SafetyEvent[] = [];
   const notifications: RobotNotification[] = [];
+  const samples: RobotSample[] = [];
+  bus.subscribe("robot.sample", (e) => {
+    samples.push(e.payload);
+  }, { bufferSize: 10_000 });
   bus.subscribe("safety", (e) => {
     safetyEvents.push(e.payload);
   }, { bufferSize: 10_000 });
@@ -282,6 +289,7 @@ export function makeRig(options: RigOptions = {}): Rig {
     rvr,
     safetyEvents,
     notifications,
+    samples,
     async close() {
       rvr.dispose();
       safety.dispose();

@@ -867,6 +867,43 @@ Deno.test("a correlation id reaches the log lines of the request", async () => {
   }
 });
 
+Deno.test("the safety set-up publishes the battery reading for telemetry", async (t) => {
+  const batterySamples = (rig: Rig) =>
+    rig.samples.filter((s) => s.sensor === "battery").map((s) => s.values);
+  await t.step("percent and filtered volts, as the robot reports them", async () => {
+    await withRig({ commandTimeoutS: 0 }, (rig) => {
+      const samples = batterySamples(rig);
+      assert.equal(samples.length, 1, JSON.stringify(rig.samples));
+      const { percent, volts } = samples[0] as { percent: number; volts: number };
+      assert.equal(percent, rig.sim.battery.percentage);
+      // The wire carries a float32: equal to the robot's filtered reading to float32 precision.
+      assert.ok(Math.abs(volts - rig.sim.battery.voltage(0)) < 1e-5, `${volts} V`);
+      return Promise.resolve();
+    });
+  });
+  await t.step("a failed volts read is reported; the percent is still published", async () => {
+    const clock = installClock();
+    const rig = makeRig({
+      sim: { faults: { errorReplies: { get_battery_voltage_in_volts: 0x07 } } },
+      commandTimeoutS: 0,
+    });
+    try {
+      const report = await rig.rvr.ready();
+      assert.deepEqual(report.failures.map((f) => f.split(":")[0]), [
+        "get_battery_voltage_in_volts",
+      ]);
+      await clock.tickAsync(0);
+      assert.deepEqual(batterySamples(rig), [{ percent: rig.sim.battery.percentage }]);
+    } finally {
+      try {
+        await rig.close();
+      } finally {
+        clock.uninstall();
+      }
+    }
+  });
+});
+
 Deno.test("a failed safety set-up step is reported, the rest still runs", async () => {
   const clock = installClock();
   const rig = makeRig({

@@ -356,9 +356,14 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
       ]);
       if (percent.percentage <= 100) runtime.safety.setBatteryPercent(percent.percentage);
       const name = BATTERY_STATES[state.state] ?? "unknown";
-      return {
-        percentage: Math.min(100, percent.percentage),
+      const reading = {
+        percent: Math.min(100, percent.percentage),
         volts: Math.round(volts.voltage * 1000) / 1000,
+      };
+      rvr.reportBattery(reading); // the dashboard and the recorder see it too
+      return {
+        percentage: reading.percent,
+        volts: reading.volts,
         state: name,
         thresholds: {
           critical_v: Math.round(thresholds.critical_threshold * 1000) / 1000,
