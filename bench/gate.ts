@@ -45,6 +45,10 @@ async function runBench(file: string, filter?: string): Promise<Map<string, numb
       `deno ${args.join(" ")} failed (exit ${out.code}):\n${new TextDecoder().decode(out.stderr)}`,
     );
   }
+  // What the bench reports beside its timings (medians, percentiles, RSS, bytes saved) goes to
+  // stderr; pass it on so the figures show in CI's log, not only the p75 verdicts.
+  const report = new TextDecoder().decode(out.stderr).trim();
+  if (report) console.error(`--- ${file}${filter ? ` (${filter})` : ""}\n${report}\n`);
   const json = JSON.parse(text) as { benches: BenchResult[] };
   const p75 = new Map<string, number>();
   for (const b of json.benches) {
