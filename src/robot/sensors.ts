@@ -44,6 +44,12 @@
  * always reconfigures in full; restarting with other sensors is the same clean sequence. After a
  * reconnect with streams wanted, the same sequence runs on the new link.
  *
+ * **Colour detection** follows the color_detection stream: its samples are empty (index 255)
+ * unless the robot's colour detection (and its white belly LED) is on, so the set-up ends with
+ * `enable_color_detection(true)` when color_detection streams, and a configuration or stop without
+ * it switches detection off again if the streams switched it on. After a reconnect it is sent
+ * again (a robot that slept has it off).
+ *
  * **Decoding**: a notification whose token the manager did not configure on that node counts as a
  * drop (`unknown_token`), one whose length does not match the slot's configuration as
  * `undecodable`; neither throws. A token byte with a non-zero status nibble gives readings with
@@ -428,6 +434,8 @@ export class SensorStreams {
   /** What the robot was last configured with, or null. */
   #configured: Configured | null = null;
   #active = false;
+  /** The streams switched colour detection on (and have not switched it off since). */
+  #colorDetection = false;
   /** Decoding table per node: token -> slot. */
   #decode: Record<NodeId, Map<number, SlotPlan>> = { 1: new Map(), 2: new Map() };
   readonly #cache = new Map<SensorName, SensorReading>();
@@ -712,6 +720,9 @@ export class SensorStreams {
           requestsResponse: true,
         });
       }
+      const color = wanted.sensors.includes("color_detection");
+      step = { command: "enable_color_detection", node: 1, what: `is_enabled ${color}` };
+      await this.#setColorDetection(color, mode === "force");
       this.#active = true;
       log.info("Streaming {sensors} every {intervalMs} ms in {slots} slots", {
         sensors: wanted.sensors,
@@ -748,7 +759,22 @@ export class SensorStreams {
       });
       this.#decode[node] = new Map();
     }
+    await this.#setColorDetection(false, false);
     log.info("Sensor streaming stopped");
+  }
+
+  /**
+   * Switches the robot's colour detection on or off for the color_detection stream. Sends only a
+   * change, or with `force` (a new link) whenever on. Never switches off what the streams did not
+   * switch on.
+   */
+  async #setColorDetection(on: boolean, force: boolean): Promise<void> {
+    if (on ? this.#colorDetection && !force : !this.#colorDetection) return;
+    await this.#rvr.command("enable_color_detection", { is_enabled: on }, {
+      requestsResponse: true,
+    });
+    this.#colorDetection = on;
+    log.info(on ? "Colour detection on for the color_detection stream" : "Colour detection off");
   }
 
   /** After a failed set-up: leave the robot with nothing configured, as far as it answers. */

@@ -100,8 +100,7 @@ async function makeRig(): Promise<Rig> {
     closers.push(() => side.close());
     await runtime.connection.connect();
     await runtime.rvr.ready();
-    // The colour samples need the detector (and its belly LED) on.
-    await runtime.rvr.command("enable_color_detection", { is_enabled: true });
+    // Streaming color_detection switches the detector (and its belly LED) on by itself.
     await runtime.streams.start(
       ["locator", "imu", "accelerometer", "speed", "velocity", "color_detection"],
       { intervalMs: 100 },

@@ -264,7 +264,12 @@ Deno.test("decoded values match the simulator's body after driving (32-bit preci
     near(by.speed.speed_mps, 0, 1e-6, "speed");
     near(by.ambient_light.lux, rig.sim.member.ambientLightLux(), 1e-3, "lux");
     near(by.core_time.time_ms, rig.sim.upTimeMs, 50, "core time");
-    assert.equal(by.color_detection.index, 255, "colour detection off streams index 255");
+    // Streaming color_detection switched the detector on: the colour under the robot.
+    const under = rig.sim.member.colorUnder(rig.sim.activePalette);
+    assert.deepEqual(
+      [by.color_detection.r, by.color_detection.g, by.color_detection.b, by.color_detection.index],
+      [under.r, under.g, under.b, under.classificationId],
+    );
   });
 });
 
@@ -331,6 +336,44 @@ Deno.test("data the robot sent before acknowledging the clear is decoded with th
       await metricValue(rig.metrics, "rvr_sensor_drops_total", { reason: "undecodable" }),
       1,
     );
+  });
+});
+
+Deno.test("colour detection follows the color_detection stream, and only what the streams switched on is switched off", async () => {
+  const colorCommands = (rig: Rig) =>
+    rig.wire.received("enable_color_detection").map((e) =>
+      paramsOf("enable_color_detection", e).is_enabled
+    );
+  await withStreams({}, async ({ rig, clock, streams }) => {
+    await settle(clock, streams.start(["imu", "color_detection"]));
+    assert.deepEqual(colorCommands(rig), [true]);
+    assert.equal(rig.sim.colorDetectionEnabled, true);
+    // After the streaming set-up: the detector comes on once the slots are configured.
+    const names = rig.wire.received().map((e) => e.name);
+    assert.ok(
+      names.lastIndexOf("start_streaming_service") < names.indexOf("enable_color_detection"),
+      names.join(", "),
+    );
+    await clock.tickAsync(300);
+    const [colour] = streams.latest(["color_detection"]);
+    const under = rig.sim.member.colorUnder(rig.sim.activePalette);
+    assert.equal(colour.values.index, under.classificationId, "a real reading, not index 255");
+
+    // Restarted with the same sensors: sent again (start always reconfigures in full).
+    await settle(clock, streams.start(["color_detection"]));
+    assert.deepEqual(colorCommands(rig), [true, true]);
+    // Without color_detection: switched off.
+    await settle(clock, streams.start(["imu"]));
+    assert.deepEqual(colorCommands(rig), [true, true, false]);
+    assert.equal(rig.sim.colorDetectionEnabled, false);
+    // Stopping streams that did not switch it on leaves the detector alone.
+    await settle(clock, streams.stop());
+    assert.deepEqual(colorCommands(rig), [true, true, false]);
+    // Stopping streams that did: switched off.
+    await settle(clock, streams.start(["color_detection"]));
+    await settle(clock, streams.stop());
+    assert.deepEqual(colorCommands(rig), [true, true, false, true, false]);
+    assert.equal(rig.sim.colorDetectionEnabled, false);
   });
 });
 
@@ -576,7 +619,7 @@ Deno.test("after a reconnect with streams active, the new link is configured aga
   const streams = rt.streams;
   try {
     await settle(clock, rt.connection.connect());
-    await settle(clock, streams.start(["locator", "core_time"]));
+    await settle(clock, streams.start(["locator", "core_time", "color_detection"]));
     await clock.tickAsync(300);
     const reconnected = new Promise<void>((resolve) => {
       const off = rt.connection.onConnected(() => {
@@ -597,11 +640,18 @@ Deno.test("after a reconnect with streams active, the new link is configured aga
       "start_streaming_service@1",
       "start_streaming_service@2",
     ]);
+    // A robot that slept in between would have its colour detection off: sent again.
+    assert.deepEqual(
+      sims.wires[1].received("enable_color_detection").map((e) =>
+        paramsOf("enable_color_detection", e).is_enabled
+      ),
+      [true],
+    );
     const got = new Set<string>();
     const off = streams.onReading((r) => got.add(r.sensor));
     await clock.tickAsync(300);
     off();
-    assert.deepEqual([...got].sort(), ["core_time", "locator"]);
+    assert.deepEqual([...got].sort(), ["color_detection", "core_time", "locator"]);
     assert.equal(await metricValue(rt.metrics, "rvr_sensor_drops_total", {}), 0);
   } finally {
     streams.dispose();

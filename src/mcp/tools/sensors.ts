@@ -188,7 +188,8 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
       "Makes the robot send the chosen sensors every `interval_ms` (replacing the current " +
       "set). Read them with get_sensor_data or the rvr://sensors resource (subscribable). " +
       "Sensors: quaternion, imu (pitch/roll/yaw deg), accelerometer (g), gyroscope (deg/s), " +
-      "locator (x/y m), velocity (m/s), speed (m/s), encoders (ticks), color_detection, " +
+      "locator (x/y m), velocity (m/s), speed (m/s), encoders (ticks), color_detection " +
+      "(switches the colour sensor and its white belly LED on while it streams), " +
       "ambient_light (lux), core_time (ms). Not affected by the speed limit or e-stop.",
     input: {
       sensors: z.array(z.enum(SENSORS)).min(1).max(SENSORS.length).describe(
