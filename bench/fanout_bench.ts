@@ -31,7 +31,7 @@
  * of the bundle (as `deno task start` does).
  */
 import type { TelemetryFrame } from "../src/robot/telemetry.ts";
-import { bundleArgs, LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
+import { buildBundle, LineReader, programV8Flags, runDeno } from "../tests/e2e/_process.ts";
 import { RawWsClient } from "../tests/http/_side_port.ts";
 import { clock } from "./_fanout_server.ts";
 
@@ -50,32 +50,9 @@ async function serverEntry(): Promise<{ path: string; cleanup: () => Promise<voi
   if (FROM_SOURCE) return { path: SERVER_SOURCE, cleanup: () => Promise.resolve() };
   const dir = await Deno.makeTempDir({ prefix: "rvr-fanout-" });
   const path = `${dir}/fanout-server.js`;
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: bundleArgs(path, SERVER_SOURCE),
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (built.code !== 0) {
-    throw new Error(
-      `bundling the fan-out server failed:\n${new TextDecoder().decode(built.stderr)}`,
-    );
-  }
+  await buildBundle(path, SERVER_SOURCE);
   // As installed (README): `deno cache` once, so no run pays for Deno's first analysis of the file.
-  const cached = await new Deno.Command(Deno.execPath(), {
-    args: ["cache", path],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (cached.code !== 0) {
-    throw new Error(
-      `deno cache of the fan-out server failed:\n${new TextDecoder().decode(cached.stderr)}`,
-    );
-  }
+  await runDeno(["cache", path], "deno cache of the fan-out server");
   return { path, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
 

@@ -5,22 +5,12 @@
  * process ends (stdin EOF) outside the timed part. Target (issue 6): median < 300 ms. Deno prints
  * avg, p75 and p99; the median is at most p75.
  */
-import { bundleArgs, LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
+import { buildBundle, LineReader, programV8Flags } from "../tests/e2e/_process.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "rvr-startup-bench-" });
 const bundle = `${dir}/rvr-mcp.js`;
 
-const built = await new Deno.Command(Deno.execPath(), {
-  args: bundleArgs(bundle),
-  cwd: ROOT,
-  env: { NO_COLOR: "1" },
-  stdin: "null",
-  stdout: "piped",
-  stderr: "piped",
-}).output();
-if (!built.success) {
-  throw new Error(`deno bundle failed: ${new TextDecoder().decode(built.stderr)}`);
-}
+await buildBundle(bundle);
 
 const INITIALIZE = new TextEncoder().encode(
   JSON.stringify({

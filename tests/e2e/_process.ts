@@ -24,6 +24,27 @@ export function bundleArgs(out: string, entry = "main.ts"): string[] {
   return [...words.slice(1), "--entry", entry, "--out", out];
 }
 
+/** Runs `deno ...args` from ROOT to its end; throws with its output when it fails. */
+export async function runDeno(args: string[], what: string): Promise<void> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    const log = new TextDecoder().decode(result.stderr) + new TextDecoder().decode(result.stdout);
+    throw new Error(`${what} failed (deno ${args.join(" ")}, exit ${result.code}):\n${log}`);
+  }
+}
+
+/** Builds `entry` into `out` with `deno task bundle`'s own command. */
+export function buildBundle(out: string, entry = "main.ts"): Promise<void> {
+  return runDeno(bundleArgs(out, entry), `bundling ${entry}`);
+}
+
 /** The program's V8 flags: the `--v8-flags=...` argument of `deno task start`. */
 export function programV8Flags(): string {
   const flags = denoTasks().start.split(/\s+/).find((w) => w.startsWith("--v8-flags="));

@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { OPTIONS } from "../../src/config.ts";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
-import { bundleArgs, LineReader, openPtyPair, programV8Flags, ROOT } from "./_process.ts";
+import { buildBundle, LineReader, openPtyPair, programV8Flags, ROOT } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 
 interface Spawned {
@@ -31,19 +31,6 @@ interface Places {
 }
 
 const isReady = (l: string) => l.includes("Ready:");
-
-async function buildBundle(out: string): Promise<void> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: bundleArgs(out),
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const log = new TextDecoder().decode(result.stderr) + new TextDecoder().decode(result.stdout);
-  assert.equal(result.code, 0, `deno bundle failed:\n${log}`);
-}
 
 /** `deno run -A <bundle> ...args` from the empty directory, as someone who copied only the file. */
 function runBundle(places: Places, args: string[], env: Record<string, string>): Spawned {
