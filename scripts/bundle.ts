@@ -33,7 +33,7 @@ export const DEFAULT_OUT = "dist/rvr-mcp.js";
 export const DEFAULT_ENTRY = "main.ts";
 
 /** What esbuild's shim throws: left in a bundle, Node's built-ins cannot be loaded. */
-export const SHIM_MESSAGE = "Dynamic require of ";
+const SHIM_MESSAGE = "Dynamic require of ";
 
 /**
  * Replaces every minified esbuild `require` shim in `code` with Node's `createRequire`, bound to
@@ -60,7 +60,10 @@ export function fixRequireShims(code: string): { code: string; replaced: number 
 }
 
 /** Bundles `entry` into `out`, minified, with the shims fixed. */
-export async function bundle(entry: string, out: string): Promise<{ bytes: number }> {
+export async function bundle(
+  entry: string,
+  out: string,
+): Promise<{ bytes: number; replaced: number }> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--platform", "deno", "--minify", "-o", out, entry],
     stdin: "null",
@@ -71,9 +74,9 @@ export async function bundle(entry: string, out: string): Promise<{ bytes: numbe
     const log = new TextDecoder().decode(result.stderr) + new TextDecoder().decode(result.stdout);
     throw new Error(`deno bundle ${entry} failed:\n${log}`);
   }
-  const { code } = fixRequireShims(await Deno.readTextFile(out));
+  const { code, replaced } = fixRequireShims(await Deno.readTextFile(out));
   await Deno.writeTextFile(out, code);
-  return { bytes: new TextEncoder().encode(code).length };
+  return { bytes: new TextEncoder().encode(code).length, replaced };
 }
 
 if (import.meta.main) {
@@ -87,8 +90,11 @@ if (import.meta.main) {
   });
   const out = args.values.out;
   try {
-    const { bytes } = await bundle(args.values.entry, out);
-    console.error(`${out}: ${(bytes / 1024 / 1024).toFixed(2)} MB`);
+    const { bytes, replaced } = await bundle(args.values.entry, out);
+    console.error(
+      `${out}: ${(bytes / 1024 / 1024).toFixed(2)} MB` +
+        (replaced > 0 ? ` (${replaced} require shim(s) replaced)` : ""),
+    );
   } catch (e) {
     console.error(`bundle: ${(e as Error).message}`);
     Deno.exit(1);

@@ -765,8 +765,8 @@ export class SensorStreams {
 
   /**
    * Switches the robot's colour detection on or off for the color_detection stream. Sends only a
-   * change, or with `force` (a new link) whenever on. Never switches off what the streams did not
-   * switch on.
+   * change, or with `force` (a full reconfiguration: start, a new link) whenever on. Never switches
+   * off what the streams did not switch on.
    */
   async #setColorDetection(on: boolean, force: boolean): Promise<void> {
     if (on ? this.#colorDetection && !force : !this.#colorDetection) return;
