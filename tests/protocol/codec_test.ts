@@ -1,6 +1,7 @@
 /**
  * Framing, escaping, checksum and the field codec: properties over random packets and bytes,
- * one targeted test per decoder rejection reason, and the command table against section 8 of the doc.
+ * one targeted test per decoder rejection reason, and the command table against section 8 of
+ * docs/protocol.md.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -27,6 +28,7 @@ import {
   type ScalarType,
 } from "../../src/protocol/mod.ts";
 import { assertPackets, concat, fromHex, splitAt, toHex, unescapeFrame } from "./_helpers.ts";
+import { loadVectors, protocolDocSection } from "../_vectors.ts";
 
 const RUNS = { numRuns: 300 } as const;
 
@@ -669,7 +671,10 @@ Deno.test("field codec", async (t) => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Rows of section 8 parsed from rvr-protocol.md: the table our command list must match. */
+/**
+ * Rows of section 8 of docs/protocol.md: the command table as Sphero's Python SDK defines it,
+ * written into the doc by hand (not generated from src/), which our command list must match.
+ */
 async function docCommandTable(): Promise<
   {
     did: number;
@@ -681,19 +686,14 @@ async function docCommandTable(): Promise<
     response: FieldDef[];
   }[]
 > {
-  const doc = await Deno.readTextFile(new URL("../../../shared/rvr-protocol.md", import.meta.url));
-  const section = doc.slice(
-    doc.indexOf("## 8. Command table"),
-    doc.indexOf("## 9. Command details"),
-  );
+  const section = await protocolDocSection("## 8. Command table");
   const parseFields = (cell: string): FieldDef[] => {
-    const text = cell.trim();
-    if (text === "\u2014" || text.startsWith("(robot")) return [];
-    return text.split(",").map((part) => {
+    if (cell === "\u2014" || cell === "(robot \u2192 host)") return [];
+    return cell.split(",").map((part) => {
       const m = /^(\w+) (u8|i8|u16|i16|u32|i32|u64|f32|bool|str)(?:\[(?:\u2264(\d+)|n)\])?$/.exec(
         part.trim(),
       );
-      if (!m) throw new Error(`Cannot parse field "${part}" in section 8`);
+      if (!m) throw new Error(`Cannot parse field "${part}" in section 8 of docs/protocol.md`);
       const field: FieldDef = m[0].includes("[")
         ? { name: m[1], type: m[2] as ScalarType, max: m[3] ? Number(m[3]) : Infinity }
         : { name: m[1], type: m[2] as ScalarType };
@@ -702,22 +702,38 @@ async function docCommandTable(): Promise<
   };
   const rows = [];
   for (const line of section.split("\n")) {
-    const m =
-      /^\| (0x[0-9A-F]{2}) \| (0x[0-9A-F]{2}) \| `(\w+)( \u21d0)?` \| (1 or 2|1|2) \| (.*) \| (.*) \|$/
-        .exec(line);
-    if (!m) continue;
+    if (!/^\|\s*0x[0-9A-F]{2}\s*\|/.test(line)) continue;
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const [didText, cidText, nameCell, nodeCell, requestCell, responseCell] = cells;
+    const name = /^`(\w+)( \u21d0)?`$/.exec(nameCell);
+    if (
+      cells.length !== 6 || !/^0x[0-9A-F]{2}$/.test(cidText) || !name ||
+      !["1", "2", "1 or 2"].includes(nodeCell)
+    ) {
+      throw new Error(`Cannot parse row "${line}" in section 8 of docs/protocol.md`);
+    }
     rows.push({
-      did: Number(m[1]),
-      cid: Number(m[2]),
-      name: m[3],
-      notification: m[4] !== undefined,
-      node: m[5] === "1 or 2" ? "any" as const : Number(m[5]) as 1 | 2,
-      request: parseFields(m[6]),
-      response: parseFields(m[7]),
+      did: Number(didText),
+      cid: Number(cidText),
+      name: name[1],
+      notification: name[2] !== undefined,
+      node: nodeCell === "1 or 2" ? "any" as const : Number(nodeCell) as 1 | 2,
+      request: parseFields(requestCell),
+      response: parseFields(responseCell),
     });
   }
   return rows;
 }
+
+Deno.test("every packet docs/protocol.md quotes is a golden packet", async () => {
+  const doc = await protocolDocSection("# The Sphero RVR serial protocol");
+  const quoted = [...doc.matchAll(/`(8D(?: [0-9A-F]{2})+ D8)`/g)].map((m) => m[1]);
+  assert.ok(quoted.length >= 5, `only ${quoted.length} packets quoted`);
+  const golden = new Set(loadVectors().map((v) => v.bytes_hex));
+  for (const packet of quoted) {
+    assert.ok(golden.has(packet.replaceAll(" ", "").toLowerCase()), `"${packet}" is no vector`);
+  }
+});
 
 Deno.test("command table", async (t) => {
   await t.step("all 93 commands, unique names and (DID, CID)", () => {
@@ -731,9 +747,10 @@ Deno.test("command table", async (t) => {
     assert.equal(commandById(0x13, 0xee), undefined);
   });
 
-  await t.step("matches section 8 of rvr-protocol.md row by row", async () => {
+  await t.step("matches section 8 of docs/protocol.md row by row", async () => {
     const doc = await docCommandTable();
     assert.equal(doc.length, 93, "the doc's table has 93 rows");
+    assert.equal(new Set(doc.map((r) => (r.did << 8) | r.cid)).size, 93, "each (DID, CID) once");
     const strip = (fs: readonly FieldDef[]) =>
       fs.map((f) => (f.max === undefined ? { name: f.name, type: f.type } : { ...f }));
     for (const row of doc) {

@@ -1,6 +1,6 @@
 /**
- * Sensor streaming (section 10): the service table against the doc, normalisation and its inverse,
- * slot configuration parsing/encoding, and packed slot data.
+ * Sensor streaming (section 10): the service table against docs/protocol.md, normalisation and
+ * its inverse, slot configuration parsing/encoding, and packed slot data.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -27,6 +27,7 @@ import {
   type StreamService,
 } from "../../src/protocol/mod.ts";
 import { fromHex, loadVectors, toHex } from "./_helpers.ts";
+import { protocolDocSection } from "../_vectors.ts";
 
 const maxRaw = (bytes: DataBytes) => 2 ** (8 * bytes) - 1;
 /** Value-space width of one raw step. */
@@ -49,54 +50,41 @@ const slotArb = (node: NodeId): fc.Arbitrary<SlotEntry[]> =>
     { minLength: 1, maxLength: MAX_SERVICES_PER_SLOT },
   );
 
-Deno.test("service table matches section 10.2 of rvr-protocol.md", async () => {
-  const doc = await Deno.readTextFile(new URL("../../../shared/rvr-protocol.md", import.meta.url));
-  const section = doc.slice(doc.indexOf("### 10.2"), doc.indexOf("### 10.3"));
-  const rows = section.split("\n").filter((l) => /^\| 0x[0-9A-F]{4} \|/.test(l)).map((l) =>
-    l.split("|").map((c) => c.trim())
+Deno.test("service table matches section 10.2 of docs/protocol.md", async () => {
+  const section = await protocolDocSection("### 10.2 Services");
+  const rows = section.split("\n").filter((l) => /^\|\s*0x[0-9A-F]{4}\s*\|/.test(l)).map((l) =>
+    l.split("|").slice(1, -1).map((c) => c.trim())
   );
   assert.equal(rows.length, STREAM_SERVICES.length);
-  const parseRanges = (cell: string) => {
-    const out: { name: string; min: number; max: number }[] = [];
-    for (const group of cell.replace(/\(.*?\)/g, "").replaceAll("\u2212", "-").split(";")) {
-      const range = (text: string) => text.trim().split("..").map(Number) as [number, number];
-      if (group.includes(":")) {
-        const [names, r] = group.split(":");
-        const [min, max] = range(r);
-        for (const name of names.split(",")) out.push({ name: name.trim(), min, max });
-      } else {
-        for (const part of group.split(",")) {
-          const [name, r] = part.trim().split(" ");
-          const [min, max] = range(r);
-          out.push({ name, min, max });
-        }
+  assert.equal(new Set(rows.map(([id]) => Number(id))).size, rows.length, "each id once");
+  const parseRanges = (cell: string) =>
+    cell.split(",").map((part) => {
+      const m = /^(\w+) (-?[\d.]+)\.\.(-?[\d.]+)$/.exec(part.trim());
+      if (!m) {
+        throw new Error(`Cannot parse attribute "${part}" in section 10.2 of docs/protocol.md`);
       }
-    }
-    return out;
-  };
-  for (const [, idText, nameCell, nodeCell, attrCell, pythonCell] of rows) {
+      return { name: m[1], min: Number(m[2]), max: Number(m[3]) };
+    });
+  for (const [idText, nameCell, nodeCell, attrCell, , pythonCell] of rows) {
     const service = serviceById(Number(idText));
     assert.ok(service, `service ${idText} missing`);
-    assert.ok(nameCell.includes(service.name), `${idText}: "${service.name}" not in "${nameCell}"`);
+    assert.equal(service.name, nameCell, idText);
     assert.deepEqual(
       [...service.nodes],
       nodeCell === "1 and 2" ? [1, 2] : [Number(nodeCell)],
       service.name,
     );
     const attrs = service.attributes.map(({ name, min, max }) => ({ name, min, max }));
-    if (attrCell === "see note") {
-      // CoreTimeUpper: the high word, same range as the low word (section 10.2 note).
-      assert.deepEqual(attrs, [{ name: "Time", min: 0, max: 4294967295 }]);
-    } else {
-      assert.deepEqual(attrs, parseRanges(attrCell), service.name);
-    }
-    const py = /^(\d+)(?:\u2011bit)? \/ (?:token )?(\d)$/.exec(pythonCell);
+    assert.deepEqual(attrs, parseRanges(attrCell), service.name);
+    const py = /^(\d+)-bit, token (\d)$/.exec(pythonCell);
     if (py) {
       assert.equal(service.defaultBytes * 8, Number(py[1]), `${service.name} default size`);
       assert.equal(service.defaultToken, Number(py[2]), `${service.name} default token`);
+    } else {
+      assert.equal(pythonCell, "\u2014", `${service.name}: Python SDK column`);
     }
   }
-  // "Python casts to int when both min and max are integers (R, G, B, Index, Encoders, CoreTime)".
+  // Section 10.2, "Integers": the Python SDK truncates R, G, B, Index, encoder ticks, core time.
   const integer = STREAM_SERVICES.flatMap((s) =>
     s.attributes.filter((a) => a.integer).map((a) => `${s.name}.${a.name}`)
   );
