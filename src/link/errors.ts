@@ -41,13 +41,14 @@ const ROBOT_ERROR_HINTS: Readonly<Record<string, string>> = {
   restricted: "the command is not allowed in the robot's current state; wake the robot and retry",
   bad_data_length: "the payload length was wrong for this command; this is a client bug, report it",
   failed: "the robot could not carry the command out; check its state and retry",
-  bad_data_value: "a parameter is out of range; check the values against rvr-protocol.md section 8",
+  bad_data_value:
+    "a parameter is out of range; check the values against docs/protocol.md section 8",
   busy: "the robot is busy; retry shortly",
   bad_tid: "the command was sent to the wrong processor; send it to the other node",
   target_unavailable: "the processor is not ready (asleep or still waking); wake it and retry",
 };
 
-/** The robot answered with ERR != 0 (rvr-protocol.md section 6). */
+/** The robot answered with ERR != 0 (docs/protocol.md section 6). */
 export class RobotError extends Error {
   override name = "RobotError";
   /** The ERR byte. */
@@ -60,7 +61,7 @@ export class RobotError extends Error {
   constructor(command: string, code: number, target: NodeId) {
     const codeName = errorCodeName(code);
     const hint = ROBOT_ERROR_HINTS[codeName] ??
-      "the code is not in rvr-protocol.md section 6; check the robot's firmware version";
+      "the code is not in docs/protocol.md section 6; check the robot's firmware version";
     super(
       `${command} failed on ${nodeLabel(target)}: the robot answered ERR 0x${
         code.toString(16).padStart(2, "0")
@@ -85,7 +86,7 @@ export class UndecodableReplyError extends Error {
     super(
       `The reply to ${command} could not be decoded (payload [${payloadHex}]; ${
         cause instanceof Error ? cause.message : String(cause)
-      }). The robot's firmware may differ from rvr-protocol.md section 8; report it with these bytes.`,
+      }). The robot's firmware may differ from docs/protocol.md section 8; report it with these bytes.`,
       { cause },
     );
     this.command = command;

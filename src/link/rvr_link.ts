@@ -1,5 +1,5 @@
 /**
- * RvrLink: requests and replies over any BytePort (rvr-protocol.md section 2.3, section 7).
+ * RvrLink: requests and replies over any BytePort (docs/protocol.md section 2.3, section 7).
  *
  * - One sequence counter (0-255, wrapping) shared by both processors. A number still waiting for
  *   its reply is skipped, so two pending requests never share one.

@@ -1,5 +1,5 @@
 /**
- * Wire constants of the Sphero RVR UART protocol (rvr-protocol.md sections 2-6).
+ * Wire constants of the Sphero RVR UART protocol (docs/protocol.md sections 2-6).
  * Pure data: no I/O, no time.
  */
 

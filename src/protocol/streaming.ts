@@ -1,5 +1,5 @@
 /**
- * Sensor streaming (rvr-protocol.md section 10): the service table, slot configuration, the packed
+ * Sensor streaming (docs/protocol.md section 10): the service table, slot configuration, the packed
  * notification layout, and normalisation with its inverse.
  */
 import type { NodeId } from "./constants.ts";

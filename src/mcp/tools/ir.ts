@@ -1,6 +1,6 @@
 /**
  * Robot-to-robot infrared tools: send_ir_message, start/stop broadcasting, following and
- * evading (rvr-protocol.md section 9.5; codes 0-7).
+ * evading (docs/protocol.md section 9.5; codes 0-7).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * LED tools: set_all_leds, set_led (every group of rvr-protocol.md section 9.6, including the
+ * LED tools: set_all_leds, set_led (every group of docs/protocol.md section 9.6, including the
  * single-channel undercarriage white LED), turn_leds_off. All go out as one `set_all_leds`
  * packet: a u32 mask and one brightness byte per set bit, in ascending bit order.
  *

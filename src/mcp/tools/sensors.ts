@@ -41,7 +41,7 @@ export const SENSOR_TOOLS = [
 export const COLOR_READING_TIMEOUT_MS = 2000;
 /** How long calibrate_magnetometer waits for the calibration to finish. */
 export const MAGNETOMETER_CALIBRATION_TIMEOUT_MS = 30_000;
-/** Temperature sensor ids of get_temperature (rvr-protocol.md section 9.5). */
+/** Temperature sensor ids of get_temperature (docs/protocol.md section 9.5). */
 export const TEMPERATURE_SENSOR_IDS = { leftMotor: 4, rightMotor: 5, nordicDie: 8 } as const;
 /** Motor thermal protection status codes 0-2. */
 export const THERMAL_STATUSES = ["ok", "warn", "critical"] as const;
@@ -408,7 +408,7 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
       ) {
         throw new RangeError(
           `get_temperature answered for sensors ${motors.id0}/${motors.id1} and ${die.id0} instead ` +
-            `of 4/5 and 8; the firmware may differ from rvr-protocol.md section 9.5.`,
+            `of 4/5 and 8; the firmware may differ from docs/protocol.md section 9.5.`,
         );
       }
       const round = (c: number) => Math.round(c * 10) / 10;
@@ -446,7 +446,7 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
       if (left === undefined || right === undefined) {
         throw new RangeError(
           `get_encoder_counts answered ${r.encoder_counts.length} counts instead of 2; the ` +
-            "firmware may differ from rvr-protocol.md section 9.5.",
+            "firmware may differ from docs/protocol.md section 9.5.",
         );
       }
       return { left_ticks: left, right_ticks: right };

@@ -1,4 +1,4 @@
-/** Device 0x10 `api_and_shell` (rvr-protocol.md section 8). Generated from the doc's table; edit with care. */
+/** Device 0x10 `api_and_shell` (docs/protocol.md section 8). Generated from the doc's table; edit with care. */
 import type { CommandDef } from "./_types.ts";
 
 export const API_AND_SHELL = [

@@ -1,5 +1,5 @@
 /**
- * The typed command table: all 93 commands of rvr-protocol.md section 8, by name and by (DID, CID),
+ * The typed command table: all 93 commands of docs/protocol.md section 8, by name and by (DID, CID),
  * with builders for requests (host side) and responses/notifications (robot side).
  */
 import {
@@ -56,7 +56,7 @@ export function commandByName(name: string): CommandDef {
   const def = BY_NAME.get(name);
   if (!def) {
     throw new TypeError(
-      `Unknown RVR command "${name}"; use one of the ${COMMANDS.length} names of rvr-protocol.md section 8.`,
+      `Unknown RVR command "${name}"; use one of the ${COMMANDS.length} names of docs/protocol.md section 8.`,
     );
   }
   return def;
