@@ -7,3 +7,4 @@ export * from "./frame_decoder.ts";
 export * from "./fields.ts";
 export * from "./commands/mod.ts";
 export * from "./streaming.ts";
+export * from "./stream_slots.ts";

@@ -1,6 +1,7 @@
 /**
  * Sensor streaming (docs/protocol.md section 10): the service table, slot configuration, the packed
- * notification layout, and normalisation with its inverse.
+ * notification layout, and normalisation with its inverse. Which slot and size each service gets
+ * is in stream_slots.ts.
  */
 import type { NodeId } from "./constants.ts";
 
@@ -22,10 +23,6 @@ export interface StreamService {
   /** Processors that stream it. */
   readonly nodes: readonly NodeId[];
   readonly attributes: readonly StreamAttribute[];
-  /** Bytes per attribute chosen by default (the Python SDK's choice). */
-  readonly defaultBytes: DataBytes;
-  /** Slot token the Python SDK puts it in. */
-  readonly defaultToken: number;
 }
 
 /** Attribute widths the configure command can ask for. */
@@ -54,8 +51,6 @@ export const STREAM_SERVICES = [
       attr("Y", -1, 1, ""),
       attr("Z", -1, 1, ""),
     ],
-    defaultBytes: 4,
-    defaultToken: 1,
   },
   {
     id: 0x0001,
@@ -67,8 +62,6 @@ export const STREAM_SERVICES = [
       attr("Roll", -90, 90, "deg"),
       attr("Yaw", -180, 180, "deg"),
     ],
-    defaultBytes: 4,
-    defaultToken: 1,
   },
   {
     id: 0x0002,
@@ -76,8 +69,6 @@ export const STREAM_SERVICES = [
     key: "accelerometer",
     nodes: [2],
     attributes: [attr("X", -16, 16, "g"), attr("Y", -16, 16, "g"), attr("Z", -16, 16, "g")],
-    defaultBytes: 4,
-    defaultToken: 1,
   },
   {
     id: 0x0003,
@@ -91,8 +82,6 @@ export const STREAM_SERVICES = [
       attr("Index", 0, 255, "", true),
       attr("Confidence", 0, 1, ""),
     ],
-    defaultBytes: 1,
-    defaultToken: 1,
   },
   {
     id: 0x0004,
@@ -104,8 +93,6 @@ export const STREAM_SERVICES = [
       attr("Y", -2000, 2000, "deg/s"),
       attr("Z", -2000, 2000, "deg/s"),
     ],
-    defaultBytes: 4,
-    defaultToken: 1,
   },
   {
     id: 0x0005,
@@ -113,8 +100,6 @@ export const STREAM_SERVICES = [
     key: "core_time_lower",
     nodes: [1, 2],
     attributes: [attr("Time", 0, 4294967295, "ms", true)],
-    defaultBytes: 4,
-    defaultToken: 3,
   },
   {
     id: 0x0006,
@@ -122,8 +107,6 @@ export const STREAM_SERVICES = [
     key: "locator",
     nodes: [2],
     attributes: [attr("X", -16000, 16000, "m"), attr("Y", -16000, 16000, "m")],
-    defaultBytes: 4,
-    defaultToken: 2,
   },
   {
     id: 0x0007,
@@ -131,8 +114,6 @@ export const STREAM_SERVICES = [
     key: "velocity",
     nodes: [2],
     attributes: [attr("X", -5, 5, "m/s"), attr("Y", -5, 5, "m/s")],
-    defaultBytes: 4,
-    defaultToken: 2,
   },
   {
     id: 0x0008,
@@ -140,8 +121,6 @@ export const STREAM_SERVICES = [
     key: "speed",
     nodes: [2],
     attributes: [attr("Speed", 0, 5, "m/s")],
-    defaultBytes: 4,
-    defaultToken: 2,
   },
   {
     id: 0x0009,
@@ -149,8 +128,6 @@ export const STREAM_SERVICES = [
     key: "core_time_upper",
     nodes: [1, 2],
     attributes: [attr("Time", 0, 4294967295, "ms", true)],
-    defaultBytes: 4,
-    defaultToken: 3,
   },
   {
     id: 0x000a,
@@ -158,8 +135,6 @@ export const STREAM_SERVICES = [
     key: "ambient_light",
     nodes: [1],
     attributes: [attr("Light", 0, 120000, "lux")],
-    defaultBytes: 4,
-    defaultToken: 2,
   },
   {
     id: 0x000b,
@@ -170,8 +145,6 @@ export const STREAM_SERVICES = [
       attr("LeftTicks", 0, 4294967295, "ticks", true),
       attr("RightTicks", 0, 4294967295, "ticks", true),
     ],
-    defaultBytes: 4,
-    defaultToken: 2,
   },
 ] as const satisfies readonly StreamService[];
 
@@ -184,7 +157,10 @@ const BY_KEY = new Map<string, StreamService>(STREAM_SERVICES.map((s) => [s.key,
 /** Slots per processor, services per slot, configuration bytes per slot (section 10.1). */
 export const MAX_TOKENS = 4;
 export const MAX_SERVICES_PER_SLOT = 5;
-/** The Python SDK refuses shorter periods. */
+/**
+ * Shortest streaming period: the Python SDK refuses shorter ones (`min_streaming_interval`); the
+ * simulator answers a shorter start_streaming_service with `failed` 0x06.
+ */
 export const MIN_STREAM_PERIOD_MS = 33;
 
 export function serviceById(id: number): StreamService | undefined {

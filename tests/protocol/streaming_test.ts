@@ -13,10 +13,12 @@ import {
   encodeSlotConfiguration,
   encodeSlotData,
   MAX_SERVICES_PER_SLOT,
+  NODE_SDK_STREAM_SLOTS,
   type NodeId,
   normalize,
   parseSlotConfiguration,
   parseTokenByte,
+  PYTHON_SDK_STREAM_SLOTS,
   serviceById,
   serviceByKey,
   slotDataLength,
@@ -65,7 +67,7 @@ Deno.test("service table matches section 10.2 of docs/protocol.md", async () => 
       }
       return { name: m[1], min: Number(m[2]), max: Number(m[3]) };
     });
-  for (const [idText, nameCell, nodeCell, attrCell, , pythonCell] of rows) {
+  for (const [idText, nameCell, nodeCell, attrCell, , pythonCell, nodeSdkCell] of rows) {
     const service = serviceById(Number(idText));
     assert.ok(service, `service ${idText} missing`);
     assert.equal(service.name, nameCell, idText);
@@ -76,12 +78,27 @@ Deno.test("service table matches section 10.2 of docs/protocol.md", async () => 
     );
     const attrs = service.attributes.map(({ name, min, max }) => ({ name, min, max }));
     assert.deepEqual(attrs, parseRanges(attrCell), service.name);
+    // The doc's SDK columns against this project's transcription of the SDKs (stream_slots.ts).
     const py = /^(\d+)-bit, token (\d)$/.exec(pythonCell);
-    if (py) {
-      assert.equal(service.defaultBytes * 8, Number(py[1]), `${service.name} default size`);
-      assert.equal(service.defaultToken, Number(py[2]), `${service.name} default token`);
+    const pyRow = PYTHON_SDK_STREAM_SLOTS.find((r) => r.serviceId === service.id);
+    assert.equal(pyRow !== undefined, py !== null, `${service.name}: in the Python SDK's table`);
+    if (py && pyRow) {
+      assert.equal(pyRow.bytes * 8, Number(py[1]), `${service.name} Python SDK size`);
+      assert.equal(pyRow.token, Number(py[2]), `${service.name} Python SDK token`);
     } else {
       assert.equal(pythonCell, "\u2014", `${service.name}: Python SDK column`);
+    }
+    const node = /^(\d+)-bit, (ST|Nordic) token (\d)$/.exec(nodeSdkCell);
+    const nodeRows = NODE_SDK_STREAM_SLOTS.filter((r) => r.serviceId === service.id);
+    assert.equal(nodeRows.length > 0, node !== null, `${service.name}: in the Node.js SDK's table`);
+    if (node) {
+      assert.deepEqual(
+        nodeRows.map((r) => [r.bytes * 8, r.node, r.token]),
+        [[Number(node[1]), node[2] === "ST" ? 2 : 1, Number(node[3])]],
+        `${service.name} Node.js SDK slot`,
+      );
+    } else {
+      assert.equal(nodeSdkCell, "\u2014", `${service.name}: Node.js SDK column`);
     }
   }
   // Section 10.2, "Integers": the Python SDK truncates R, G, B, Index, encoder ticks, core time.
@@ -265,8 +282,10 @@ Deno.test("slot configuration", async (t) => {
       const slots = new Map<string, SlotEntry[]>();
       for (const name of services_in_order) {
         const service = serviceByKey(name);
-        const key = `${service.nodes[0]}:${service.defaultToken}`;
-        slots.set(key, [...slots.get(key) ?? [], { service, bytes: service.defaultBytes }]);
+        const row = PYTHON_SDK_STREAM_SLOTS.find((r) => r.serviceId === service.id);
+        assert.ok(row, name);
+        const key = `${row.node}:${row.token}`;
+        slots.set(key, [...slots.get(key) ?? [], { service, bytes: row.bytes }]);
       }
       let seq = vectors[0].frame.seq;
       const wire: string[] = [];
