@@ -13,8 +13,8 @@
  *   anything the body or world rejects with a RangeError (raw motor mode > 2, XY flags 3, IR code
  *   > 7, IR strength > 64, ...), non-finite floats, battery reading type > 2, amplifier id > 1,
  *   temperature sensor ids other than 4/5/8, streaming token not 1-4, a slot configuration
- *   parseSlotConfiguration refuses (incl. a service of the other node), streaming periods below
- *   33 ms (the Python SDK's own limit), LED mask bit 31 or a mask/value count mismatch, palettes
+ *   parseSlotConfiguration refuses (incl. a service of the other node; more than 5 services is
+ *   `failed`, below), LED mask bit 31 or a mask/value count mismatch, palettes
  *   not made of (index, r, g, b) quadruples or naming an index twice, palette slots >= 4,
  *   colour notification intervals below 10 ms.
  * - Packets flagged as responses, and packets carrying a notification's DID/CID, are dropped
@@ -32,6 +32,12 @@
  *   Infinity = never), then did_sleep_notify and soft sleep. A sleep command sends no will_sleep.
  * - Wake latency (faults.wakeLatencyMs): after `wake`, drive commands answer target_unavailable
  *   until ready; a wake that asked for a reply is answered when ready (at once when already so).
+ * - Streaming refusals answer `failed` 0x06, the code Nordic firmware 8.3.432 answered a
+ *   configuration it refused (stream_slots.ts): the known refused layouts
+ *   (KNOWN_REFUSED_STREAM_SLOTS), a token with more than 5 services (more than 15 configuration
+ *   bytes) and a start_streaming_service period below 33 ms. For the last two the firmware's
+ *   answer is not known; 0x06 is assumed [?]. A layout no official SDK sends (sdkSendingSlot) is
+ *   accepted and streams, with a warning that it was never seen on real firmware.
  * - Streaming: starting with no configured slot on that node does nothing (no timer); a slot
  *   configured while its node streams joins at the next period. Encoders stream as raw u32 (two's
  *   complement); CoreTimeLower/Upper (0x05/0x09) as the low/high words of the up time.
@@ -71,6 +77,8 @@ import {
   Flag,
   FRAME_ERRORS,
   FrameDecoder,
+  knownStreamRefusal,
+  MAX_SERVICES_PER_SLOT,
   MAX_TOKENS,
   MIN_STREAM_PERIOD_MS,
   type NodeId,
@@ -82,6 +90,7 @@ import {
   type RequestName,
   type RequestOf,
   type ResponseOf,
+  sdkSendingSlot,
   type SlotEntry,
 } from "../protocol/mod.ts";
 import { createFaultSettings, type FaultSettings } from "./faults.ts";
@@ -222,6 +231,18 @@ const MOTION_COMMANDS = new Set<string>([
   "start_robot_to_robot_infrared_following",
   "start_robot_to_robot_infrared_evading",
 ]);
+
+/**
+ * `failed` when `payload` is a configure_streaming_service naming more services than a slot takes
+ * (whole 3-byte entries past the token, more than MAX_SERVICES_PER_SLOT), else undefined.
+ */
+function tooManyStreamServices(command: string, payload: Uint8Array): number | undefined {
+  if (command !== "configure_streaming_service") return undefined;
+  const configurationBytes = payload.length - 1;
+  return configurationBytes % 3 === 0 && configurationBytes / 3 > MAX_SERVICES_PER_SLOT
+    ? ErrorCode.failed
+    : undefined;
+}
 
 /** A command outcome with a specific ERR code. */
 class CommandError extends Error {
@@ -635,7 +656,10 @@ export class SimulatedRvr {
       params = decodeRequest(def.name as RequestName, packet.payload) as Record<string, unknown>;
     } catch (e) {
       if (e instanceof PayloadLengthError) {
-        throw new CommandError(ErrorCode.bad_data_length, e.message);
+        throw new CommandError(
+          tooManyStreamServices(def.name, packet.payload) ?? ErrorCode.bad_data_length,
+          e.message,
+        );
       }
       throw e;
     }
@@ -884,8 +908,9 @@ export class SimulatedRvr {
 
   #startStreaming(node: NodeId, periodMs: number): void {
     if (periodMs < MIN_STREAM_PERIOD_MS) {
-      throw new RangeError(
-        `Streaming period ${periodMs} ms is below ${MIN_STREAM_PERIOD_MS} ms; use a longer period.`,
+      throw new CommandError(
+        ErrorCode.failed,
+        `streaming period ${periodMs} ms is below ${MIN_STREAM_PERIOD_MS} ms; use a longer period`,
       );
     }
     this.#stopStreaming(node);
@@ -1288,6 +1313,19 @@ export class SimulatedRvr {
         }
         const entries = parseSlotConfiguration(p.configuration, ctx.node);
         if (typeof entries === "string") throw new RangeError(`Slot configuration: ${entries}.`);
+        const refusal = knownStreamRefusal(ctx.node, p.token, entries);
+        if (refusal) throw new CommandError(refusal.code, refusal.reason);
+        if (sdkSendingSlot(ctx.node, p.token, entries) === undefined) {
+          log.warn(
+            "Streaming slot {token} of node {node} ({services}): no official SDK sends this " +
+              "layout; never seen on real firmware",
+            {
+              node: ctx.node,
+              token: p.token,
+              services: entries.map((e) => `${e.service.name}/${e.bytes * 8}-bit`),
+            },
+          );
+        }
         this.#streams[ctx.node].slots.set(p.token, entries);
       },
       start_streaming_service: (p, ctx) => this.#startStreaming(ctx.node, p.period),

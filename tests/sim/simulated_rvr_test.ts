@@ -327,7 +327,6 @@ Deno.test("simulated RVR error paths", async (t) => {
         }],
         ["start_robot_to_robot_infrared_broadcasting", { far_code: 9, near_code: 1 }],
         ["start_robot_to_robot_infrared_following", { far_code: 1, near_code: 8 }],
-        ["start_streaming_service", { period: 10 }, 2],
         ["configure_streaming_service", { token: 5, configuration: [0, 1, 2] }, 2],
         ["configure_streaming_service", { token: 1, configuration: [0, 3, 0] }, 2],
         ["configure_streaming_service", { token: 1, configuration: [0, 1] }, 2],

@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
+import { resetSync } from "@logtape/logtape";
 import {
   decodeRequest,
   decodeSlotData,
+  encodePacket,
   ErrorCode,
+  Flag,
   FrameDecoder,
   type NodeId,
   type Packet,
   parseSlotConfiguration,
   type SlotEntry,
 } from "../../src/protocol/mod.ts";
+import { captureLogs } from "../_logs.ts";
 import { fromHex, loadVectors, type Rig, rig } from "./_client.ts";
 
 const SETUP = loadVectors()
@@ -262,7 +266,7 @@ Deno.test("streaming details", async (t) => {
     }
   });
 
-  await t.step("bad configurations and periods -> bad_data_value", async () => {
+  await t.step("bad configurations -> bad_data_value", async () => {
     const r = rig();
     try {
       const cases: [NodeId, number, number[]][] = [
@@ -285,20 +289,118 @@ Deno.test("streaming details", async (t) => {
         );
       }
       assert.equal(r.sim.streamingSlots(1).size + r.sim.streamingSlots(2).size, 0);
-      await r.ask("configure_streaming_service", { token: 1, configuration: [0x00, 0x06, 2] }, {
-        target: 2,
-      });
-      const seq = await r.ask("start_streaming_service", { period: 32 }, {
-        target: 2,
-        requestsResponse: true,
-      });
-      assert.equal(r.client.responseTo(seq).err, ErrorCode.bad_data_value);
-      await r.settle(500);
-      assert.equal(streamed(r).length, 0);
     } finally {
       await r.close();
     }
   });
+
+  await t.step(
+    "what the firmware refuses -> failed 0x06, nothing configured or streamed",
+    async () => {
+      const r = rig();
+      try {
+        // The layout Nordic firmware 8.3.432 refused with 0x06 (Node SDK issue #6): the exact bytes
+        // of that report, `token 3, configuration [0, 10, 1]`.
+        let seq = await r.ask("configure_streaming_service", {
+          token: 3,
+          configuration: [0, 10, 1],
+        }, {
+          target: 1,
+          requestsResponse: true,
+        });
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.failed);
+        assert.equal(ErrorCode.failed, 0x06);
+        assert.equal(r.sim.streamingSlots(1).size, 0);
+        // Six services in one token: one more than a slot takes. The codec refuses to encode more
+        // than 15 configuration bytes, so the packet is written by hand.
+        const six = [0x00, 0x01, 2, 0x00, 0x02, 2, 0x00, 0x04, 2, 0x00, 0x06, 2, 0x00, 0x07, 2];
+        const tooMany = [1, ...six, 0x00, 0x08, 2];
+        seq = 0x42;
+        await r.client.send(encodePacket({
+          flags: Flag.requestsResponse | Flag.hasTargetId | Flag.hasSourceId,
+          target: 2,
+          source: 1,
+          did: 0x18,
+          cid: 0x39,
+          seq,
+          payload: new Uint8Array(tooMany),
+        }));
+        await r.settle();
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.failed);
+        assert.equal(r.sim.streamingSlots(2).size, 0);
+        // Five are taken (the limit itself).
+        seq = await r.ask("configure_streaming_service", { token: 1, configuration: six }, {
+          target: 2,
+          requestsResponse: true,
+        });
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.success);
+        // A period under 33 ms.
+        seq = await r.ask("start_streaming_service", { period: 32 }, {
+          target: 2,
+          requestsResponse: true,
+        });
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.failed);
+        await r.settle(500);
+        assert.equal(streamed(r).length, 0);
+        assert.equal(r.sim.isStreaming(2), false);
+        seq = await r.ask("start_streaming_service", { period: 33 }, {
+          target: 2,
+          requestsResponse: true,
+        });
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.success);
+        await r.settle(33);
+        assert.equal(streamed(r).length, 1);
+      } finally {
+        await r.close();
+      }
+    },
+  );
+
+  await t.step(
+    "a layout no SDK sends is accepted, streams, and is logged as never seen",
+    async () => {
+      const records = captureLogs(["rvr", "sim"]);
+      const r = rig({ inactivityTimeoutMs: Infinity });
+      try {
+        const neverSeen = () =>
+          records.filter((x) =>
+            x.level === "warning" && /never seen on real firmware/.test(
+              x.message.join(""),
+            )
+          );
+        // The SDKs' layouts: no warning (Python: IMU + accelerometer in ST token 1; Node: core
+        // time words in Nordic token 2, as a real capture had it).
+        await r.ask("configure_streaming_service", {
+          token: 1,
+          configuration: [0x00, 0x02, 2, 0x00, 0x01, 2],
+        }, { target: 2 });
+        await r.ask("configure_streaming_service", {
+          token: 2,
+          configuration: [0x00, 0x05, 2, 0x00, 0x09, 2],
+        }, { target: 1 });
+        assert.deepEqual(neverSeen(), []);
+        // Locator in token 4 at 16-bit: no SDK does that.
+        const seq = await r.ask("configure_streaming_service", {
+          token: 4,
+          configuration: [0x00, 0x06, 1],
+        }, { target: 2, requestsResponse: true });
+        assert.equal(r.client.responseTo(seq).err, ErrorCode.success);
+        const [warning] = neverSeen();
+        assert.ok(warning, "logged");
+        assert.equal(neverSeen().length, 1);
+        assert.deepEqual(warning.properties, { node: 2, token: 4, services: ["Locator/16-bit"] });
+        await r.ask("start_streaming_service", { period: 100 }, { target: 2 });
+        await r.settle(100);
+        assert.deepEqual(streamed(r).map((p) => [p.payload[0], p.payload.length]), [[1, 25], [
+          4,
+          5,
+        ]]);
+      } finally {
+        await r.close();
+        resetSync();
+      }
+    },
+  );
 
   await t.step("a slot configured while streaming joins at the next period", async () => {
     const r = rig({ inactivityTimeoutMs: Infinity });
