@@ -4,36 +4,32 @@
  * sent, into named values with units; a cache of the latest reading per sensor with its age; the
  * readings on the bus ("robot.sample") and to listeners; Prometheus metrics.
  *
- * **Sensors and their values** (units in the key names; sizes chosen for precision):
+ * **Sensors and their values** (units in the key names):
  *
- * | sensor | node | service(s), width | values |
+ * | sensor | service(s) | slot, size | values |
  * |---|---|---|---|
- * | quaternion | 2 ST | Quaternion 0x00, 32-bit | `w`, `x`, `y`, `z` (unit quaternion, -1..1) |
- * | imu | 2 | IMU 0x01, 32-bit | `pitch_deg`, `roll_deg`, `yaw_deg` (yaw: + = left/CCW, 0 = forward at reset) |
- * | accelerometer | 2 | Accelerometer 0x02, 32-bit | `x_g`, `y_g`, `z_g` (g; level at rest reads z = 1) |
- * | gyroscope | 2 | Gyroscope 0x04, 32-bit | `x_dps`, `y_dps`, `z_dps` (deg/s; z + = turning left) |
- * | locator | 2 | Locator 0x06, 32-bit | `x_m`, `y_m` (m; +x right, +y forward at reset) |
- * | velocity | 2 | Velocity 0x07, 32-bit | `x_mps`, `y_mps` (m/s, locator axes) |
- * | speed | 2 | Speed 0x08, 32-bit (always a slot of its own) | `speed_mps` |
- * | encoders | 2 | Encoders 0x0B, 32-bit | `left_ticks`, `right_ticks` (signed i32: two's complement of the raw u32) |
- * | color_detection | 1 Nordic | ColorDetection 0x03, 8-bit | `r`, `g`, `b` (0-255), `index` (0-255, 255 = none), `confidence` (0-1) |
- * | ambient_light | 1 | AmbientLight 0x0A, 32-bit | `lux` |
- * | core_time | 1 | CoreTimeLower 0x05 + CoreTimeUpper 0x09, 32-bit each, same slot | `time_ms` = upper * 2^32 + lower |
+ * | quaternion | Quaternion 0x00 | ST token 1, 32-bit | `w`, `x`, `y`, `z` (unit quaternion, -1..1) |
+ * | imu | IMU 0x01 | ST token 1, 32-bit | `pitch_deg`, `roll_deg`, `yaw_deg` (yaw: + = left/CCW, 0 = forward at reset) |
+ * | accelerometer | Accelerometer 0x02 | ST token 1, 32-bit | `x_g`, `y_g`, `z_g` (g; level at rest reads z = 1) |
+ * | gyroscope | Gyroscope 0x04 | ST token 1, 32-bit | `x_dps`, `y_dps`, `z_dps` (deg/s; z + = turning left) |
+ * | locator | Locator 0x06 | ST token 2, 32-bit | `x_m`, `y_m` (m; +x right, +y forward at reset) |
+ * | velocity | Velocity 0x07 | ST token 2, 32-bit | `x_mps`, `y_mps` (m/s, locator axes) |
+ * | speed | Speed 0x08 | ST token 2, 32-bit | `speed_mps` |
+ * | encoders | Encoders 0x0B | ST token 2, 32-bit | `left_ticks`, `right_ticks` (signed i32: two's complement of the raw u32) |
+ * | color_detection | ColorDetection 0x03 | Nordic token 1, 8-bit | `r`, `g`, `b` (0-255), `index` (0-255, 255 = none), `confidence` (0-1) |
+ * | ambient_light | AmbientLight 0x0A | Nordic token 2, 32-bit | `lux` |
+ * | core_time | CoreTimeLower 0x05 + CoreTimeUpper 0x09 | Nordic token 2, 32-bit each | `time_ms` = upper * 2^32 + lower |
  *
- * Sizes: 32-bit wherever the range is continuous (locator: 32 000 m / 2^32 = 7.5 um steps; 16-bit
- * would give 0.49 m), so nothing is lost to quantisation; the colour values are 8-bit, which is
- * exact for R, G, B and Index (integers 0-255) and gives confidence in 1/255 steps, as the
- * colour notification itself does. Encoders and core time are read as raw unsigned integers (the
- * identity normalisation, section 10.4), never through floating point.
- *
- * **Slots**: per node, sensors are placed in {@link SENSORS} order, first fit, into tokens 1-4 of
- * at most {@link MAX_SERVICES_PER_SLOT} services (15 configuration bytes) and
- * {@link MAX_SLOT_DATA_BYTES} data bytes. A sensor's services always share one slot (core time's
- * two words arrive together). Speed gets a slot of its own: section 10.2 says the firmware may
- * reject it or never stream its slot, which must not take the locator with it. All 11 sensors
- * fit: ST token 1 quaternion+imu+accelerometer+gyroscope (52 bytes), token 2
- * locator+velocity+encoders (24), token 3 speed (4); Nordic token 1
- * color_detection+ambient_light+core_time (17).
+ * **Slots**: every service goes in the slot (processor and token) and at the size the official
+ * SDKs use, as {@link STREAM_SLOTS} says (protocol/stream_slots.ts: the Python SDK's layout, core
+ * time as the Node SDK and a real capture have it): a slot holds the wanted sensors of its token,
+ * packed in that table's order. No other layout is ever sent, because nothing else can be tried on
+ * a real robot here, and a real RVR is known to refuse at least one layout (AmbientLight 16-bit in
+ * Nordic token 3, error 0x06). The one combination no SDK sends is ambient_light with core_time
+ * (both Nordic token 2); it is sent as one slot and logged as such. Encoders and core time are
+ * read as raw unsigned integers (the identity normalisation, section 10.4), never through floating
+ * point. Speed shares ST token 2 with the locator, as in both SDKs: section 10.2 says firmware may
+ * reject it, and then the whole slot's configuration is refused ({@link StreamConfigurationError}).
  *
  * **Set-up** (through `rvr.command`, so the queue and the circuit breaker apply; every command
  * asks for an acknowledgement so a refused configuration is reported): `clear_streaming_service`
@@ -75,17 +71,18 @@ import { getLogger } from "@logtape/logtape";
 import type { Metrics } from "../core/metrics.ts";
 import { RobotError, type RvrLink } from "../link/mod.ts";
 import {
-  type DataBytes,
   encodeSlotConfiguration,
-  MAX_SERVICES_PER_SLOT,
   MAX_TOKENS,
   MIN_STREAM_PERIOD_MS,
   type NodeId,
   normalize,
   parseTokenByte,
+  sdkSendingSlot,
   serviceByKey,
   slotDataLength,
   type SlotEntry,
+  STREAM_SLOTS,
+  type StreamService,
   type StreamServiceKey,
 } from "../protocol/mod.ts";
 import type { RobotBus } from "./events.ts";
@@ -94,7 +91,7 @@ import type { Rvr } from "./rvr.ts";
 
 const log = getLogger(["rvr", "robot", "sensors"]);
 
-/** User-facing sensor names, in slot-allocation order. */
+/** User-facing sensor names, in the order status and readings list them. */
 export const SENSORS = [
   "quaternion",
   "imu",
@@ -114,7 +111,7 @@ export type SensorName = typeof SENSORS[number];
 export const SENSOR_DROP_REASONS = ["invalid", "unknown_token", "undecodable"] as const;
 export type SensorDropReason = typeof SENSOR_DROP_REASONS[number];
 
-/** Largest data part of one slot: the Python SDK's ST token 1 (4 services at 32-bit, section 4.1). */
+/** Largest data part of one slot: ST token 1 with all four services at 32-bit (section 4.1). */
 export const MAX_SLOT_DATA_BYTES = 52;
 /** Longest period start_streaming_service can carry (u16 ms). */
 export const MAX_STREAM_PERIOD_MS = 65535;
@@ -192,10 +189,8 @@ export class StreamConfigurationError extends Error {
 type Decoded = Record<string, Record<string, number>>;
 
 interface SensorSpec {
-  readonly node: NodeId;
-  readonly services: readonly { key: StreamServiceKey; bytes: DataBytes }[];
-  /** Always alone in its slot. */
-  readonly isolated?: boolean;
+  /** Its services; slot and size come from STREAM_SLOTS. */
+  readonly services: readonly StreamServiceKey[];
   readonly values: (d: Decoded) => Record<string, number>;
 }
 
@@ -207,47 +202,38 @@ const xyz = (suffix: string) => (v: Record<string, number>) => ({
 
 const SPECS: { readonly [S in SensorName]: SensorSpec } = {
   quaternion: {
-    node: 2,
-    services: [{ key: "quaternion", bytes: 4 }],
+    services: ["quaternion"],
     values: (d) => {
       const q = d.quaternion;
       return { w: q.W, x: q.X, y: q.Y, z: q.Z };
     },
   },
   imu: {
-    node: 2,
-    services: [{ key: "imu", bytes: 4 }],
+    services: ["imu"],
     values: (d) => ({ pitch_deg: d.imu.Pitch, roll_deg: d.imu.Roll, yaw_deg: d.imu.Yaw }),
   },
   accelerometer: {
-    node: 2,
-    services: [{ key: "accelerometer", bytes: 4 }],
+    services: ["accelerometer"],
     values: (d) => xyz("_g")(d.accelerometer),
   },
   gyroscope: {
-    node: 2,
-    services: [{ key: "gyroscope", bytes: 4 }],
+    services: ["gyroscope"],
     values: (d) => xyz("_dps")(d.gyroscope),
   },
   locator: {
-    node: 2,
-    services: [{ key: "locator", bytes: 4 }],
+    services: ["locator"],
     values: (d) => ({ x_m: d.locator.X, y_m: d.locator.Y }),
   },
   velocity: {
-    node: 2,
-    services: [{ key: "velocity", bytes: 4 }],
+    services: ["velocity"],
     values: (d) => ({ x_mps: d.velocity.X, y_mps: d.velocity.Y }),
   },
   speed: {
-    node: 2,
-    services: [{ key: "speed", bytes: 4 }],
-    isolated: true,
+    services: ["speed"],
     values: (d) => ({ speed_mps: d.speed.Speed }),
   },
   encoders: {
-    node: 2,
-    services: [{ key: "encoders", bytes: 4 }],
+    services: ["encoders"],
     // Raw u32 -> signed i32 (two's complement), section 10.2 note.
     values: (d) => ({
       left_ticks: d.encoders.LeftTicks | 0,
@@ -255,21 +241,18 @@ const SPECS: { readonly [S in SensorName]: SensorSpec } = {
     }),
   },
   color_detection: {
-    node: 1,
-    services: [{ key: "color_detection", bytes: 1 }],
+    services: ["color_detection"],
     values: (d) => {
       const c = d.color_detection;
       return { r: c.R, g: c.G, b: c.B, index: c.Index, confidence: c.Confidence };
     },
   },
   ambient_light: {
-    node: 1,
-    services: [{ key: "ambient_light", bytes: 4 }],
+    services: ["ambient_light"],
     values: (d) => ({ lux: d.ambient_light.Light }),
   },
   core_time: {
-    node: 1,
-    services: [{ key: "core_time_lower", bytes: 4 }, { key: "core_time_upper", bytes: 4 }],
+    services: ["core_time_lower", "core_time_upper"],
     values: (d) => ({ time_ms: d.core_time_upper.Time * 0x1_0000_0000 + d.core_time_lower.Time }),
   },
 };
@@ -284,46 +267,43 @@ export interface SlotPlan {
   readonly bytes: number;
 }
 
+/** The sensor each streamed service feeds, by service id. */
+const FEEDS: ReadonlyMap<number, { sensor: SensorName; service: StreamService }> = new Map(
+  SENSORS.flatMap((sensor) =>
+    SPECS[sensor].services.map((key) => {
+      const service = serviceByKey(key);
+      return [service.id, { sensor, service }] as const;
+    })
+  ),
+);
+for (const { sensor, service } of FEEDS.values()) {
+  if (!STREAM_SLOTS.some((r) => r.serviceId === service.id)) {
+    throw new Error(`Sensor ${sensor}: service ${service.name} has no row in STREAM_SLOTS.`);
+  }
+}
+
 /**
- * Places `sensors` into slots (see the module doc). Throws RangeError when they do not fit in
- * {@link MAX_TOKENS} slots on a node (cannot happen with the 11 sensors of {@link SENSORS}).
+ * Places `sensors` into the slots {@link STREAM_SLOTS} gives their services (see the module doc):
+ * per node, ascending token, services in the table's order. Tokens without a wanted sensor are
+ * left out, so the tokens of a plan need not be contiguous.
  */
 export function allocateSlots(sensors: readonly SensorName[]): SlotPlan[] {
   const wanted = new Set(sensors);
   const out: SlotPlan[] = [];
   for (const node of [1, 2] as const) {
-    const slots: { entries: SlotEntry[]; sensors: SensorName[]; isolated: boolean }[] = [];
-    for (const sensor of SENSORS) {
-      const spec = SPECS[sensor];
-      if (!wanted.has(sensor) || spec.node !== node) continue;
-      const entries = spec.services.map((s) => ({ service: serviceByKey(s.key), bytes: s.bytes }));
-      const bytes = slotDataLength(entries);
-      const fits = (slot: (typeof slots)[number]) =>
-        !slot.isolated && !spec.isolated &&
-        slot.entries.length + entries.length <= MAX_SERVICES_PER_SLOT &&
-        slotDataLength(slot.entries) + bytes <= MAX_SLOT_DATA_BYTES;
-      const slot = slots.find(fits);
-      if (slot) {
-        slot.entries.push(...entries);
-        slot.sensors.push(sensor);
-      } else if (slots.length < MAX_TOKENS) {
-        slots.push({ entries: [...entries], sensors: [sensor], isolated: spec.isolated === true });
-      } else {
-        throw new RangeError(
-          `Sensors ${[...wanted].join(", ")} do not fit in the ${MAX_TOKENS} streaming slots of ` +
-            `node ${node}; stream fewer at once.`,
-        );
+    for (let token = 1; token <= MAX_TOKENS; token++) {
+      const entries: SlotEntry[] = [];
+      const fed: SensorName[] = [];
+      for (const row of STREAM_SLOTS) {
+        const feed = FEEDS.get(row.serviceId);
+        if (row.node !== node || row.token !== token || !feed || !wanted.has(feed.sensor)) continue;
+        entries.push({ service: feed.service, bytes: row.bytes });
+        if (!fed.includes(feed.sensor)) fed.push(feed.sensor);
+      }
+      if (entries.length > 0) {
+        out.push({ node, token, entries, sensors: fed, bytes: slotDataLength(entries) });
       }
     }
-    slots.forEach((s, i) =>
-      out.push({
-        node,
-        token: i + 1,
-        entries: s.entries,
-        sensors: s.sensors,
-        bytes: slotDataLength(s.entries),
-      })
-    );
   }
   return out;
 }
@@ -681,6 +661,14 @@ export class SensorStreams {
       if ((mode === "cover" && covers) || (mode === "exact" && exact)) return;
     }
     const slots = allocateSlots(wanted.sensors);
+    for (const slot of slots) {
+      if (sdkSendingSlot(slot.node, slot.token, slot.entries) !== undefined) continue;
+      log.warn(
+        "Streaming slot {token} of node {node} ({services}) is a layout no official SDK sends; " +
+          "it was never seen on real firmware",
+        { node: slot.node, token: slot.token, services: slot.entries.map((e) => e.service.key) },
+      );
+    }
     this.#active = false;
     let step = { command: "clear_streaming_service", node: 1 as NodeId, what: "all slots" };
     try {

@@ -4,6 +4,7 @@
  * metrics, bus, and holds for moves.
  */
 import assert from "node:assert/strict";
+import { resetSync } from "@logtape/logtape";
 import {
   buildNotification,
   encodePacket,
@@ -11,7 +12,9 @@ import {
   MAX_SERVICES_PER_SLOT,
   MAX_TOKENS,
   type NodeId,
+  sdkSendingSlot,
   serviceByKey,
+  streamSlotOf,
 } from "../../src/protocol/mod.ts";
 import { NotConnectedError } from "../../src/robot/link_provider.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
@@ -40,6 +43,7 @@ import {
   settleWith,
   TEST_RUNTIME_SETTINGS,
 } from "./_harness.ts";
+import { captureLogs } from "../_logs.ts";
 
 const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 30_000);
 const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>
@@ -108,7 +112,7 @@ async function injectData(
   await clock.tickAsync(0);
 }
 
-Deno.test("allocateSlots: all 11 sensors at once, and every subset, within the slot limits", () => {
+Deno.test("allocateSlots: every sensor in the SDKs' slot at the SDKs' size, for every subset", () => {
   const all = allocateSlots([...SENSORS]);
   const view = all.map((s) => ({
     node: s.node,
@@ -116,17 +120,15 @@ Deno.test("allocateSlots: all 11 sensors at once, and every subset, within the s
     services: s.entries.map((e) => `${e.service.key}/${e.bytes * 8}`),
     bytes: s.bytes,
   }));
+  // The Python SDK's sensor_streaming_control.py layout, core time as the Node SDK's
+  // sensor-control.ts has it (tests/protocol/stream_slots_test.ts pins both tables).
   assert.deepEqual(view, [
+    { node: 1, token: 1, services: ["color_detection/8"], bytes: 5 },
     {
       node: 1,
-      token: 1,
-      services: [
-        "color_detection/8",
-        "ambient_light/32",
-        "core_time_lower/32",
-        "core_time_upper/32",
-      ],
-      bytes: 17,
+      token: 2,
+      services: ["core_time_lower/32", "core_time_upper/32", "ambient_light/32"],
+      bytes: 12,
     },
     {
       node: 2,
@@ -134,10 +136,16 @@ Deno.test("allocateSlots: all 11 sensors at once, and every subset, within the s
       services: ["quaternion/32", "imu/32", "accelerometer/32", "gyroscope/32"],
       bytes: 52,
     },
-    { node: 2, token: 2, services: ["locator/32", "velocity/32", "encoders/32"], bytes: 24 },
-    { node: 2, token: 3, services: ["speed/32"], bytes: 4 },
+    {
+      node: 2,
+      token: 2,
+      services: ["locator/32", "velocity/32", "speed/32", "encoders/32"],
+      bytes: 28,
+    },
   ]);
-  // Every one of the 2^11 subsets: each sensor exactly once, on its node, within the limits.
+  // Every one of the 2^11 subsets: each sensor exactly once, every service in its STREAM_SLOTS
+  // row, within the limits, a layout an official SDK sends unless it mixes ambient light with
+  // core time (the one combination no SDK sends).
   for (let mask = 1; mask < 1 << SENSORS.length; mask++) {
     const subset = SENSORS.filter((_, i) => mask & (1 << i));
     const slots = allocateSlots(subset);
@@ -147,12 +155,21 @@ Deno.test("allocateSlots: all 11 sensors at once, and every subset, within the s
       assert.ok(s.token >= 1 && s.token <= MAX_TOKENS);
       assert.ok(s.entries.length <= MAX_SERVICES_PER_SLOT && s.entries.length * 3 <= 15);
       assert.ok(s.bytes <= MAX_SLOT_DATA_BYTES);
-      for (const e of s.entries) assert.ok(e.service.nodes.includes(s.node));
-      if (s.sensors.includes("speed")) assert.deepEqual(s.sensors, ["speed"]);
+      for (const e of s.entries) {
+        const row = streamSlotOf(e.service.id);
+        assert.deepEqual([row?.node, row?.token, row?.bytes], [s.node, s.token, e.bytes]);
+      }
+      const mixed = s.sensors.includes("ambient_light") && s.sensors.includes("core_time");
+      assert.equal(
+        sdkSendingSlot(s.node, s.token, s.entries) === undefined,
+        mixed,
+        `${s.sensors.join("+")} in node ${s.node} token ${s.token}`,
+      );
     }
     for (const node of [1, 2]) {
       const tokens = slots.filter((s) => s.node === node).map((s) => s.token);
-      assert.deepEqual(tokens, tokens.map((_, i) => i + 1));
+      assert.deepEqual(tokens, [...tokens].sort((x, y) => x - y), "ascending tokens");
+      assert.equal(new Set(tokens).size, tokens.length);
     }
   }
 });
@@ -189,12 +206,25 @@ Deno.test("start: all 11 sensors, the set-up sequence on the wire, and the simul
       "clear_streaming_service@1",
       "clear_streaming_service@2",
       "configure_streaming_service@1",
-      "configure_streaming_service@2",
+      "configure_streaming_service@1",
       "configure_streaming_service@2",
       "configure_streaming_service@2",
       "start_streaming_service@1",
       "start_streaming_service@2",
     ]);
+    // The configure payloads, byte for byte: token, then (service id, size code) per service.
+    assert.deepEqual(
+      rig.wire.received("configure_streaming_service").map((e) => {
+        const p = paramsOf("configure_streaming_service", e);
+        return [(e.packet.target ?? 0) & 0x0f, p.token, ...p.configuration];
+      }),
+      [
+        [1, 1, 0x00, 0x03, 0],
+        [1, 2, 0x00, 0x05, 2, 0x00, 0x09, 2, 0x00, 0x0a, 2],
+        [2, 1, 0x00, 0x00, 2, 0x00, 0x01, 2, 0x00, 0x02, 2, 0x00, 0x04, 2],
+        [2, 2, 0x00, 0x06, 2, 0x00, 0x07, 2, 0x00, 0x08, 2, 0x00, 0x0b, 2],
+      ],
+    );
     const starts = rig.wire.received("start_streaming_service");
     for (const e of starts) assert.equal(paramsOf("start_streaming_service", e).period, 100);
     // The robot holds exactly the plan, in configuration order.
@@ -226,6 +256,35 @@ Deno.test("start: all 11 sensors, the set-up sequence on the wire, and the simul
       core_time: ["time_ms"],
     });
   });
+});
+
+Deno.test("ambient light with core time: the one layout no SDK sends, logged by both sides, streams", async () => {
+  const records = captureLogs(["rvr"]);
+  try {
+    await withStreams({}, async ({ rig, clock, streams }) => {
+      const neverSeen = (category: string) =>
+        records.filter((r) =>
+          r.level === "warning" && r.category.join(".") === category &&
+          /never seen on real firmware/.test(r.message.join(""))
+        );
+      await settle(clock, streams.start(["ambient_light", "locator"], { intervalMs: 100 }));
+      assert.deepEqual([...neverSeen("rvr.robot.sensors"), ...neverSeen("rvr.sim")], []);
+      await settle(clock, streams.start(["ambient_light", "core_time"], { intervalMs: 100 }));
+      assert.deepEqual(neverSeen("rvr.robot.sensors").map((r) => r.properties), [
+        { node: 1, token: 2, services: ["core_time_lower", "core_time_upper", "ambient_light"] },
+      ]);
+      assert.equal(neverSeen("rvr.sim").length, 1);
+      assert.deepEqual(
+        rig.sim.streamingSlots(1).get(2)?.map((e) => e.service.key),
+        ["core_time_lower", "core_time_upper", "ambient_light"],
+        "accepted",
+      );
+      await clock.tickAsync(250);
+      assert.deepEqual(streams.latest().map((s) => s.sensor), ["ambient_light", "core_time"]);
+    });
+  } finally {
+    resetSync();
+  }
 });
 
 Deno.test("decoded values match the simulator's body after driving (32-bit precision)", async () => {
@@ -313,25 +372,30 @@ Deno.test("restarting with other sensors reconfigures cleanly: clear, configure,
 
 Deno.test("data the robot sent before acknowledging the clear is decoded with the old layout", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
-    // Old ST token 1: imu (12 bytes) + locator (8) + encoders (8); new ST token 1: gyroscope (12).
+    // Old ST token 2: locator (8 bytes) + encoders (8); new ST token 2: speed (4).
     await settle(clock, streams.start(["imu", "locator", "encoders"], { intervalMs: 1000 }));
-    const oldLayout = [...new Array(20).fill(0x80), 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xf9];
-    assert.equal(streams.status().slots[0].bytes, oldLayout.length);
+    const oldLayout = [...new Array(8).fill(0x80), 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xf9];
+    assert.deepEqual(streams.status().slots[1], {
+      node: 2,
+      token: 2,
+      services: ["locator", "encoders"],
+      bytes: oldLayout.length,
+    });
     const seen: SensorReading[] = [];
     streams.onReading((r) => seen.push(r));
     rig.sim.faults.replyDelayMs = 150;
-    const restart = streams.start(["gyroscope"], { intervalMs: 1000 });
+    const restart = streams.start(["speed"], { intervalMs: 1000 });
     rig.wire.clear();
     while (rig.wire.received("clear_streaming_service").length < 2) await clock.tickAsync(10);
     // The ST's clear is still unanswered: this was on its way before the robot got it.
-    await injectData(rig, clock, 2, 1, oldLayout);
-    assert.deepEqual(seen.map((r) => r.sensor), ["imu", "locator", "encoders"]);
-    assert.deepEqual(seen[2].values, { left_ticks: 7, right_ticks: -7 });
+    await injectData(rig, clock, 2, 2, oldLayout);
+    assert.deepEqual(seen.map((r) => r.sensor), ["locator", "encoders"]);
+    assert.deepEqual(seen[1].values, { left_ticks: 7, right_ticks: -7 });
     await settle(clock, restart);
     rig.sim.faults.replyDelayMs = 0;
     // Now the same bytes no longer fit the (new) configuration.
-    await injectData(rig, clock, 2, 1, oldLayout);
-    assert.equal(seen.length, 3);
+    await injectData(rig, clock, 2, 2, oldLayout);
+    assert.equal(seen.length, 2);
     assert.equal(
       await metricValue(rig.metrics, "rvr_sensor_drops_total", { reason: "undecodable" }),
       1,
@@ -478,12 +542,13 @@ Deno.test("drops: an unconfigured token, a wrong length, invalid data; never thr
     await settle(clock, streams.start(["locator", "ambient_light"], { intervalMs: 1000 }));
     const readings: SensorReading[] = [];
     streams.onReading((r) => readings.push(r));
-    // Token 4 on node 2 was never configured; token 1 on node 2 holds the locator (8 bytes).
+    // Token 4 on node 2 and token 1 on node 1 were never configured; token 2 on node 2 holds
+    // the locator (8 bytes).
     await injectData(rig, clock, 2, 4, [1, 2, 3, 4]);
-    await injectData(rig, clock, 1, 2, [0, 0, 0, 0]);
-    await injectData(rig, clock, 2, 1, [1, 2, 3]);
+    await injectData(rig, clock, 1, 1, [0, 0, 0, 0]);
+    await injectData(rig, clock, 2, 2, [1, 2, 3]);
     const x = [0x80, 0x00, 0x00, 0x00];
-    await injectData(rig, clock, 2, 0x11, [...x, ...x]);
+    await injectData(rig, clock, 2, 0x12, [...x, ...x]);
     assert.equal(
       await metricValue(rig.metrics, "rvr_sensor_drops_total", { reason: "unknown_token" }),
       2,
@@ -594,7 +659,8 @@ Deno.test("a configuration the robot refuses: StreamConfigurationError, streamin
     rig.sim.faults.errorReplies = { configure_streaming_service: ErrorCode.bad_data_value };
     const e = await settleError(clock, streams.start(["speed", "locator"]));
     assert.ok(e instanceof StreamConfigurationError, String(e));
-    assert.match(e.message, /configure_streaming_service to node 2 \(token 1: locator\)/);
+    // Speed shares ST token 2 with the locator, as in both SDKs: the slot is refused whole.
+    assert.match(e.message, /configure_streaming_service to node 2 \(token 2: locator, speed\)/);
     assert.equal(streams.status().active, false);
     assert.deepEqual(streamingCommands(rig.wire), [
       "clear_streaming_service@1",
@@ -635,6 +701,7 @@ Deno.test("after a reconnect with streams active, the new link is configured aga
     assert.deepEqual(streamingCommands(sims.wires[1]), [
       "clear_streaming_service@1",
       "clear_streaming_service@2",
+      "configure_streaming_service@1",
       "configure_streaming_service@1",
       "configure_streaming_service@2",
       "start_streaming_service@1",
