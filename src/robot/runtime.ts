@@ -17,7 +17,7 @@ import {
 } from "../core/mod.ts";
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
-import { bridgeStateToBus, type RobotBus, type RobotTopics } from "./events.ts";
+import type { RobotBus, RobotTopics } from "./events.ts";
 import { Moves } from "./moves.ts";
 import { Rvr } from "./rvr.ts";
 import { SensorStreams } from "./sensors.ts";
@@ -68,7 +68,6 @@ export class Runtime {
   readonly rvr: Rvr;
   readonly streams: SensorStreams;
   readonly moves: Moves;
-  readonly #unbridge: () => void;
   readonly #linkIds = new WeakMap<RvrLink, number>();
   #linkCount = 0;
   #closed = false;
@@ -157,7 +156,7 @@ export class Runtime {
       // Its last counts, before it is gone; then its keys are no longer needed.
       this.metrics.forget(this.#collectLink(link));
     });
-    this.#unbridge = bridgeStateToBus(this.state, this.bus);
+    // State changes reach the bus as "robot.state" once, through the bridge Rvr starts.
     this.bus.subscribe("robot.notification", (e) => {
       m.linkNotificationsTotal.inc({ notification: e.payload.name });
     }, { name: "metrics" });
@@ -184,7 +183,6 @@ export class Runtime {
     this.breaker.dispose();
     this.safety.dispose();
     this.rvr.dispose();
-    this.#unbridge();
     this.bus.close();
   }
 

@@ -42,6 +42,8 @@ Deno.test("runtime: metrics from every layer after a drive", async () => {
   const clock = installClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
+  let stateChanges = 0;
+  rt.state.addListener(() => stateChanges++);
   try {
     await settle(clock, rt.connection.connect());
     const move = await settle(clock, rt.rvr.driveWithHeading({ speed: 200, headingDeg: 0 }));
@@ -68,13 +70,39 @@ Deno.test("runtime: metrics from every layer after a drive", async () => {
     assert.ok(value(/^rvr_queue_wait_seconds_count\{priority="normal"\} (\d+)/m) >= 2);
     assert.equal(value(/^rvr_breaker_state (\d+)/m), 0);
     assert.equal(value(/^rvr_power_state\{state="awake"\} (\d+)/m), 1);
-    assert.ok(value(/^rvr_bus_published_total\{topic="robot.state"\} (\d+)/m) >= 2);
+    // connecting, connected, power awake, battery ...: each change on the bus once.
+    assert.ok(stateChanges >= 3, `${stateChanges} state changes`);
+    assert.equal(value(/^rvr_bus_published_total\{topic="robot.state"\} (\d+)/m), stateChanges);
   } finally {
     await settle(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }
   assertStoppedLast(sims.wires[0]);
+});
+
+Deno.test("runtime: one robot.state event per state change", async () => {
+  const clock = installClock();
+  const sims = simOpener();
+  const rt = new Runtime(SETTINGS, sims.open);
+  try {
+    await settle(clock, rt.connection.connect());
+    await settle(clock, rt.rvr.ready());
+    const events: string[] = [];
+    rt.bus.subscribe("robot.state", (e) => {
+      events.push(`${e.payload.aspect}`);
+    });
+    assert.equal(rt.state.setPower("asleep", { reason: "test" }), true);
+    await clock.tickAsync(0);
+    assert.deepEqual(events, ["power"]);
+    await settle(clock, rt.rvr.emergencyStop("api"));
+    await clock.tickAsync(0);
+    assert.deepEqual(events, ["power", "safety"]);
+  } finally {
+    await settle(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
 });
 
 Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", async () => {
