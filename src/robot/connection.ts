@@ -12,6 +12,11 @@
  *   the robot went silent (one lost echo on a noisy UART must not stop a drive): the closing hooks
  *   put `drive_stop` on the wire, the link is closed, and the background reconnect starts.
  * - A link that closes on its own (hangup: the tty went away) is treated the same way.
+ * - A connect while another is in progress to the same port joins it (one attempt, one link); to
+ *   another port it waits for it and then replaces it. A connect while connected replaces the link
+ *   (closing hooks first: drive_stop on the wire).
+ * - Callers that need the robot ({@link Connection.awaitLink}) wait for a connect in progress,
+ *   bounded by the wake timeout and their own signal, and get its link or its own error.
  *
  * Connection states follow the table in src/core/state.ts:
  * disconnected -> connecting -> connected -> reconnecting -> connected ..., with `error` after a
@@ -162,6 +167,16 @@ async function settled(connect: Promise<unknown> | undefined): Promise<void> {
   }
 }
 
+/** How a connect in progress ended, for the callers waiting in awaitLink. */
+type Outcome = { link: RvrLink } | { error: unknown };
+
+function sameSpec(a: PortSpec, b: PortSpec): boolean {
+  return a.path === b.path && a.baudRate === b.baudRate;
+}
+
+/** What awaitLink waits beyond the wake timeout, for a failed attempt to close its port, ms. */
+export const AWAIT_LINK_GRACE_MS = 500;
+
 /** Misses in a row after which the heartbeat declares the robot silent. */
 export const HEARTBEAT_MISSES = 2;
 
@@ -177,6 +192,12 @@ export class Connection implements LinkProvider {
   #background: AbortController | undefined;
   #backgroundDone: Promise<void> | undefined;
   #connecting: Promise<ConnectResult> | undefined;
+  /** Where the connect in `#connecting` goes (a connect to the same place joins it). */
+  #connectingSpec: PortSpec | undefined;
+  /** Set from the moment a lost link is noticed until the background reconnect runs. */
+  #losing = false;
+  /** Callers of awaitLink waiting for the outcome of the connect in progress. */
+  readonly #waiters = new Set<(outcome: Outcome) => void>();
   #closed = false;
   #lastResult: ConnectResult | undefined;
   readonly #connected = new Set<(link: RvrLink) => void>();
@@ -212,6 +233,62 @@ export class Connection implements LinkProvider {
     return this.#link?.isOpen ? this.#link : undefined;
   }
 
+  /**
+   * True while a connect is in progress: an explicit connect, the auto-connect at start-up or the
+   * background reconnect after a lost link (also in its pauses between attempts).
+   */
+  get connecting(): boolean {
+    return this.#connecting !== undefined || this.#background !== undefined || this.#losing;
+  }
+
+  awaitLink(options: { signal?: AbortSignal } = {}): Promise<RvrLink> {
+    const link = this.peek();
+    if (link) return Promise.resolve(link);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (!this.connecting) {
+      const c = this.#o.state.connection;
+      return Promise.reject(new NotConnectedError(c.status, c.error ?? undefined));
+    }
+    // A connect ends within the wake timeout (plus closing its port): its own outcome comes first.
+    const waitMs = this.#o.wakeTimeoutMs + AWAIT_LINK_GRACE_MS;
+    return new Promise<RvrLink>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(onOutcome);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onOutcome = (outcome: Outcome) => {
+        done();
+        if ("link" in outcome) resolve(outcome.link);
+        else reject(outcome.error);
+      };
+      const onAbort = () => {
+        done();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        done();
+        const c = this.#o.state.connection;
+        reject(
+          new NotConnectedError(
+            c.status,
+            `still connecting to ${this.#spec.path} after ${waitMs} ms (RVR_WAKE_TIMEOUT ` +
+              `${this.#o.wakeTimeoutMs} ms)` +
+              (c.error ? `; last error: ${c.error}` : ""),
+          ),
+        );
+      }, waitMs);
+      this.#waiters.add(onOutcome);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Tells the callers waiting in awaitLink how the connect in progress ended. */
+  #settleWaiters(outcome: Outcome): void {
+    for (const waiter of [...this.#waiters]) waiter(outcome);
+  }
+
   onConnected(listener: (link: RvrLink) => void): () => void {
     this.#connected.add(listener);
     return () => this.#connected.delete(listener);
@@ -231,11 +308,18 @@ export class Connection implements LinkProvider {
   /**
    * Connects now (closing an existing link first), optionally to another port. Resolves when the
    * robot answers on both processors; rejects with the port's or the robot's error (state error).
+   * While a connect to the same port is in progress, returns that one (joins it: `signal` then
+   * only ends the wait of the first caller's connect, see below); a connect to another port waits
+   * for it and then replaces it.
    */
   connect(spec: Partial<PortSpec> = {}, signal?: AbortSignal): Promise<ConnectResult> {
     if (this.#closed) return Promise.reject(new Error("The connection manager is closed."));
     const next = { ...this.#spec, ...spec };
     const previous = this.#connecting;
+    if (previous !== undefined && this.#connectingSpec && sameSpec(this.#connectingSpec, next)) {
+      log.info("A connect to {path} is already in progress; joining it", { path: next.path });
+      return previous;
+    }
     const run = async () => {
       await this.#stopBackground();
       await settled(previous);
@@ -250,13 +334,25 @@ export class Connection implements LinkProvider {
         return await this.#attempt(signal);
       } catch (e) {
         this.#moveTo("error", "connect failed", e);
+        // Callers waiting for the robot get this connect's error, unless a newer one follows.
+        if (this.#connecting === p) {
+          this.#settleWaiters({
+            error: signal?.aborted
+              ? new NotConnectedError("error", `the connect to ${next.path} was cancelled`)
+              : e,
+          });
+        }
         throw e;
       }
     };
     const p: Promise<ConnectResult> = run().finally(() => {
-      if (this.#connecting === p) this.#connecting = undefined;
+      if (this.#connecting === p) {
+        this.#connecting = undefined;
+        this.#connectingSpec = undefined;
+      }
     });
     this.#connecting = p;
+    this.#connectingSpec = next;
     return p;
   }
 
@@ -294,6 +390,9 @@ export class Connection implements LinkProvider {
     await settled(this.#connecting);
     await this.#teardown(reason);
     if (this.status !== "disconnected") this.#moveTo("disconnected", reason);
+    if (!this.connecting) {
+      this.#settleWaiters({ error: new NotConnectedError("disconnected", reason) });
+    }
   }
 
   /** disconnect() and refuse further connects (process exit). */
@@ -366,6 +465,8 @@ export class Connection implements LinkProvider {
         log.error("A connected-listener threw: {error}", { error: describe(e), e });
       }
     }
+    // After the listeners: the safety set-up is queued before any waiting caller's command.
+    this.#settleWaiters({ link });
   }
 
   async #beat(link: RvrLink): Promise<void> {
@@ -395,11 +496,16 @@ export class Connection implements LinkProvider {
 
   /** The robot went away while connected: stop it if we still can, then look for it again. */
   async #lost(reason: string): Promise<void> {
-    if (!this.#link || this.#closed) return;
+    if (!this.#link || this.#closed || this.#losing) return;
     log.warn("Lost the RVR ({reason}); reconnecting", { reason });
-    await this.#teardown(reason);
-    this.#moveTo("reconnecting", reason);
-    this.#runBackground(true);
+    this.#losing = true;
+    try {
+      await this.#teardown(reason);
+      this.#moveTo("reconnecting", reason);
+      this.#runBackground(true);
+    } finally {
+      this.#losing = false;
+    }
   }
 
   #runBackground(reconnecting: boolean): void {
@@ -418,6 +524,7 @@ export class Connection implements LinkProvider {
           return;
         } catch (e) {
           if (signal.aborted) return;
+          this.#settleWaiters({ error: e });
           if (first) {
             log.warn("RVR not reachable yet ({reason}); retrying in the background", {
               reason: describe(e),

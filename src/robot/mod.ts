@@ -12,6 +12,12 @@ export * from "./link_provider.ts";
 export * from "./connection.ts";
 export * from "./safety.ts";
 export * from "./rvr.ts";
+export {
+  MAX_STOP_DECELERATION_MPS2,
+  MAX_STOP_TIME_S,
+  MIN_STOP_DECELERATION_MPS2,
+  STOP_CONFIRM_MS,
+} from "./stop_guard.ts";
 export * from "./sensors.ts";
 export * from "./moves.ts";
 export * from "./runtime.ts";

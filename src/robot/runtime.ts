@@ -45,9 +45,15 @@ export interface RuntimeSettings {
 
 const BREAKER_STATE_VALUE: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
 
-/** Errors that say the link itself failed, which the breaker counts (robot error replies do not). */
+/**
+ * Errors that say the link itself failed, which the breaker counts: a reply that never came, a
+ * link whose port closed on its own (hangup). Robot error replies do not count (the link works),
+ * and neither do requests cut short because the program closed the link itself (a reconnect, a
+ * disconnect): that LinkClosedError carries no cause, and it is no failure of the robot's.
+ */
 export function isLinkFailure(error: unknown): boolean {
-  return error instanceof ResponseTimeoutError || error instanceof LinkClosedError;
+  if (error instanceof LinkClosedError) return error.cause !== undefined;
+  return error instanceof ResponseTimeoutError;
 }
 
 /** The safety reason for a connection's closing reason. */

@@ -33,15 +33,25 @@
  * reports `{ requested, applied, limited }`.
  *
  * Stops: every stop is `drive_stop` (0x16/0x42), never `drive_with_heading` with speed 0; only an
- * explicit `stop({ decelerationMps2 })` sends `drive_stop_custom_decel`. Every stop (and a lost
+ * explicit `stop({ decelerationMps2 })` sends `drive_stop_custom_decel`, at 1 to 20 m/s^2 (the
+ * slowest brings the robot from top speed to rest within 1.6 s, see stop_guard.ts). After a
+ * `stop` (or a stop sent through {@link Rvr.command}) the robot must report that it stopped
+ * (`robot_has_stopped_notify`); until it does, follow-up `drive_stop`s go out (StopGuard). Every stop (and a lost
  * link) disarms the watchdog and aborts {@link Rvr.movesSignal}, so a distance move in progress
  * ends; the signal is renewed at once, except while the e-stop is latched (then on clear). A stop
  * runs ahead of queued movement (high priority), so movement queued before a stop would run after
  * it and set the robot going again: instead it is dropped when its turn comes, rejecting with
  * {@link MotionStoppedError}. Movement sent after the stop runs normally.
  *
+ * Waiting for the robot: while a connect is in progress (LinkProvider.awaitLink), commands,
+ * moves and stops wait for its outcome (bounded by the wake timeout and their signal) and then run
+ * or fail with the connect's error; with no connect in progress they fail at once with
+ * NotConnectedError. The emergency stop never waits.
+ *
  * On every new link (LinkProvider.onConnected) the robot is asked for motor stall, motor fault,
- * thermal protection and battery voltage state notifications, and the battery is read once.
+ * thermal protection and battery voltage state notifications, and the battery is read once. Steps
+ * that failed for a passing reason (no reply, an open circuit) are retried while that link is the
+ * live one; a link the program closed itself ends its set-up quietly.
  * Every notification but streaming data (which SensorStreams publishes decoded as "robot.sample")
  * is republished on the bus as "robot.notification"; stall, motor fault and
  * thermal critical stop the robot (safety events "stall", "motor_fault", "thermal"); battery
@@ -81,7 +91,7 @@ import {
 } from "../core/mod.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { checkInteger } from "../core/validate.ts";
-import { ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
+import { LinkClosedError, ResponseTimeoutError, RobotError, type RvrLink } from "../link/mod.ts";
 import {
   commandByName,
   COMMANDS,
@@ -108,6 +118,12 @@ import {
   type ShutdownReason,
 } from "./safety.ts";
 import type { SafetyEventType } from "./events.ts";
+import {
+  MAX_STOP_DECELERATION_MPS2,
+  MIN_STOP_DECELERATION_MPS2,
+  STOP_CONFIRM_MS,
+  StopGuard,
+} from "./stop_guard.ts";
 
 const log = getLogger(["rvr", "robot"]);
 
@@ -202,7 +218,10 @@ export type CommandResult<N extends RequestName> = N extends MovementCommand ? M
   : ResponseOf<N>;
 
 export interface StopOptions {
-  /** Use drive_stop_custom_decel with this rate (m/s^2, > 0); default: drive_stop (2 m/s^2). */
+  /**
+   * Use drive_stop_custom_decel with this rate (m/s^2, MIN_STOP_DECELERATION_MPS2 to
+   * MAX_STOP_DECELERATION_MPS2); default: drive_stop (2 m/s^2).
+   */
   decelerationMps2?: number;
   correlationId?: string;
   timeoutMs?: number;
@@ -267,6 +286,17 @@ export interface RvrOptions {
   requestTimeoutMs?: number;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */
   stopWriteTimeoutMs?: number;
+  /** How long the robot may take to report a stop done before a follow-up drive_stop, ms. */
+  stopConfirmMs?: number;
+  /** Pauses between retries of a safety set-up that failed for a passing reason, ms. */
+  setupRetryInitialMs?: number;
+  setupRetryMaxMs?: number;
+}
+
+/** A set-up step failed for a reason that may pass (no reply, open circuit): worth retrying. */
+function isPassing(error: unknown): boolean {
+  return !(error instanceof RobotError || error instanceof RangeError ||
+    error instanceof TypeError || error instanceof LinkClosedError);
 }
 
 /** A move (e.g. a distance drive) ended because the robot was stopped. */
@@ -340,6 +370,10 @@ export class Rvr {
   #unsubscribes: (() => void)[] = [];
   #setup: Promise<SafetySetupReport> | undefined;
   #firstSetup = Promise.withResolvers<SafetySetupReport>();
+  readonly #stopGuard: StopGuard;
+  readonly #setupRetryInitialMs: number;
+  readonly #setupRetryMaxMs: number;
+  readonly #setupRetries = new Set<ReturnType<typeof setTimeout>>();
   #disposed = false;
 
   constructor(options: RvrOptions) {
@@ -364,6 +398,19 @@ export class Rvr {
       throw new RangeError(`stopWriteTimeoutMs must be a number of ms > 0, got ${stopMs}.`);
     }
     this.#stopWriteTimeoutMs = stopMs;
+    this.#setupRetryInitialMs = options.setupRetryInitialMs ?? 1000;
+    this.#setupRetryMaxMs = options.setupRetryMaxMs ?? 30_000;
+    this.#stopGuard = new StopGuard({
+      confirmMs: options.stopConfirmMs ?? STOP_CONFIRM_MS,
+      followUp: (n) => this.#followUpStop(n),
+      onUnconfirmed: (n) => {
+        log.error(
+          "The robot never reported that it stopped, even after {n} follow-up drive_stops; " +
+            "check it (its firmware may not send robot_has_stopped_notify)",
+          { n },
+        );
+      },
+    });
 
     this.#unsubscribes.push(
       bridgeStateToBus(this.#state, this.#bus),
@@ -446,7 +493,10 @@ export class Rvr {
     return this.#track(name, async () => {
       this.#precheck(name, params, options);
       const isStop = (STOP_COMMANDS as readonly string[]).includes(name);
-      if (name === "drive_stop" || name === "drive_stop_custom_decel") this.#endMotion("stop");
+      const isDriveStop = name === "drive_stop" || name === "drive_stop_custom_decel";
+      if (isDriveStop) this.#endMotion("stop");
+      if (this.#links.peek() === undefined) await this.#links.awaitLink({ signal: options.signal });
+      if (isDriveStop) this.#stopGuard.arm();
       const result = await this.#run(name, params, {
         kind: commandKindOf(name),
         priority: options.priority ?? (isStop ? "high" : "normal"),
@@ -485,6 +535,7 @@ export class Rvr {
       this.#safety.checkMovement(name);
       const limit = this.#safety.limit(name, params);
       const epoch = this.#motionEpoch;
+      if (this.#links.peek() === undefined) await this.#links.awaitLink({ signal: options.signal });
       const result = await this.#run(name, limit.params, {
         kind: "movement",
         priority: options.priority ?? "normal",
@@ -493,6 +544,8 @@ export class Rvr {
           // A stop issued after this command was queued wins: the older movement is dropped.
           if (epoch !== this.#motionEpoch) throw new MotionStoppedError(this.#lastStopReason);
           this.#safety.checkMovement(name);
+          // The robot is driven again: the watchdog covers it, not the stop's confirmation.
+          this.#stopGuard.cancel();
           this.#safety.kickWatchdog();
         },
       }, options);
@@ -712,22 +765,30 @@ export class Rvr {
   // ---- stops -----------------------------------------------------------------------------
 
   /**
-   * Stops the robot: drive_stop (or drive_stop_custom_decel with `decelerationMps2`), at high
-   * priority, past an open circuit. Disarms the watchdog and aborts movesSignal().
+   * Stops the robot: drive_stop (or drive_stop_custom_decel with `decelerationMps2`, 1 to 20
+   * m/s^2), at high priority, past an open circuit. Disarms the watchdog and aborts movesSignal();
+   * until the robot reports it stopped, follow-up drive_stops go out (see stop_guard.ts).
    */
   stop(options: StopOptions = {}): Promise<StopResult> {
     const decel = options.decelerationMps2;
-    if (decel !== undefined && !(Number.isFinite(decel) && decel > 0)) {
+    if (
+      decel !== undefined &&
+      !(Number.isFinite(decel) && decel >= MIN_STOP_DECELERATION_MPS2 &&
+        decel <= MAX_STOP_DECELERATION_MPS2)
+    ) {
       return Promise.reject(
         new RangeError(
-          `decelerationMps2 must be a number > 0 (m/s^2), got ${decel}; leave it out for the default 2 m/s^2.`,
+          `decelerationMps2 must be a number from ${MIN_STOP_DECELERATION_MPS2} to ` +
+            `${MAX_STOP_DECELERATION_MPS2} (m/s^2), got ${decel}; a slower stop would take too ` +
+            `long. Leave it out for the default 2 m/s^2.`,
         ),
       );
     }
     const name = decel === undefined ? "drive_stop" : "drive_stop_custom_decel";
     return this.#track(name, async () => {
-      this.#links.current();
       this.#endMotion("stop");
+      if (this.#links.peek() === undefined) await this.#links.awaitLink({ signal: options.signal });
+      this.#stopGuard.arm();
       const commandOptions: CommandOptions = {
         correlationId: options.correlationId,
         timeoutMs: options.timeoutMs,
@@ -826,6 +887,9 @@ export class Rvr {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#stopGuard.dispose();
+    for (const t of this.#setupRetries) clearTimeout(t);
+    this.#setupRetries.clear();
     for (const u of [...this.#unsubscribes, ...this.#linkUnsubscribes]) u();
     this.#unsubscribes = [];
     this.#linkUnsubscribes = [];
@@ -836,6 +900,8 @@ export class Rvr {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+  // (Callers await awaitLink only when there is no link: with one, a command is queued in the same
+  // tick it was called, so commands keep the order they were called in.)
 
   /** Validates a request before it is queued, so bad input fails at once. */
   #precheck(name: RequestName, params: unknown, options: CommandOptions): void {
@@ -853,7 +919,6 @@ export class Rvr {
       throw new TypeError(`Parameters of ${name} must be an object, got ${String(params)}.`);
     }
     encodeFields(name, def.request, params as Record<string, unknown>);
-    this.#links.current();
   }
 
   /** Runs `fn` and counts its outcome and duration. */
@@ -951,6 +1016,11 @@ export class Rvr {
     signal: AbortSignal,
   ): Promise<ResponseOf<N>> {
     spec.beforeSend?.();
+    // A link the program closed meanwhile (a reconnect): refused here, before the breaker, which
+    // must not count it against the robot.
+    if (spec.link !== undefined && !spec.link.isOpen) {
+      return Promise.reject(new LinkClosedError(spec.link.port.path));
+    }
     const link = spec.link ?? this.#links.current();
     const call = () => {
       log.debug("Sending {command}", { command: name });
@@ -1089,10 +1159,18 @@ export class Rvr {
   #onDisconnected(reason: string): void {
     log.warn("Link lost ({reason}): watchdog disarmed, moves ended", { reason });
     this.#endMotion("disconnect");
+    // drive_stop went out on the closing link (if it could); no confirmation can come any more.
+    this.#stopGuard.cancel();
   }
 
   /** Turns on the safety notifications; returns "command: message" per failure. */
   async #enableSafetyNotifications(link: RvrLink): Promise<string[]> {
+    return (await this.#enableSafetyNotificationsDetailed(link)).failures;
+  }
+
+  async #enableSafetyNotificationsDetailed(
+    link: RvrLink,
+  ): Promise<{ failures: string[]; errors: unknown[] }> {
     const results = await Promise.allSettled(
       SAFETY_NOTIFY_COMMANDS.map((name) =>
         this.#track(
@@ -1105,15 +1183,21 @@ export class Rvr {
       ),
     );
     const failures: string[] = [];
+    const errors: unknown[] = [];
     results.forEach((r, i) => {
       if (r.status === "rejected") {
         failures.push(`${SAFETY_NOTIFY_COMMANDS[i]}: ${describe(r.reason)}`);
+        errors.push(r.reason);
       }
     });
-    return failures;
+    return { failures, errors };
   }
 
-  async #setUpSafety(link: RvrLink): Promise<SafetySetupReport> {
+  /**
+   * The safety set-up on `link` (attempt 0 at connect, then retries). Steps that failed for a
+   * passing reason are retried, with growing pauses, while `link` is the live one.
+   */
+  async #setUpSafety(link: RvrLink, attempt = 0): Promise<SafetySetupReport> {
     const spec: RunSpec = { kind: "query", priority: "high", link };
     const read = <N extends RequestName>(
       name: N,
@@ -1123,12 +1207,15 @@ export class Rvr {
         (r) => r as ResponseOf<N>,
         (e: unknown) => e instanceof Error ? e : new Error(String(e)),
       );
-    const [failures, state, percent, volts] = await Promise.all([
-      this.#enableSafetyNotifications(link),
+    const [notify, state, percent, volts] = await Promise.all([
+      this.#enableSafetyNotificationsDetailed(link),
       read("get_battery_voltage_state", {}),
       read("get_battery_percentage", {}),
       read("get_battery_voltage_in_volts", { reading_type: 0 }),
     ]);
+    const { failures } = notify;
+    const errors = [...notify.errors];
+    for (const r of [state, percent, volts]) if (r instanceof Error) errors.push(r);
     const battery: BatteryReading = {};
     if (percent instanceof Error) failures.push(`get_battery_percentage: ${percent.message}`);
     else {
@@ -1146,11 +1233,21 @@ export class Rvr {
     let batteryState: BatteryState | null = null;
     if (state instanceof Error) failures.push(`get_battery_voltage_state: ${state.message}`);
     else batteryState = this.#onBatteryState(state.state, link, "read at connect");
-    if (failures.length > 0) {
-      log.error("Safety set-up on {path} incomplete: {failures}", {
+    if (failures.length > 0 && !link.isOpen) {
+      // The program closed this link (a reconnect, a disconnect): nothing to set up any more.
+      log.info("Safety set-up on {path} ended with the link: {failures}", {
         path: link.port.path,
         failures,
       });
+    } else if (failures.length > 0) {
+      const retry = errors.some(isPassing) && !this.#disposed;
+      log.error(
+        retry
+          ? "Safety set-up on {path} incomplete: {failures}; retrying (attempt {attempt})"
+          : "Safety set-up on {path} incomplete: {failures}",
+        { path: link.port.path, failures, attempt: attempt + 1 },
+      );
+      if (retry) this.#retrySetUp(link, attempt + 1);
     } else {
       log.info("Safety monitors on for {path}; battery {battery}", {
         path: link.port.path,
@@ -1158,6 +1255,44 @@ export class Rvr {
       });
     }
     return { ok: failures.length === 0, failures, batteryState };
+  }
+
+  #retrySetUp(link: RvrLink, attempt: number): void {
+    const pauseMs = Math.min(
+      this.#setupRetryMaxMs,
+      this.#setupRetryInitialMs * 2 ** Math.min(attempt - 1, 16),
+    );
+    const timer = setTimeout(() => {
+      this.#setupRetries.delete(timer);
+      if (this.#disposed || !link.isOpen || this.#links.peek() !== link) return;
+      void this.#setUpSafety(link, attempt);
+    }, pauseMs);
+    this.#setupRetries.add(timer);
+  }
+
+  /** The robot did not report a stop done in time: drive_stop again (StopGuard). Never rejects. */
+  async #followUpStop(n: number): Promise<void> {
+    const detail = `The robot did not report that it stopped within ${STOP_CONFIRM_MS} ms of a ` +
+      `stop: drive_stop sent again (follow-up ${n}).`;
+    log.warn(detail);
+    this.#safety.report("auto_stop", detail, { followUp: n });
+    try {
+      await this.#track(
+        "drive_stop",
+        () =>
+          this.#run(
+            "drive_stop",
+            {},
+            { kind: "safety", priority: "high", bypassBreaker: true },
+            {},
+          ),
+      );
+    } catch (error) {
+      log.error("Follow-up drive_stop {n} could not be sent: {error}", {
+        n,
+        error: describe(error),
+      });
+    }
   }
 
   #onNotification(
@@ -1172,6 +1307,11 @@ export class Rvr {
       this.#bus.publish("robot.notification", { name, node, values: v, at: Date.now() });
     }
     switch (name) {
+      case "robot_has_stopped_notify":
+        if (this.#links.peek() === link && this.#stopGuard.confirm()) {
+          log.debug("The robot reports it stopped");
+        }
+        break;
       case "motor_stall_notify": {
         const side = v.motor_index === 0
           ? "left"

@@ -175,6 +175,15 @@ export class FixedLinkProvider implements LinkProvider {
     return this.#announced && this.link.isOpen ? this.link : undefined;
   }
 
+  /** No connect is ever in progress here: the link now, or NotConnectedError at once. */
+  awaitLink(): Promise<RvrLink> {
+    try {
+      return Promise.resolve(this.current());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   onConnected(listener: (link: RvrLink) => void): () => void {
     this.#connected.push(listener);
     return () => {

@@ -20,11 +20,14 @@ export function registerConnectionTools(server: McpServer, deps: ToolEnv): void 
     title: "Connect to the RVR",
     description:
       "Opens the serial port, wakes the robot and waits until both of its processors answer " +
-      "(closing an existing connection first, which stops the robot). Takes up to the wake " +
-      "timeout (RVR_WAKE_TIMEOUT, default 5 s). Without arguments it uses the configured port " +
-      "and baud rate. The server already connects on its own at start-up and reconnects after " +
-      "a lost link; call this to force a new attempt or to switch ports. Fails with the reason " +
-      "(port missing, no permission, robot silent) and what to check.",
+      "(closing an existing connection first, which stops the robot; while a connect to the " +
+      "same port is in progress it joins that one). Takes up to the wake timeout " +
+      "(RVR_WAKE_TIMEOUT, default 5 s). Then it switches on the safety monitors (stall, motor " +
+      "fault, thermal and battery notifications): safety_setup_failures lists any step that " +
+      "failed (the server retries those that may pass). Without arguments it uses the " +
+      "configured port and baud rate. The server already connects on its own at start-up and " +
+      "reconnects after a lost link; call this to force a new attempt or to switch ports. " +
+      "Fails with the reason (port missing, no permission, robot silent) and what to check.",
     input: {
       port: z.string().min(1).max(4096).optional().describe(
         "Serial device, e.g. /dev/serial0 (Raspberry Pi UART) or /dev/ttyUSB0; 'sim' for the " +
@@ -41,6 +44,12 @@ export function registerConnectionTools(server: McpServer, deps: ToolEnv): void 
       simulated: z.boolean().describe("True when the built-in simulator answers."),
       wake_ms: z.number().min(0).describe("Time until both processors answered."),
       attempts: z.number().int().min(1).describe("Wake attempts it took."),
+      safety_setup_ok: z.boolean().describe(
+        "True when every safety monitor is on and the battery was read.",
+      ),
+      safety_setup_failures: z.array(z.string()).describe(
+        "'command: reason' for each safety set-up step that failed (empty when ok).",
+      ),
     },
     hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     async run(args, call) {
@@ -48,14 +57,18 @@ export function registerConnectionTools(server: McpServer, deps: ToolEnv): void 
       if (args.port !== undefined) spec.path = args.port;
       if (args.baud !== undefined) spec.baudRate = args.baud;
       const result = await runtime.connection.connect(spec, call.signal);
+      // The set-up of this link: queued at high priority as it came up, a few ms of replies.
+      const setup = await runtime.rvr.ready();
       return {
-        connected: true,
+        connected: true as const,
         port: result.port,
         baud: runtime.connection.spec.baudRate,
         simulated: result.simulated,
         wake_ms: result.wakeMs,
         attempts: result.attempts,
-      } as const;
+        safety_setup_ok: setup.ok,
+        safety_setup_failures: [...setup.failures],
+      };
     },
   });
 

@@ -285,7 +285,7 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
     },
     hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     async run(_args, call) {
-      const link = runtime.connection.current();
+      const link = await runtime.connection.awaitLink({ signal: call.signal });
       const pending = nextNotification(link, "color_detection_notify", {
         timeoutMs: COLOR_READING_TIMEOUT_MS,
         signal: call.signal,
@@ -342,7 +342,7 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
     hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     async run(_args, call) {
       // The thresholds are the pack's configuration: read once per connection, not per call.
-      const link = runtime.connection.current();
+      const link = await runtime.connection.awaitLink({ signal: call.signal });
       let thresholdsRead = batteryThresholds.get(link);
       if (!thresholdsRead) {
         thresholdsRead = rvr.command("get_battery_voltage_state_thresholds", {}, call.command);
@@ -502,7 +502,7 @@ export function registerSensorTools(server: McpServer, deps: ToolEnv): void {
     hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     async run(_args, call) {
       const started = performance.now();
-      const link = runtime.connection.current();
+      const link = await runtime.connection.awaitLink({ signal: call.signal });
       const stopped = rvr.movesSignal();
       const pending = nextNotification(link, "magnetometer_calibration_complete_notify", {
         timeoutMs: MAGNETOMETER_CALIBRATION_TIMEOUT_MS,
