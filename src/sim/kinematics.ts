@@ -42,7 +42,8 @@
  * - Control timeout: raw, tank, yaw and RC controllers fall back to the decelerating stop (2 m/s^2)
  *   when no drive command arrives within the timeout; XY, IR follow/evade and magnetometer
  *   calibration run until done.
- * - Stop (0): the faster tread slows at the rate, the other keeps the ratio; robot_has_stopped once
+ * - Stop (0): the faster tread slows at the rate (at most MAX_TREAD_ACCEL_MPS2: the motors brake
+ *   no harder than they accelerate), the other keeps the ratio; robot_has_stopped once
  *   at standstill (also when drive_stop arrives at standstill). halt() zeroes everything silently.
  * - reset_yaw with locator flag bit 0 clear turns the locator axes about the current locator
  *   origin, so x/y values change with the new axes; reset_locator moves the origin only.
@@ -564,13 +565,16 @@ export class RvrBody {
     this.driveToPositionSi(wrapDeg(yawDeg), x, y, normalizedToMps(speed), flags);
   }
 
-  /** Decelerating stop: the faster tread slows at the rate, the other keeps the ratio. */
+  /**
+   * Decelerating stop: the faster tread slows at the rate, the other keeps the ratio. The motors
+   * brake no harder than they accelerate: a rate above MAX_TREAD_ACCEL_MPS2 is held to it.
+   */
   driveStop(decelerationMps2: number = DEFAULT_STOP_DECEL_MPS2): void {
     const d = requireFinite("drive_stop deceleration", decelerationMps2, "give m/s^2");
     if (d <= 0) {
       throw new RangeError(`drive_stop deceleration must be > 0 m/s^2, got ${d}; default is 2`);
     }
-    this.#command({ kind: "stop", decelMps2: d, announced: false });
+    this.#command({ kind: "stop", decelMps2: Math.min(d, MAX_TREAD_ACCEL_MPS2), announced: false });
   }
 
   /** The current direction becomes yaw 0; with locator flag bit 0 clear the x/y axes turn too. */

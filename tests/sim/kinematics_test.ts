@@ -4,6 +4,7 @@ import {
   CONTROLLER_IDS,
   DEFAULT_SLEW_PARAMETERS,
   ENCODER_TICKS_PER_METRE,
+  MAX_TREAD_ACCEL_MPS2,
   MAX_TREAD_SPEED_MPS,
   MAX_YAW_RATE_DPS,
   RvrBody,
@@ -383,6 +384,14 @@ Deno.test("drive_stop", async (t) => {
     const evs = run(b, 1000);
     near(evs[0].atMs, 250, 10, "stop time at 4 m/s^2");
     assert.throws(() => b.driveStop(0), /got 0/);
+  });
+
+  await t.step("a deceleration above the motors' limit is held to it", () => {
+    const b = new RvrBody();
+    run(b, 1000, 10, (ms) => ms % 500 === 0 && b.driveTankSi(1, 1));
+    b.driveStop(20);
+    const evs = run(b, 1000);
+    near(evs[0].atMs, 1000 / MAX_TREAD_ACCEL_MPS2, 10, "stop time at the tread limit");
   });
 
   await t.step("drive_stop at standstill still reports robot_has_stopped", () => {
