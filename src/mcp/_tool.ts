@@ -156,8 +156,7 @@ export function describeToolError(error: unknown): string | undefined {
       `and cable meanwhile. (${error.message})`;
   }
   if (error instanceof NotConnectedError) {
-    return `not connected: call connect (or wait: the server keeps retrying in the background). ` +
-      `(${error.message})`;
+    return `not connected: call connect. (${error.message})`;
   }
   if (error instanceof QueueFullError) {
     return `too many commands waiting: ${error.message}`;

@@ -4,13 +4,16 @@
  */
 import type { RvrLink } from "../link/mod.ts";
 
-/** The robot is not connected; the message says what to do. */
+/**
+ * The robot is not connected and no connect is in progress (calls wait for one that is, see
+ * LinkProvider.awaitLink); the message says what to do.
+ */
 export class NotConnectedError extends Error {
   override name = "NotConnectedError";
   constructor(readonly state: string, detail?: string) {
     super(
       `The RVR is not connected (state: ${state})${detail ? `: ${detail}` : ""}. ` +
-        "Call connect (or wait: the server keeps retrying in the background) and try again.",
+        "Call connect and try again.",
     );
   }
 }
