@@ -47,6 +47,7 @@ function buildStack() {
   const links: LinkProvider = {
     current: () => link,
     peek: () => link,
+    awaitLink: () => Promise.resolve(link),
     onConnected: () => () => {},
     onDisconnected: () => () => {},
   };

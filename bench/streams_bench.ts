@@ -48,6 +48,7 @@ link.start();
 const links: LinkProvider = {
   current: () => link,
   peek: () => link,
+  awaitLink: () => Promise.resolve(link),
   onConnected: () => () => {},
   onDisconnected: () => () => {},
 };
