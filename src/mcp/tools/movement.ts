@@ -9,7 +9,15 @@
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { MAX_YAW_RATE_DPS, type MoveResult, TOP_SPEED_MPS } from "../../robot/mod.ts";
+import {
+  MAX_STOP_DECELERATION_MPS2,
+  MAX_STOP_TIME_S,
+  MAX_YAW_RATE_DPS,
+  MIN_STOP_DECELERATION_MPS2,
+  type MoveResult,
+  STOP_CONFIRM_MS,
+  TOP_SPEED_MPS,
+} from "../../robot/mod.ts";
 import {
   DEFAULT_DISTANCE_SPEED_MPS,
   MAX_MOVE_DISTANCE_M,
@@ -40,9 +48,6 @@ export const MOVEMENT_TOOLS = [
 /** raw_motors modes in wire order (0 off, 1 forward, 2 reverse). */
 export const MOTOR_MODES = ["off", "forward", "reverse"] as const;
 export type MotorMode = typeof MOTOR_MODES[number];
-
-/** Largest custom deceleration stop accepts (m/s^2). */
-const MAX_DECELERATION_MPS2 = 20;
 
 /** Appended to every movement description. */
 export const MOVEMENT_RULES =
@@ -361,13 +366,19 @@ export function registerMovementTools(server: McpServer, deps: ToolEnv): void {
     title: "Stop",
     description:
       "Brings the robot to a controlled stop: drive_stop at the firmware's default 2 m/s^2, or " +
-      "at `deceleration` m/s^2 when given. Runs ahead of queued movement (which is then " +
-      "dropped), works while the circuit is open, and ends any running move. Does not latch " +
-      "anything: the next movement command drives again. For a latched stop use emergency_stop.",
+      `at \`deceleration\` m/s^2 (${MIN_STOP_DECELERATION_MPS2} to ` +
+      `${MAX_STOP_DECELERATION_MPS2}) when given: from top speed (${TOP_SPEED_MPS} m/s) the ` +
+      `robot is at rest within ${MAX_STOP_TIME_S} s at any accepted rate. If the robot has not ` +
+      `reported that it stopped ${STOP_CONFIRM_MS / 1000} s after the stop, the server sends ` +
+      "drive_stop again. Runs ahead of queued movement (which is then dropped), works while " +
+      "the circuit is open, and ends any running move. Does not latch anything: the next " +
+      "movement command drives again. For a latched stop use emergency_stop.",
     input: {
-      deceleration: z.number().gt(0).max(MAX_DECELERATION_MPS2).optional().describe(
-        `Deceleration in m/s^2 (>0 to ${MAX_DECELERATION_MPS2}); default 2.`,
-      ),
+      deceleration: z.number().min(MIN_STOP_DECELERATION_MPS2).max(MAX_STOP_DECELERATION_MPS2)
+        .optional().describe(
+          `Deceleration in m/s^2 (${MIN_STOP_DECELERATION_MPS2} to ` +
+            `${MAX_STOP_DECELERATION_MPS2}; slower would take too long to stop); default 2.`,
+        ),
     },
     output: {
       command: z.enum(["drive_stop", "drive_stop_custom_decel"]).describe("What was sent."),
