@@ -5,7 +5,7 @@
  *
  * Run: deno bench --allow-all bench/link_bench.ts
  */
-import type { BytePort } from "../src/link/byte_port.ts";
+import type { BytePort } from "../src/core/byte_port.ts";
 import { MemoryPort } from "../src/link/memory_port.ts";
 import { RvrLink } from "../src/link/rvr_link.ts";
 import { TtyPort } from "../src/link/tty_port.ts";

@@ -1,6 +1,7 @@
 /**
  * The runtime core: command queue, circuit breaker, event bus, state store, errors and small
- * async helpers, and the metrics registry. Depends on nothing above it (no src/link, src/robot).
+ * async helpers, the metrics registry, and BytePort, the seam between a protocol stack and a byte
+ * transport. Depends on nothing above it (no src/link, src/robot).
  * Metrics observe these components through their stats getters and listeners.
  *
  * @module
@@ -13,3 +14,4 @@ export * from "./event_bus.ts";
 export * from "./state.ts";
 export * from "./metrics.ts";
 export * from "./validate.ts";
+export * from "./byte_port.ts";

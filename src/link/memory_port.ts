@@ -2,7 +2,7 @@
  * An in-process linked pair of BytePorts: what one side writes, the other receives, in order,
  * asynchronously (as a microtask), as its own copy. Used to run the simulated robot in-process.
  */
-import { type BytePort, type BytePortHandlers, PortClosedError } from "./byte_port.ts";
+import { type BytePort, type BytePortHandlers, PortClosedError } from "../core/mod.ts";
 
 export class MemoryPort implements BytePort {
   readonly path: string;

@@ -35,7 +35,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from "../protocol/mod.ts";
-import type { BytePort } from "./byte_port.ts";
+import type { BytePort } from "../core/mod.ts";
 import {
   LinkClosedError,
   ResponseTimeoutError,

@@ -27,7 +27,7 @@
  * read in flight (measured: 0.2-0.4 ms from write to the other end, instead of up to 100 ms).
  */
 import { getLogger } from "@logtape/logtape";
-import { type BytePort, type BytePortHandlers, PortClosedError } from "./byte_port.ts";
+import { type BytePort, type BytePortHandlers, PortClosedError } from "../core/mod.ts";
 
 const log = getLogger(["rvr", "link"]);
 

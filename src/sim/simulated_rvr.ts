@@ -61,7 +61,7 @@
  *   stays a frame but fails its checksum.
  */
 import { getLogger } from "@logtape/logtape";
-import type { BytePort } from "../link/byte_port.ts";
+import type { BytePort } from "../core/mod.ts";
 import {
   buildNotification,
   buildResponse,

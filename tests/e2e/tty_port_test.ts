@@ -3,7 +3,7 @@
  * and the test (or a second TtyPort) the other.
  */
 import assert from "node:assert/strict";
-import { PortClosedError } from "../../src/link/byte_port.ts";
+import { PortClosedError } from "../../src/core/byte_port.ts";
 import { LinkClosedError } from "../../src/link/errors.ts";
 import { RvrLink } from "../../src/link/rvr_link.ts";
 import { SerialPortError, TtyPort } from "../../src/link/tty_port.ts";

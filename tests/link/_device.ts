@@ -2,7 +2,7 @@
  * Test helpers for the link tests: a scripted device end of a MemoryPort that decodes what the
  * link writes and answers with bytes the test chooses, plus the golden vectors.
  */
-import type { BytePort } from "../../src/link/byte_port.ts";
+import type { BytePort } from "../../src/core/byte_port.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
 import { RvrLink, type RvrLinkOptions } from "../../src/link/rvr_link.ts";
 import { buildResponse, encodePacket, FrameDecoder, type Packet } from "../../src/protocol/mod.ts";

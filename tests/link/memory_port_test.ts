@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PortClosedError } from "../../src/link/byte_port.ts";
+import { PortClosedError } from "../../src/core/byte_port.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
 import { settle } from "./_device.ts";
 

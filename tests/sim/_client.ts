@@ -4,7 +4,7 @@
  */
 import FakeTimers from "@sinonjs/fake-timers";
 import assert from "node:assert/strict";
-import type { BytePort } from "../../src/link/byte_port.ts";
+import type { BytePort } from "../../src/core/byte_port.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
 import {
   commandById,

@@ -1,6 +1,7 @@
 /**
- * The one seam between the protocol stack and a byte transport: a real tty (TtyPort) or an
- * in-process pair (MemoryPort) with the simulated robot on the other end.
+ * The one seam between the protocol stack and a byte transport: a real tty (link's TtyPort) or an
+ * in-process pair (link's MemoryPort) with the simulator on the other end. It lives in core so the
+ * simulator implements it without importing link; link re-exports it for its users.
  */
 
 export interface BytePortHandlers {
