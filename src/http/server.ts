@@ -13,7 +13,7 @@
  *
  * **Security.** With RVR_API_KEY every route but /healthz needs `Authorization: Bearer <key>`, or
  * `?key=<key>` in the URL (a browser cannot set headers on a WebSocket or a page load); both are
- * compared in constant time (src/mcp/http.ts `authorized`). Without a key the port binds to
+ * compared in constant time (src/http/auth.ts, shared with MCP over HTTP). Without a key the port binds to
  * loopback only: any other RVR_HTTP_HOST is refused at start-up, and requests whose Host header is
  * not this loopback address are refused (403), so a web page cannot reach it by DNS rebinding.
  * Whatever the key, a browser request to /telemetry or /estop from a page of another origin (an
@@ -24,7 +24,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
-import { authorized, bindHost, isLoopback } from "../mcp/http.ts";
+import { bindHost, hasKey, isLoopback } from "./auth.ts";
 import type { Aggregator, RobotEvent } from "../robot/aggregator.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { TelemetryModel } from "../robot/telemetry.ts";
@@ -90,18 +90,6 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** The request carries the key in its Authorization header or (browsers) in `?key=`. */
-async function hasKey(req: Request, url: URL, apiKey: string): Promise<boolean> {
-  if (req.headers.has("authorization")) return await authorized(req, apiKey);
-  const key = url.searchParams.get("key");
-  if (key === null) return false;
-  // The same constant-time comparison, fed the query parameter as a bearer token.
-  return await authorized(
-    new Request(url, { headers: { authorization: `Bearer ${key}` } }),
-    apiKey,
-  );
 }
 
 /** What /readyz reports. */

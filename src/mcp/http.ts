@@ -4,9 +4,8 @@
  *
  * Security: without RVR_API_KEY the endpoint binds to 127.0.0.1 only (and checks the Host header
  * against DNS rebinding); with a key it binds to RVR_HTTP_HOST and every request needs
- * `Authorization: Bearer <key>` (401 otherwise), compared in constant time.
+ * `Authorization: Bearer <key>` (401 otherwise), compared in constant time (src/http/auth.ts).
  */
-import { timingSafeEqual } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -14,6 +13,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { authorized, bindHost, isLoopback } from "../http/auth.ts";
 
 const log = getLogger(["rvr", "mcp", "http"]);
 
@@ -21,12 +21,6 @@ const log = getLogger(["rvr", "mcp", "http"]);
 export const MCP_PATH = "/mcp";
 /** RVR_MCP_HTTP_PORT when `--http` is given without it. */
 export const DEFAULT_MCP_HTTP_PORT = 3000;
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith("127.");
-}
 
 export interface McpHttpOptions {
   port: number;
@@ -44,31 +38,6 @@ export interface McpHttpServer {
   readonly url: string;
   readonly sessions: number;
   close(): Promise<void>;
-}
-
-/** The bind address for `options`: loopback unless an API key allows more. */
-export function bindHost(host: string, apiKey: string | undefined): string {
-  if (apiKey) return host;
-  if (!isLoopback(host)) {
-    throw new Error(
-      `Refusing to serve MCP over HTTP on ${host} without RVR_API_KEY: anyone on the network could ` +
-        `drive the robot. Set RVR_API_KEY (16+ characters) or use 127.0.0.1.`,
-    );
-  }
-  return "127.0.0.1";
-}
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** True when `req` carries `Authorization: Bearer <apiKey>` (constant-time comparison). */
-export async function authorized(req: Request, apiKey: string): Promise<boolean> {
-  const header = req.headers.get("authorization") ?? "";
-  const match = /^Bearer (.+)$/.exec(header);
-  if (!match) return false;
-  const [a, b] = await Promise.all([digest(match[1]), digest(apiKey)]);
-  return timingSafeEqual(a, b);
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

@@ -7,7 +7,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { z } from "zod";
-import { authorized, bindHost, serveMcpHttp } from "../../src/mcp/http.ts";
+import { authorized, bindHost } from "../../src/http/auth.ts";
+import { serveMcpHttp } from "../../src/mcp/http.ts";
 
 function tinyServer(): McpServer {
   const server = new McpServer({ name: "tiny", version: "1" });

@@ -1,0 +1,55 @@
+/**
+ * The one auth module of the HTTP servers: MCP over Streamable HTTP (src/mcp/http.ts) and the side
+ * port (src/http/server.ts) both bind and check keys through it, so the rules cannot drift apart.
+ * It is the only arrow allowed between mcp, http and fleet (scripts/_layer_rules.ts).
+ *
+ * Without RVR_API_KEY a server binds to loopback only; with one, every request needs
+ * `Authorization: Bearer <key>` (browsers, which cannot set headers on a WebSocket or a page load,
+ * may send `?key=<key>` to the side port), compared in constant time.
+ *
+ * @module
+ */
+import { timingSafeEqual } from "node:crypto";
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith("127.");
+}
+
+/** The bind address for `options`: loopback unless an API key allows more. */
+export function bindHost(host: string, apiKey: string | undefined): string {
+  if (apiKey) return host;
+  if (!isLoopback(host)) {
+    throw new Error(
+      `Refusing to serve MCP over HTTP on ${host} without RVR_API_KEY: anyone on the network could ` +
+        `drive the robot. Set RVR_API_KEY (16+ characters) or use 127.0.0.1.`,
+    );
+  }
+  return "127.0.0.1";
+}
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** True when `req` carries `Authorization: Bearer <apiKey>` (constant-time comparison). */
+export async function authorized(req: Request, apiKey: string): Promise<boolean> {
+  const header = req.headers.get("authorization") ?? "";
+  const match = /^Bearer (.+)$/.exec(header);
+  if (!match) return false;
+  const [a, b] = await Promise.all([digest(match[1]), digest(apiKey)]);
+  return timingSafeEqual(a, b);
+}
+
+/** The request carries the key in its Authorization header or (browsers) in `?key=`. */
+export async function hasKey(req: Request, url: URL, apiKey: string): Promise<boolean> {
+  if (req.headers.has("authorization")) return await authorized(req, apiKey);
+  const key = url.searchParams.get("key");
+  if (key === null) return false;
+  // The same constant-time comparison, fed the query parameter as a bearer token.
+  return await authorized(
+    new Request(url, { headers: { authorization: `Bearer ${key}` } }),
+    apiKey,
+  );
+}
