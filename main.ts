@@ -9,7 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
 import { configureLogging } from "./src/logging.ts";
-import { MemoryPort, TtyPort } from "./src/link/mod.ts";
+import { autoPort, MemoryPort, probeBoard, TtyPort } from "./src/link/mod.ts";
 import {
   Aggregator,
   type OpenedPort,
@@ -32,9 +32,6 @@ import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 
 const log = getLogger(["rvr", "main"]);
-
-/** Where `auto` looks for the RVR UART (the Raspberry Pi's primary UART alias). */
-export const DEFAULT_DEVICE = "/dev/serial0";
 
 /** The simulator's own flags (rvr-mcp sim, and the built-in simulator of `serve`). */
 const SIM_FLAGS = {
@@ -120,16 +117,6 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
     : { name, faults, asleep, inactivityTimeoutMs };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /**
  * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
  * once and kept alive, so a reconnect finds it where it was (like a real robot).
@@ -149,14 +136,14 @@ function portOpener(
   };
   const open: PortOpener = async ({ path, baudRate }) => {
     if (path === "auto") {
-      if (await exists(DEFAULT_DEVICE)) path = DEFAULT_DEVICE;
-      else {
-        log.warn(
-          "No serial device at {device}: running on the built-in simulated RVR. Set RVR_SERIAL_PORT to use a robot.",
-          { device: DEFAULT_DEVICE },
-        );
+      // The GPIO UART of this board (src/link/serial_device.ts); on a Raspberry Pi never the
+      // simulator: without its UART every robot tool fails with the steps that enable it.
+      const auto = autoPort(await probeBoard());
+      if (auto.kind === "simulator") {
+        log.warn(auto.reason);
         return openSim();
       }
+      path = auto.path;
     }
     if (path === "sim") return openSim();
     const port = await TtyPort.open(path, { baudRate });

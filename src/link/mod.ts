@@ -6,3 +6,4 @@ export * from "./memory_port.ts";
 export * from "./tty_port.ts";
 export * from "./rvr_link.ts";
 export * from "./errors.ts";
+export * from "./serial_device.ts";
