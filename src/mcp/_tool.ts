@@ -63,6 +63,30 @@ export const CORRELATION_META_KEY = "rvr-mcp/correlation_id";
 /** `_meta` key of error results: the error class name. */
 export const ERROR_META_KEY = "rvr-mcp/error";
 
+/**
+ * Key every tool result's structured output carries, `true`, while the built-in simulated RVR is
+ * the robot (RVR_SERIAL_PORT=sim, or `auto` on a machine without a UART): a model must be able to
+ * tell the person that nothing real moved. Absent with a real robot.
+ */
+export const SIMULATED_KEY = "simulated_robot";
+const simulatedSchema = z.literal(true).optional().describe(
+  "Present (true) when the built-in simulated RVR answered, not a real robot: tell the person " +
+    "that no real robot moved.",
+);
+
+/** Per server: whether the robot it drives is the built-in simulator now. */
+const simulatedRobot = new WeakMap<McpServer, () => boolean>();
+
+/** Tells every tool of `server` how to know that its robot is simulated (see SIMULATED_KEY). */
+export function reportSimulation(server: McpServer, isSimulated: () => boolean): void {
+  simulatedRobot.set(server, isSimulated);
+}
+
+/** True while the robot of `runtime` is the built-in simulator (or is configured to be). */
+export function robotIsSimulated(runtime: Runtime): boolean {
+  return runtime.connection.info?.simulated ?? runtime.connection.spec.path === "sim";
+}
+
 /** What the MCP server drives: one robot runtime, its sensor streams and its moves. */
 export interface ServerDeps {
   readonly runtime: Runtime;
@@ -254,22 +278,30 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     title: spec.title,
     description: spec.description,
     inputSchema: z.strictObject(spec.input),
-    outputSchema: z.object(spec.output),
+    outputSchema: z.object({ ...spec.output, [SIMULATED_KEY]: simulatedSchema }),
     annotations,
-  }, (args: unknown, extra: Extra) => runTool(spec, args as z.output<z.ZodObject<I>>, extra));
+  }, (args: unknown, extra: Extra) =>
+    runTool(
+      spec,
+      args as z.output<z.ZodObject<I>>,
+      extra,
+      () => simulatedRobot.get(server)?.() ?? false,
+    ));
 }
 
 async function runTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   spec: ToolSpec<I, O>,
   args: z.output<z.ZodObject<I>>,
   extra: Extra,
+  simulated: () => boolean,
 ): Promise<CallToolResult> {
   const correlationId = newCorrelationId(spec.name);
   const call = makeCall(spec.name, correlationId, extra);
   return await withContext({ correlationId, tool: spec.name }, async () => {
     const started = performance.now();
     try {
-      const structured = await spec.run(args, call) as Record<string, unknown>;
+      let structured = await spec.run(args, call) as Record<string, unknown>;
+      if (simulated()) structured = { ...structured, [SIMULATED_KEY]: true };
       log.debug("{tool} done in {ms} ms", {
         tool: spec.name,
         ms: Math.round((performance.now() - started) * 10) / 10,

@@ -21,7 +21,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { BATTERY_STATES } from "../core/mod.ts";
-import type { ServerDeps, ToolEnv } from "./_tool.ts";
+import { reportSimulation, robotIsSimulated, type ServerDeps, type ToolEnv } from "./_tool.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
 import { CONNECTION_TOOLS, registerConnectionTools } from "./tools/connection.ts";
 import { IR_TOOLS, registerIrTools } from "./tools/ir.ts";
@@ -217,6 +217,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
       instructions: INSTRUCTIONS,
     },
   );
+  reportSimulation(server, () => robotIsSimulated(deps.runtime));
   const resources = registerResources(server, deps, options);
   server.onDispose(() => resources.dispose());
   const env: ToolEnv = {

@@ -13,6 +13,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Metrics } from "../../src/core/metrics.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
+import { SIMULATED_KEY } from "../../src/mcp/_tool.ts";
+import type { PortOpener } from "../../src/robot/mod.ts";
 import { Moves } from "../../src/robot/moves.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
@@ -34,6 +36,8 @@ export interface RigOptions {
   server?: ServerOptions;
   /** Connect the runtime before the client starts (default true). */
   connect?: boolean;
+  /** Wraps the simulator's port opener, e.g. to resolve RVR_SERIAL_PORT=auto as main.ts does. */
+  opener?: (simulator: PortOpener) => PortOpener;
 }
 
 export interface McpRig {
@@ -52,7 +56,10 @@ export interface McpRig {
   settle<T>(p: Promise<T>): Promise<T>;
   /** tools/call, settled. */
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
-  /** tools/call that must succeed; returns its structuredContent. */
+  /**
+   * tools/call that must succeed; returns its structuredContent without the `simulated_robot`
+   * mark, which every result on this simulated robot must carry.
+   */
   ok<T = Record<string, unknown>>(name: string, args?: Record<string, unknown>): Promise<T>;
   /** tools/call that must fail; returns its text. */
   fails(name: string, args?: Record<string, unknown>): Promise<string>;
@@ -67,7 +74,7 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
   const settle = <T>(p: Promise<T>): Promise<T> => settleWith(clock, p, 60_000);
   const runtime = new Runtime(
     { ...SETTINGS, ...options.settings },
-    open,
+    options.opener?.(open) ?? open,
     new Metrics({ processMetrics: false }),
   );
   const { streams, moves } = runtime;
@@ -107,7 +114,9 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
       assert.ok(r.structuredContent, `${name} returned no structuredContent`);
       const text = (r.content[0] as { type: string; text: string }).text;
       assert.deepEqual(JSON.parse(text), r.structuredContent, "the text is the JSON");
-      return r.structuredContent as T;
+      const { [SIMULATED_KEY]: simulated, ...rest } = r.structuredContent;
+      assert.equal(simulated, true, `${name} says the robot is simulated: ${text}`);
+      return rest as T;
     },
     async fails(name: string, args: Record<string, unknown> = {}): Promise<string> {
       const r = await call(name, args);
