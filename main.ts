@@ -221,8 +221,10 @@ export async function startProgram(
     capacity: config.aggregatorCapacity,
     metrics: runtime.metrics,
   });
+  // A telemetry file that cannot be opened is a setting to fix (exit 2), not a failure to retry.
   const recorder = config.telemetryFile
     ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
+      .catch((e: Error) => Promise.reject(new ConfigError(e.message, { cause: e })))
     : undefined;
   const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
   const deps = {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { ConfigError } from "./core/errors.ts";
 
 /** Baud rates `stty` accepts that make sense for the RVR UART. */
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
@@ -194,10 +195,7 @@ export type OptionKey = keyof typeof OPTIONS;
 export type Config = { [K in OptionKey]: z.output<(typeof OPTIONS)[K]["schema"]> };
 
 /** A bad setting; `exitCode` 2 by convention for usage errors. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  readonly exitCode = 2;
-}
+export { ConfigError };
 
 export interface ParsedCommandLine {
   /** First positional argument: "serve" (default) or "sim". */

@@ -20,6 +20,12 @@
  */
 
 /** An operation did not settle within its time budget. `name` is "TimeoutError", as for DOM timeouts. */
+/** A setting is wrong: the program says which and how to fix it, and exits 2 (no restart helps). */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly exitCode = 2;
+}
+
 export class TimeoutError extends Error {
   override name = "TimeoutError";
   /** The budget that ran out, in milliseconds. */

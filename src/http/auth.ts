@@ -10,6 +10,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import { ConfigError } from "../core/errors.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -21,7 +22,7 @@ export function isLoopback(host: string): boolean {
 export function bindHost(host: string, apiKey: string | undefined): string {
   if (apiKey) return host;
   if (!isLoopback(host)) {
-    throw new Error(
+    throw new ConfigError(
       `Refusing to serve MCP over HTTP on ${host} without RVR_API_KEY: anyone on the network could ` +
         `drive the robot. Set RVR_API_KEY (16+ characters) or use 127.0.0.1.`,
     );

@@ -23,6 +23,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { ConfigError } from "../core/errors.ts";
 import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
 import { bindHost, hasKey, isLoopback } from "./auth.ts";
 import type { Aggregator, RobotEvent } from "../robot/aggregator.ts";
@@ -171,7 +172,7 @@ export function seededTelemetryModel(runtime: Runtime): TelemetryModel {
 /** Starts the side port; resolves once listening. Throws for a non-loopback host without a key. */
 export async function serveSidePort(options: SidePortOptions): Promise<SidePort> {
   const refusal = refuseHost(options.host, options.apiKey);
-  if (refusal) throw new Error(refusal);
+  if (refusal) throw new ConfigError(refusal);
   const hostname = bindHost(options.host, options.apiKey);
   const { runtime, apiKey } = options;
   const hub = new TelemetryHub({

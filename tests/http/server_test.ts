@@ -4,6 +4,7 @@
  * and the refusals (non-loopback without a key, DNS rebinding, other origins).
  */
 import assert from "node:assert/strict";
+import { ConfigError } from "../../src/config.ts";
 import { refuseHost, serveSidePort, SIDE_PORT_ROUTES } from "../../src/http/server.ts";
 import { Aggregator } from "../../src/robot/aggregator.ts";
 import {
@@ -158,6 +159,7 @@ Deno.test("side port refuses a non-loopback host without a key, with a clear mes
         dashboardHtml: () => PAGE,
       }),
       (e: Error) => {
+        assert.ok(e instanceof ConfigError, "a configuration error: the program exits 2");
         assert.match(e.message, /Refusing to serve the side port .* RVR_HTTP_HOST=0\.0\.0\.0/);
         assert.match(e.message, /Set RVR_API_KEY .* or bind to 127\.0\.0\.1/);
         return true;

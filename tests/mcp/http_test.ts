@@ -7,6 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { z } from "zod";
+import { ConfigError } from "../../src/config.ts";
 import { authorized, bindHost } from "../../src/http/auth.ts";
 import { serveMcpHttp } from "../../src/mcp/http.ts";
 
@@ -101,6 +102,7 @@ Deno.test("binding: loopback without a key, refused elsewhere without one", asyn
     () => bindHost("0.0.0.0", undefined),
     /Refusing to serve MCP over HTTP on 0\.0\.0\.0 without RVR_API_KEY/,
   );
+  assert.throws(() => bindHost("0.0.0.0", undefined), ConfigError, "the program exits 2");
   const req = (auth?: string) =>
     new Request("http://x/mcp", { headers: auth ? { authorization: auth } : {} });
   assert.equal(await authorized(req(`Bearer ${"a".repeat(20)}`), "a".repeat(20)), true);
