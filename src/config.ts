@@ -52,7 +52,7 @@ export const OPTIONS = {
   serialPort: option(
     "RVR_SERIAL_PORT",
     z.string().min(1).default("auto"),
-    'tty of the RVR UART, "sim" for the built-in simulated robot, or "auto" (/dev/serial0 when it exists, else the simulator)',
+    'tty of the RVR UART, "sim" for the built-in simulated robot, or "auto" (the GPIO UART of a Raspberry Pi: /dev/ttyAMA0 on a Pi 5, else /dev/serial0; off a Pi without /dev/serial0, the simulator)',
     'a path such as /dev/serial0, "sim" or "auto"',
   ),
   baudRate: option(

@@ -36,6 +36,8 @@ Deno.test("the program's V8 flags: one setting, in every way the program starts"
 
   await t.step("the Claude Desktop config (deploy/ and README) runs the bundle with them", () => {
     const config = JSON.parse(read("deploy/claude_desktop_config.json"));
+    // A desktop app does not see the shell's PATH: Deno by its absolute path.
+    assert.match(config.mcpServers["rvr-local"].command, /^\/.*\/deno$/);
     assert.deepEqual(config.mcpServers["rvr-local"].args, [
       "run",
       "-A",

@@ -14,8 +14,16 @@ export class StdioRpc {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #encoder = new TextEncoder();
 
-  constructor(stdin: WritableStream<Uint8Array>, readonly stdout: LineReader) {
+  readonly #timeoutMs: number | undefined;
+
+  /** `timeoutMs`: how long one answer may take (LineReader's default when unset). */
+  constructor(
+    stdin: WritableStream<Uint8Array>,
+    readonly stdout: LineReader,
+    options: { timeoutMs?: number } = {},
+  ) {
     this.#writer = stdin.getWriter();
+    this.#timeoutMs = options.timeoutMs;
   }
 
   async notify(method: string, params: unknown = {}): Promise<void> {
@@ -30,13 +38,17 @@ export class StdioRpc {
     await this.#writer.write(
       this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n"),
     );
-    const line = await this.stdout.waitFor((l) => {
-      try {
-        return JSON.parse(l).id === id;
-      } catch {
-        return false; // not JSON: assertOnlyJsonRpc() reports it
-      }
-    }, `the answer to ${method} (id ${id})`);
+    const line = await this.stdout.waitFor(
+      (l) => {
+        try {
+          return JSON.parse(l).id === id;
+        } catch {
+          return false; // not JSON: assertOnlyJsonRpc() reports it
+        }
+      },
+      `the answer to ${method} (id ${id})`,
+      this.#timeoutMs,
+    );
     const message = JSON.parse(line);
     if (message.error) throw new Error(`${method}: ${JSON.stringify(message.error)}`);
     return message.result;

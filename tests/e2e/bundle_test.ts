@@ -172,13 +172,20 @@ Deno.test("the bundle: one file, run from another directory, serves MCP and simu
         await Deno.copyFile(`${ROOT}deploy/rvr-mcp`, wrapper);
         await Deno.chmod(wrapper, 0o755);
         const unit = parseUnit(await Deno.readTextFile(`${ROOT}deploy/rvr-mcp.service`));
+        // Deno's own: its cache (filled at install, read-only to the service), no update check.
+        const denoEnv = ["DENO_DIR", "DENO_NO_UPDATE_CHECK"];
         for (const name of Object.keys(unit.env)) {
           assert.ok(
-            Object.values(OPTIONS).some((o) => o.env === name),
-            `${name} in the unit is a setting of the program`,
+            Object.values(OPTIONS).some((o) => o.env === name) || denoEnv.includes(name),
+            `${name} in the unit is a setting of the program or of Deno`,
           );
         }
-        assert.equal(unit.env.RVR_SERIAL_PORT, "/dev/serial0");
+        assert.deepEqual(
+          [unit.env.DENO_DIR, unit.env.DENO_NO_UPDATE_CHECK],
+          ["/var/cache/rvr-mcp", "1"],
+        );
+        // The GPIO UART of whichever Pi it runs on (a Pi 5's is not /dev/serial0).
+        assert.equal(unit.env.RVR_SERIAL_PORT, "auto");
         assert.equal(unit.command, "/usr/local/bin/rvr-mcp");
         assert.equal(unit.env.RVR_MCP_STDIO, "false", "HTTP only: systemd's stdin is /dev/null");
         const key = "bundle-e2e-key-0123456789";
