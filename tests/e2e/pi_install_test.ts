@@ -1,7 +1,7 @@
 /**
  * README's Raspberry Pi commands, in the order given, in a scratch root that holds only what the
  * earlier steps put there: the computer's commands build the files, README's `scp` line copies
- * them into the Pi's home directory, and every command meant for the Pi runs there with bash —
+ * them into the Pi's home directory, and every command meant for the Pi runs there with bash:
  * `sudo` dropped, /opt, /usr/local, /etc and /var moved under the scratch root (and `ln -s`
  * links made relative, so they resolve inside it). A command that
  * needs a file no earlier step copied fails, as it would on the Pi (`cannot stat`).
