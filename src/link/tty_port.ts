@@ -116,7 +116,9 @@ const CLOSE_WAIT_MS = 1000;
 const READ_BUFFER_BYTES = 4096;
 
 const RASPI_HINT = "On a Raspberry Pi enable the serial port with `sudo raspi-config` " +
-  "(Interface Options -> Serial Port: login shell No, serial hardware Yes), then use /dev/serial0.";
+  "(Interface Options -> Serial Port: login shell No, serial hardware Yes), then use /dev/serial0 " +
+  "(on a Pi 5: dtparam=uart0=on in /boot/firmware/config.txt, then /dev/ttyAMA0), or " +
+  "RVR_SERIAL_PORT=auto.";
 const DIALOUT_HINT = "Add your user to the dialout group with `sudo usermod -aG dialout $USER`, " +
   "then log out and in again.";
 

@@ -72,7 +72,9 @@ Moves that take time (drive_to_position, drive_forward, drive_backward, pivot, c
 
 Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too.
 
-Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).`;
+Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).
+
+Simulation: a result with simulated_robot: true came from the built-in simulated RVR, not a real robot; tell the person so.`;
 
 /** Options beyond the deps. */
 export interface ServerOptions extends ResourceOptions {}

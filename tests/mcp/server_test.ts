@@ -63,6 +63,7 @@ Deno.test("server: every tool listed with title, description, annotations, bound
   try {
     assert.equal(rig.client.getInstructions(), INSTRUCTIONS);
     assert.match(INSTRUCTIONS, /0 forward, 90 right|0 = forward/);
+    assert.match(INSTRUCTIONS, /simulated_robot: true .*tell the person/);
     const caps = rig.client.getServerCapabilities();
     assert.deepEqual(caps?.logging, {});
     assert.equal(caps?.resources?.subscribe, true);
