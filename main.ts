@@ -9,7 +9,14 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
 import { configureLogging } from "./src/logging.ts";
-import { autoPort, MemoryPort, probeBoard, TtyPort } from "./src/link/mod.ts";
+import {
+  AUTO_CANDIDATES,
+  autoPort,
+  type BoardFacts,
+  MemoryPort,
+  MODEL_FILE,
+  TtyPort,
+} from "./src/link/mod.ts";
 import {
   Aggregator,
   type OpenedPort,
@@ -115,6 +122,26 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   return inactivityTimeoutMs === undefined
     ? { name, faults, asleep }
     : { name, faults, asleep, inactivityTimeoutMs };
+}
+
+/** Reads the board model and which of {@link AUTO_CANDIDATES} exist, from this machine. */
+export async function probeBoard(): Promise<BoardFacts> {
+  let model: string | undefined;
+  try {
+    model = await Deno.readTextFile(MODEL_FILE);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const devices: string[] = [];
+  for (const path of AUTO_CANDIDATES) {
+    try {
+      await Deno.stat(path);
+      devices.push(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return { model, devices };
 }
 
 /**

@@ -13,7 +13,7 @@
  * - Anywhere else (a PC, a laptop): `/dev/serial0` when it exists, else the built-in simulator.
  *
  * {@link resolveAutoDevice} is pure (the tests give it any board); {@link autoPort} turns its
- * answer into what a port opener does; {@link probeBoard} reads the machine.
+ * answer into what a port opener does; main.ts reads the machine (`probeBoard`).
  *
  * @module
  */
@@ -25,7 +25,7 @@ export const MODEL_FILE = "/proc/device-tree/model";
 export const SERIAL0 = "/dev/serial0";
 /** UART0 on GPIO14/15 of a Pi 5, Pi 500 or Compute Module 5 (with `dtparam=uart0=on`). */
 export const PI5_GPIO_UART = "/dev/ttyAMA0";
-/** Every device `auto` may pick; {@link probeBoard} checks which of them exist. */
+/** Every device `auto` may pick; main.ts checks which of them exist. */
 export const AUTO_CANDIDATES = [SERIAL0, PI5_GPIO_UART] as const;
 
 /** The line config.txt needs on a Pi 5 for the UART on GPIO14/15. */
@@ -130,24 +130,4 @@ export function autoPort(
   if (auto.kind === "unavailable") throw new SerialPortError("not_found", auto.path, auto.message);
   if (auto.kind === "simulator") return auto;
   return { kind: "device", path: auto.path };
-}
-
-/** Reads the board model and which of {@link AUTO_CANDIDATES} exist, from this machine. */
-export async function probeBoard(): Promise<BoardFacts> {
-  let model: string | undefined;
-  try {
-    model = await Deno.readTextFile(MODEL_FILE);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  const devices: string[] = [];
-  for (const path of AUTO_CANDIDATES) {
-    try {
-      await Deno.stat(path);
-      devices.push(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-  return { model, devices };
 }

@@ -7,12 +7,12 @@ import {
   autoPort,
   PI5_CONFIG_LINE,
   PI5_GPIO_UART,
-  probeBoard,
   raspberryPi,
   resolveAutoDevice,
   SERIAL0,
   SerialPortError,
 } from "../../src/link/mod.ts";
+import { probeBoard } from "../../main.ts";
 
 const PI4 = "Raspberry Pi 4 Model B Rev 1.4\0";
 const PI5 = "Raspberry Pi 5 Model B Rev 1.0\0";
