@@ -3,6 +3,7 @@
  * in-process pair (link's MemoryPort) with the simulator on the other end. It lives in core so the
  * simulator implements it without importing link; link re-exports it for its users.
  */
+import { DomainError } from "./errors.ts";
 
 export interface BytePortHandlers {
   /** Received bytes, in order. The chunk is the handler's to keep. Must not throw. */
@@ -25,7 +26,7 @@ export interface BytePort {
 }
 
 /** Writing to or starting a port that is already closed. */
-export class PortClosedError extends Error {
+export class PortClosedError extends DomainError {
   override name = "PortClosedError";
   constructor(path: string) {
     super(`Port ${path} is closed; reconnect to open it again.`);

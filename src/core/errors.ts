@@ -1,9 +1,17 @@
 /**
  * The runtime core's own error classes: only what callers catch and act on. Bad arguments use the
- * built-ins (`RangeError`, `TypeError`). Every message says what failed, the value, and what to do.
+ * built-ins (`RangeError`, `TypeError`): past the boundary that validates them (the tool catalog's
+ * schemas, the protocol encoder) they are bugs. Every message says what failed, the value, and
+ * what to do.
+ *
+ * {@link DomainError} is the base of every error a caller should see (here, in src/link and in
+ * src/robot/errors.ts): besides the message it carries a `hint`, the text a person or a model
+ * using the robot is shown (the cause first, then the way out). Adapters (MCP, NATS) turn a
+ * `DomainError` into an error result with that hint; anything else that is thrown is a bug.
  *
  * | class | thrown by | carries |
  * |---|---|---|
+ * | {@link DomainError} | the base of all below but IllegalTransitionError and ConfigError | `hint` |
  * | {@link TimeoutError} | `withTimeout` | `timeoutMs` |
  * | {@link CommandTimeoutError} (a `TimeoutError`) | `CommandQueue` | `commandName`, `timeoutMs`, `phase` |
  * | {@link QueueFullError} | `CommandQueue.enqueue` | `commandName`, `capacity`, `depth` |
@@ -19,20 +27,47 @@
  * @module
  */
 
-/** An operation did not settle within its time budget. `name` is "TimeoutError", as for DOM timeouts. */
+/** What a {@link DomainError} takes besides its message. */
+export interface DomainErrorOptions extends ErrorOptions {
+  /** What the caller is shown; default: the message (which already says what to do). */
+  hint?: string;
+}
+
+/**
+ * An error a caller should see and can act on: the robot refused, did not answer, is not
+ * connected, the e-stop is latched, ... `message` says what failed, the value and what to do;
+ * `hint` is what a person or a model using the robot is shown: the cause first, then the way out
+ * in the terms of the tools (connect, clear_emergency_stop). Subclasses set `name`.
+ */
+export class DomainError extends Error {
+  override name = "DomainError";
+  /** What the caller is shown: the cause first, then what to do. */
+  readonly hint: string;
+
+  constructor(message: string, options: DomainErrorOptions = {}) {
+    const { hint, ...errorOptions } = options;
+    super(message, errorOptions);
+    this.hint = hint ?? message;
+  }
+}
+
 /** A setting is wrong: the program says which and how to fix it, and exits 2 (no restart helps). */
 export class ConfigError extends Error {
   override name = "ConfigError";
   readonly exitCode = 2;
 }
 
-export class TimeoutError extends Error {
+/**
+ * An operation did not settle within its time budget. `name` is "TimeoutError", as for DOM
+ * timeouts. Its hint is "timed out: " and the message, unless the subclass gives its own.
+ */
+export class TimeoutError extends DomainError {
   override name = "TimeoutError";
   /** The budget that ran out, in milliseconds. */
   readonly timeoutMs: number;
 
-  constructor(message: string, timeoutMs: number, options?: ErrorOptions) {
-    super(message, options);
+  constructor(message: string, timeoutMs: number, options: DomainErrorOptions = {}) {
+    super(message, { ...options, hint: options.hint ?? `timed out: ${message}` });
     this.timeoutMs = timeoutMs;
   }
 }
@@ -63,17 +98,17 @@ export class CommandTimeoutError extends TimeoutError {
 }
 
 /** The command queue is at capacity; the new command was refused at once, nothing was dropped. */
-export class QueueFullError extends Error {
+export class QueueFullError extends DomainError {
   override name = "QueueFullError";
   readonly commandName: string;
   readonly capacity: number;
   readonly depth: number;
 
   constructor(commandName: string, capacity: number, depth: number) {
-    super(
-      `Command queue is full (${depth} of ${capacity} queued); "${commandName}" was refused. ` +
-        `Wait for queued commands to finish, send fewer at a time, or raise the queue capacity.`,
-    );
+    const message = `Command queue is full (${depth} of ${capacity} queued); "${commandName}" ` +
+      `was refused. Wait for queued commands to finish, send fewer at a time, or raise the queue ` +
+      `capacity.`;
+    super(message, { hint: `too many commands waiting: ${message}` });
     this.commandName = commandName;
     this.capacity = capacity;
     this.depth = depth;
@@ -81,7 +116,7 @@ export class QueueFullError extends Error {
 }
 
 /** The command queue was closed before (or while) the command ran. */
-export class QueueClosedError extends Error {
+export class QueueClosedError extends DomainError {
   override name = "QueueClosedError";
   readonly commandName: string;
   /** Why the queue was closed, as given to `close(reason)`. */
@@ -98,7 +133,7 @@ export class QueueClosedError extends Error {
 }
 
 /** The command was still queued when the queue was drained (e.g. the link was lost). */
-export class QueueDrainedError extends Error {
+export class QueueDrainedError extends DomainError {
   override name = "QueueDrainedError";
   readonly commandName: string;
   /** Why the queue was drained, as given to `drain(reason)`. */
@@ -119,18 +154,21 @@ export class QueueDrainedError extends Error {
  * "cancelled by emergency stop" (callers and tests match on it); `commandName` says which one.
  * To move again, release the e-stop first, then resend the command.
  */
-export class CancelledByEmergencyStopError extends Error {
+export class CancelledByEmergencyStopError extends DomainError {
   override name = "CancelledByEmergencyStopError";
   readonly commandName: string;
 
   constructor(commandName: string) {
-    super("cancelled by emergency stop");
+    super("cancelled by emergency stop", {
+      hint: "cancelled by emergency stop: an emergency stop was triggered before this command " +
+        "ran. Call clear_emergency_stop when it is safe, then send the command again.",
+    });
     this.commandName = commandName;
   }
 }
 
 /** The circuit breaker is open (or probing): the call was refused at once without running. */
-export class CircuitOpenError extends Error {
+export class CircuitOpenError extends DomainError {
   override name = "CircuitOpenError";
   /** Milliseconds until the next probe may close the circuit (while probing: until its deadline). */
   readonly retryInMs: number;
@@ -147,10 +185,14 @@ export class CircuitOpenError extends Error {
     const when = probing
       ? `a probe is running and decides within ${retryInMs} ms`
       : `the next probe is in ${retryInMs} ms (at ${new Date(nextProbeAt).toISOString()})`;
-    super(
-      `Circuit "${circuitName}" is open (${detail}); ${when}. ` +
-        `Retry after that, and check the robot's power and cable meanwhile.`,
-    );
+    const message = `Circuit "${circuitName}" is open (${detail}); ${when}. ` +
+      `Retry after that, and check the robot's power and cable meanwhile.`;
+    const inS = `${Math.max(1, Math.ceil(retryInMs / 1000))} s`;
+    super(message, {
+      hint: `the ${circuitName} stopped answering; next probe in ${inS}. Retry after that ` +
+        `(commands are refused until a probe succeeds); check the ${circuitName}'s power and ` +
+        `cable meanwhile. (${message})`,
+    });
     this.retryInMs = retryInMs;
     this.nextProbeAt = nextProbeAt;
   }
@@ -176,7 +218,7 @@ export class IllegalTransitionError extends Error {
 }
 
 /** Movement refused because the emergency stop is latched (raised by the safety layer). */
-export class EmergencyStopActiveError extends Error {
+export class EmergencyStopActiveError extends DomainError {
   override name = "EmergencyStopActiveError";
   readonly commandName: string;
   /** Why the e-stop was latched. */

@@ -1,7 +1,9 @@
 /**
  * Errors the link layer raises for callers to catch: a reply that never came, a reply with a
  * non-zero ERR byte, a reply that does not decode, and requests cut short by the link closing.
+ * Each is a {@link DomainError}: its `hint` is what a tool caller is shown.
  */
+import { DomainError } from "../core/mod.ts";
 import { errorCodeName, NODE_NAMES, type NodeId } from "../protocol/mod.ts";
 
 function nodeLabel(node: NodeId): string {
@@ -9,7 +11,7 @@ function nodeLabel(node: NodeId): string {
 }
 
 /** No reply arrived within the request's timeout. */
-export class ResponseTimeoutError extends Error {
+export class ResponseTimeoutError extends DomainError {
   override name = "ResponseTimeoutError";
   /** Command name, e.g. "get_battery_percentage". */
   readonly command: string;
@@ -20,11 +22,10 @@ export class ResponseTimeoutError extends Error {
   readonly seq: number;
 
   constructor(command: string, timeoutMs: number, target: NodeId, seq: number) {
-    super(
-      `No reply to ${command} from ${nodeLabel(target)} within ${timeoutMs} ms (seq ${seq}). ` +
-        `Check that the robot is powered and awake and the UART is wired (Pi TX -> RVR RX, ` +
-        `RX <- TX, GND), or pass a larger timeoutMs.`,
-    );
+    const message = `No reply to ${command} from ${nodeLabel(target)} within ${timeoutMs} ms ` +
+      `(seq ${seq}). Check that the robot is powered and awake and the UART is wired (Pi TX -> ` +
+      `RVR RX, RX <- TX, GND), or pass a larger timeoutMs.`;
+    super(message, { hint: `the robot did not answer ${command} in time: ${message}` });
     this.command = command;
     this.timeoutMs = timeoutMs;
     this.target = target;
@@ -49,7 +50,7 @@ const ROBOT_ERROR_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** The robot answered with ERR != 0 (docs/protocol.md section 6). */
-export class RobotError extends Error {
+export class RobotError extends DomainError {
   override name = "RobotError";
   /** The ERR byte. */
   readonly code: number;
@@ -62,11 +63,10 @@ export class RobotError extends Error {
     const codeName = errorCodeName(code);
     const hint = ROBOT_ERROR_HINTS[codeName] ??
       "the code is not in docs/protocol.md section 6; check the robot's firmware version";
-    super(
-      `${command} failed on ${nodeLabel(target)}: the robot answered ERR 0x${
-        code.toString(16).padStart(2, "0")
-      } ${codeName}; ${hint}.`,
-    );
+    const message = `${command} failed on ${nodeLabel(target)}: the robot answered ERR 0x${
+      code.toString(16).padStart(2, "0")
+    } ${codeName}; ${hint}.`;
+    super(message, { hint: `the robot refused ${command} with ${codeName}: ${message}` });
     this.code = code;
     this.codeName = codeName;
     this.command = command;
@@ -75,7 +75,7 @@ export class RobotError extends Error {
 }
 
 /** A reply matched its request but its payload does not fit the command's reply fields. */
-export class UndecodableReplyError extends Error {
+export class UndecodableReplyError extends DomainError {
   override name = "UndecodableReplyError";
   readonly command: string;
   /** The reply payload as hex, for the report. */
@@ -95,19 +95,20 @@ export class UndecodableReplyError extends Error {
 }
 
 /** The link is closed (deliberately or because the port went away): the request cannot complete. */
-export class LinkClosedError extends Error {
+export class LinkClosedError extends DomainError {
   override name = "LinkClosedError";
   /** The port's path, e.g. "/dev/serial0". */
   readonly path: string;
 
   /** `cause` is why the port closed when it closed on its own (e.g. a hangup). */
   constructor(path: string, cause?: Error) {
-    super(
-      cause
-        ? `The link to ${path} closed (${cause.message}); reconnect (open the port again) to continue.`
-        : `The link to ${path} is closed; reconnect (open the port again) to continue.`,
-      cause ? { cause } : undefined,
-    );
+    const message = cause
+      ? `The link to ${path} closed (${cause.message}); reconnect (open the port again) to continue.`
+      : `The link to ${path} is closed; reconnect (open the port again) to continue.`;
+    super(message, {
+      hint: `the link closed: ${message} Call connect to reconnect.`,
+      ...(cause ? { cause } : {}),
+    });
     this.path = path;
   }
 }

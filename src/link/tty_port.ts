@@ -27,7 +27,7 @@
  * read in flight (measured: 0.2-0.4 ms from write to the other end, instead of up to 100 ms).
  */
 import { getLogger } from "@logtape/logtape";
-import { type BytePort, type BytePortHandlers, PortClosedError } from "../core/mod.ts";
+import { type BytePort, type BytePortHandlers, DomainError, PortClosedError } from "../core/mod.ts";
 
 const log = getLogger(["rvr", "link"]);
 
@@ -87,13 +87,13 @@ export const SERIAL_ERROR_CODES = [
 ] as const;
 export type SerialErrorCode = (typeof SERIAL_ERROR_CODES)[number];
 
-export class SerialPortError extends Error {
+export class SerialPortError extends DomainError {
   override name = "SerialPortError";
   readonly code: SerialErrorCode;
   readonly path: string;
 
   constructor(code: SerialErrorCode, path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, { ...options, hint: `serial port ${path}: ${message}` });
     this.code = code;
     this.path = path;
   }

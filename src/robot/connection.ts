@@ -27,7 +27,8 @@ import { backoff, delay } from "../core/async.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { ConnectionStatus, StateStore } from "../core/state.ts";
 import { type BytePort, ResponseTimeoutError, RvrLink, type RvrLinkOptions } from "../link/mod.ts";
-import { type LinkProvider, NotConnectedError } from "./link_provider.ts";
+import { NotConnectedError, RobotNotRespondingError } from "./errors.ts";
+import type { LinkProvider } from "./link_provider.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
 
@@ -75,29 +76,6 @@ export interface ConnectResult {
 
 /** Run before a link is closed on purpose or after it went silent; e.g. put drive_stop on the wire. */
 export type ClosingHook = (link: RvrLink, reason: string) => Promise<void> | void;
-
-/** The robot did not become ready in time; the message says what was heard and what to check. */
-export class RobotNotRespondingError extends Error {
-  override name = "RobotNotRespondingError";
-  constructor(
-    readonly portPath: string,
-    readonly timeoutMs: number,
-    readonly lastError: unknown,
-    readonly heardAnything: boolean,
-  ) {
-    super(
-      heardAnything
-        ? `The RVR on ${portPath} answered but did not become ready within ${timeoutMs} ms ` +
-          `(last error: ${describe(lastError)}). Check the battery and try again.`
-        : `No answer from an RVR on ${portPath} within ${timeoutMs} ms. Check that the robot is ` +
-          `switched on and awake (press its power button), that TX/RX are crossed (Pi pin 8 -> RVR ` +
-          `RX, pin 10 <- RVR TX, pin 6 GND), that ${portPath} is the UART (on a Raspberry Pi: ` +
-          `/dev/serial0 with the serial console disabled in raspi-config), and that the RVR ` +
-          `firmware has its UART enabled (factory firmware keeps it off until the robot is updated ` +
-          `once with the Sphero EDU app).`,
-    );
-  }
-}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

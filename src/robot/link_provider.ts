@@ -4,20 +4,6 @@
  */
 import type { RvrLink } from "../link/mod.ts";
 
-/**
- * The robot is not connected and no connect is in progress (calls wait for one that is, see
- * LinkProvider.awaitLink); the message says what to do.
- */
-export class NotConnectedError extends Error {
-  override name = "NotConnectedError";
-  constructor(readonly state: string, detail?: string) {
-    super(
-      `The RVR is not connected (state: ${state})${detail ? `: ${detail}` : ""}. ` +
-        "Call connect and try again.",
-    );
-  }
-}
-
 export interface LinkProvider {
   /** The link to the robot now. Throws NotConnectedError when there is none. */
   current(): RvrLink;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./link_provider.ts";
 export * from "./connection.ts";

@@ -63,10 +63,17 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { TimeoutError } from "../core/mod.ts";
 import type { RvrLink } from "../link/mod.ts";
+import {
+  describePose,
+  MotionStoppedError,
+  MoveCancelledError,
+  MoveFailedError,
+  MoveSupersededError,
+  MoveTimeoutError,
+} from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
-import { MotionStoppedError, type MoveResult, type Rvr } from "./rvr.ts";
+import type { MoveResult, Rvr } from "./rvr.ts";
 import type { SensorReading, SensorStreams } from "./sensors.ts";
 
 const log = getLogger(["rvr", "robot", "moves"]);
@@ -163,76 +170,6 @@ export interface MovesOptions {
   rvr: Rvr;
   streams: SensorStreams;
   links: LinkProvider;
-}
-
-function describePose(p: Pose): string {
-  return `(${p.x_m.toFixed(3)} m, ${p.y_m.toFixed(3)} m) heading ${p.heading_deg.toFixed(1)} deg`;
-}
-
-/** The move did not finish within its derived timeout; the robot was stopped. */
-export class MoveTimeoutError extends TimeoutError {
-  override name = "MoveTimeoutError";
-  readonly move: MoveName;
-  /** Last measured pose, or null when none was measured. */
-  readonly pose: Pose | null;
-
-  constructor(move: MoveName, timeoutMs: number, detail: string, pose: Pose | null) {
-    super(
-      `${move} did not finish within ${(timeoutMs / 1000).toFixed(1)} s (${detail}); the robot ` +
-        `was stopped${pose ? ` at ${describePose(pose)}` : ""}. Check for obstacles or a ` +
-        `blocked tread, then try again.`,
-      timeoutMs,
-    );
-    this.move = move;
-    this.pose = pose;
-  }
-}
-
-/** The firmware's position controller ended the drive without success. */
-export class MoveFailedError extends Error {
-  override name = "MoveFailedError";
-  readonly move: MoveName;
-  readonly pose: Pose | null;
-
-  constructor(move: MoveName, detail: string, pose: Pose | null) {
-    super(
-      `${move} ended without reaching its target: ${detail}${
-        pose ? `; the robot is at ${describePose(pose)}` : ""
-      }. Send the move again when nothing else is driving the robot.`,
-    );
-    this.move = move;
-    this.pose = pose;
-  }
-}
-
-/** The caller cancelled the move (options.signal); the robot was stopped. */
-export class MoveCancelledError extends Error {
-  override name = "MoveCancelledError";
-  readonly move: MoveName;
-  readonly reason: unknown;
-
-  constructor(move: MoveName, reason: unknown, pose: Pose | null) {
-    super(
-      `${move} was cancelled by the caller${
-        reason instanceof Error ? ` (${reason.message})` : ""
-      }; the robot was stopped${pose ? ` at ${describePose(pose)}` : ""}.`,
-    );
-    this.move = move;
-    this.reason = reason;
-  }
-}
-
-/** A newer move replaced this one before it finished. */
-export class MoveSupersededError extends Error {
-  override name = "MoveSupersededError";
-  readonly move: MoveName;
-  readonly by: MoveName;
-
-  constructor(move: MoveName, by: MoveName) {
-    super(`${move} was replaced by ${by} before it finished.`);
-    this.move = move;
-    this.by = by;
-  }
 }
 
 // ---- small maths --------------------------------------------------------------------------

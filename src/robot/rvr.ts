@@ -103,10 +103,10 @@ import {
   type ResponseOf,
 } from "../protocol/mod.ts";
 import { bridgeStateToBus, type RobotBus } from "./events.ts";
-import { type LinkProvider, NotConnectedError } from "./link_provider.ts";
+import { BatteryCriticalError, MotionStoppedError, NotConnectedError } from "./errors.ts";
+import type { LinkProvider } from "./link_provider.ts";
 import {
   type AutoStopReason,
-  BatteryCriticalError,
   ESTOP_SOURCES,
   type EstopSource,
   isContinuousDriveCommand,
@@ -297,21 +297,6 @@ export interface RvrOptions {
 function isPassing(error: unknown): boolean {
   return !(error instanceof RobotError || error instanceof RangeError ||
     error instanceof TypeError || error instanceof LinkClosedError);
-}
-
-/** A move (e.g. a distance drive) ended because the robot was stopped. */
-export class MotionStoppedError extends Error {
-  override name = "MotionStoppedError";
-  /** What stopped it: "stop", "watchdog", "stall", "emergency_stop", "disconnect", ... */
-  readonly reason: string;
-
-  constructor(reason: string) {
-    super(
-      `The move was cancelled: the robot was stopped (${reason}). Send a new movement command ` +
-        `when it is safe to continue.`,
-    );
-    this.reason = reason;
-  }
 }
 
 interface RunSpec {

@@ -32,6 +32,7 @@ import { getLogger } from "@logtape/logtape";
 import { type BatteryState, EmergencyStopActiveError, type StateStore } from "../core/mod.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { RequestName, RequestOf } from "../protocol/mod.ts";
+import { BatteryCriticalError } from "./errors.ts";
 import type { RobotBus, SafetyEventType } from "./events.ts";
 
 const log = getLogger(["rvr", "safety"]);
@@ -174,25 +175,6 @@ export interface LimitResult<N extends RequestName = RequestName> {
   readonly limited: boolean;
   /** The limit in force. */
   readonly speedLimitPercent: number;
-}
-
-/** Movement refused because the battery voltage state is critical. */
-export class BatteryCriticalError extends Error {
-  override name = "BatteryCriticalError";
-  readonly commandName: string;
-  /** Last known charge 0-100, or null. */
-  readonly batteryPercent: number | null;
-
-  constructor(commandName: string, batteryPercent: number | null) {
-    const charge = batteryPercent === null ? "" : ` (${batteryPercent} % left)`;
-    super(
-      `battery is critical: command "${commandName}" was refused${charge}. Driving on a critical ` +
-        `battery can brown the robot out mid-move. Charge or swap the battery; movement is ` +
-        `allowed again as soon as the robot reports the battery state is no longer critical.`,
-    );
-    this.commandName = commandName;
-    this.batteryPercent = batteryPercent;
-  }
 }
 
 /** The e-stop error with the safety layer's message (the tool to call comes first). */

@@ -85,6 +85,7 @@ import {
   type StreamService,
   type StreamServiceKey,
 } from "../protocol/mod.ts";
+import { StreamConfigurationError } from "./errors.ts";
 import type { RobotBus } from "./events.ts";
 import type { LinkProvider } from "./link_provider.ts";
 import type { Rvr } from "./rvr.ts";
@@ -163,25 +164,6 @@ export interface SensorStreamsOptions {
   cacheTtlMs: number;
   /** Period when start/acquire give none (RVR_SENSOR_INTERVAL), 33-65535 ms. */
   defaultIntervalMs: number;
-}
-
-/** The robot refused a streaming command (e.g. a service its firmware does not stream). */
-export class StreamConfigurationError extends Error {
-  override name = "StreamConfigurationError";
-  /** The command that was refused, e.g. "configure_streaming_service". */
-  readonly command: string;
-  readonly node: NodeId;
-
-  constructor(command: string, node: NodeId, what: string, cause: RobotError) {
-    super(
-      `Sensor streaming could not be set up: the robot refused ${command} to node ${node} ` +
-        `(${what}) with ${cause.message}. Streaming is now off; start again without the sensors ` +
-        `of that slot (speed may not be supported by this firmware).`,
-      { cause },
-    );
-    this.command = command;
-    this.node = node;
-  }
 }
 
 // ---- sensor table -------------------------------------------------------------------------

@@ -14,9 +14,8 @@ import {
   HEARTBEAT_MISSES,
   type OpenedPort,
   type PortSpec,
-  RobotNotRespondingError,
 } from "../../src/robot/connection.ts";
-import { NotConnectedError } from "../../src/robot/link_provider.ts";
+import { NotConnectedError, RobotNotRespondingError } from "../../src/robot/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "../../src/sim/mod.ts";
 
 /** Opens a MemoryPort pair with a fresh simulated robot behind it, as the built-in simulator does. */

@@ -16,7 +16,7 @@ import {
   serviceByKey,
   streamSlotOf,
 } from "../../src/protocol/mod.ts";
-import { NotConnectedError } from "../../src/robot/link_provider.ts";
+import { NotConnectedError, StreamConfigurationError } from "../../src/robot/mod.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import {
   allocateSlots,
@@ -26,7 +26,6 @@ import {
   type SensorReading,
   SENSORS,
   SensorStreams,
-  StreamConfigurationError,
 } from "../../src/robot/sensors.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
 import {
