@@ -22,6 +22,12 @@ export {
 export * from "./sensors.ts";
 export * from "./moves.ts";
 export * from "./runtime.ts";
+export {
+  nextNotification,
+  type NextNotificationOptions,
+  type PendingNotification,
+} from "./next_notification.ts";
+export { type BatteryThresholds, batteryThresholds } from "./battery_thresholds.ts";
 export * from "./aggregator.ts";
 export * from "./telemetry.ts";
 export * from "./recorder.ts";

@@ -1,8 +1,8 @@
 /**
  * Waiting for one robot notification that answers a command (the colour reading 0x36, the end of
- * a magnetometer calibration 0x51): subscribe on the link before the command goes out, then
- * await the next one with a timeout, a cancellation signal, and the link closing. Private to
- * src/mcp.
+ * a magnetometer calibration 0x51): subscribe on the current link before the command goes out,
+ * then await the next one with a timeout, a cancellation signal, and the link closing. What a
+ * caller above the robot layer (the tool catalog) uses instead of subscribing on RvrLink itself.
  *
  * @module
  */
@@ -10,8 +10,9 @@ import { getLogger } from "@logtape/logtape";
 import { TimeoutError } from "../core/mod.ts";
 import { LinkClosedError, type RvrLink } from "../link/mod.ts";
 import type { NotificationName, ResponseOf } from "../protocol/mod.ts";
+import type { LinkProvider } from "./link_provider.ts";
 
-const log = getLogger(["rvr", "mcp"]);
+const log = getLogger(["rvr", "robot"]);
 
 export interface PendingNotification<N extends NotificationName> {
   /**
@@ -32,8 +33,21 @@ export interface NextNotificationOptions {
   hint: string;
 }
 
-/** Starts waiting for the next `name` on `link`. Call before sending the command it answers. */
-export function nextNotification<N extends NotificationName>(
+/**
+ * Starts waiting for the next `name` on the current link (waiting for a connect in progress, as
+ * {@link LinkProvider.awaitLink} does). Call before sending the command it answers.
+ */
+export async function nextNotification<N extends NotificationName>(
+  links: LinkProvider,
+  name: N,
+  options: NextNotificationOptions,
+): Promise<PendingNotification<N>> {
+  const link = await links.awaitLink(options.signal ? { signal: options.signal } : {});
+  return nextNotificationOn(link, name, options);
+}
+
+/** Starts waiting for the next `name` on `link`. */
+function nextNotificationOn<N extends NotificationName>(
   link: RvrLink,
   name: N,
   options: NextNotificationOptions,
