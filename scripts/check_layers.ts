@@ -26,14 +26,6 @@ const RESTRUCTURE = "moves with the restructure issue";
 
 /** Known violations; each names its file, what, and why it is still here. Remove when fixed. */
 export const ALLOWLIST: readonly AllowlistEntry[] = [
-  // The tool catalog reads the baud rates from the config: BAUD_RATES belongs in link (the tty's
-  // line settings), passed into the catalog, when the catalog becomes src/tools/.
-  {
-    file: "src/mcp/tools/connection.ts",
-    rule: "composition-import",
-    subject: "src/config.ts",
-    why: `BAUD_RATES from the config; ${RESTRUCTURE} (src/tools/connection.ts)`,
-  },
   // The flight recorder writes its file: it becomes src/telemetry/recorder.ts, an adapter there.
   {
     file: "src/robot/recorder.ts",

@@ -5,9 +5,9 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "./core/errors.ts";
+import { BAUD_RATES } from "./link/mod.ts";
 
-/** Baud rates `stty` accepts that make sense for the RVR UART. */
-export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
+export { BAUD_RATES };
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
 export const LOG_FORMATS = ["json", "pretty"] as const;
 

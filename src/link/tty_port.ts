@@ -66,6 +66,9 @@ export const STTY_BAUD_RATES = [
 ] as const;
 export type BaudRate = (typeof STTY_BAUD_RATES)[number];
 
+/** The baud rates offered for the RVR's UART (RVR_BAUD_RATE, the connect tool): 115200 is its own. */
+export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
+
 /** What went wrong opening or using a serial port. */
 export const SERIAL_ERROR_CODES = [
   /** The path does not exist (serial port not enabled, wrong name, adapter unplugged). */

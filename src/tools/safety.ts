@@ -1,0 +1,179 @@
+/**
+ * Safety tools: set_speed_limit, set_command_timeout (both applied live), get_safety_status,
+ * get_motor_fault_state; and the safety status view (also part of rvr://status).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { BATTERY_STATES } from "../core/mod.ts";
+import { AUTO_STOP_REASONS, type SafetyStatus } from "../robot/mod.ts";
+import { commandOptions, tool } from "./_tool.ts";
+
+/** Longest watchdog timeout set_command_timeout accepts, seconds. */
+export const MAX_COMMAND_TIMEOUT_S = 3600;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export const safetyStatusShape = {
+  speed_limit_percent: z.number().min(0).max(100).describe(
+    "Movement speeds above this share of full scale are reduced to it (100 = no limit).",
+  ),
+  command_timeout_s: z.number().min(0).describe(
+    "The watchdog stops the robot this long after the last movement command (0 = off).",
+  ),
+  estop: z.object({
+    latched: z.boolean().describe("While true every movement command is refused."),
+    reason: z.string().nullable(),
+    latched_at: z.string().nullable().describe("ISO-8601."),
+  }),
+  battery: z.object({
+    state: z.enum(BATTERY_STATES),
+    percent: z.number().nullable().describe("0-100 as last read, or null."),
+    critical: z.boolean().describe("While true movement is refused."),
+  }),
+  motor_fault: z.boolean().describe("The motor driver reported a fault."),
+  watchdog: z.object({
+    enabled: z.boolean(),
+    armed: z.boolean().describe("A movement is running and will be stopped when it runs out."),
+    expires_in_ms: z.number().nullable(),
+  }),
+  last_auto_stop: z.object({
+    reason: z.enum(AUTO_STOP_REASONS),
+    detail: z.string(),
+    at: z.string().describe("ISO-8601."),
+  }).nullable().describe("The last time the server stopped the robot on its own."),
+};
+
+export type SafetyStatusView = z.infer<z.ZodObject<typeof safetyStatusShape>>;
+
+/** The safety state as get_safety_status and rvr://status show it. */
+export function safetyView(s: SafetyStatus): SafetyStatusView {
+  return {
+    speed_limit_percent: s.speedLimitPercent,
+    command_timeout_s: s.commandTimeoutS,
+    estop: { latched: s.estop.latched, reason: s.estop.reason, latched_at: iso(s.estop.latchedAt) },
+    battery: { state: s.battery.state, percent: s.battery.percent, critical: s.battery.critical },
+    motor_fault: s.motorFault,
+    watchdog: {
+      enabled: s.watchdog.enabled,
+      armed: s.watchdog.armed,
+      expires_in_ms: s.watchdog.expiresAt === null
+        ? null
+        : Math.max(0, s.watchdog.expiresAt - Date.now()),
+    },
+    last_auto_stop: s.lastAutoStop === null ? null : {
+      reason: s.lastAutoStop.reason,
+      detail: s.lastAutoStop.detail,
+      at: new Date(s.lastAutoStop.at).toISOString(),
+    },
+  };
+}
+
+export const setSpeedLimit = tool({
+  name: "set_speed_limit",
+  title: "Set the speed limit",
+  description: "Caps every later movement command at `percent` of full scale (255 for " +
+    "drive_with_heading and raw duty, 1.555 m/s for SI velocities, 624 deg/s for the RC yaw " +
+    "rate); faster commands are reduced to the cap (both values by one factor, keeping the " +
+    "curve) and report limited: true. A drive already running keeps its speed until the next " +
+    "command. 100 turns the limit off; the start-up value is RVR_MAX_SPEED_PERCENT (default 50).",
+  input: {
+    percent: z.number().min(0).max(100).describe("0-100; 100 = no limit."),
+  },
+  output: {
+    speed_limit_percent: z.number().min(0).max(100),
+    previous_percent: z.number().min(0).max(100),
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler(robot, args, ctx) {
+    const previous = robot.safety.speedLimitPercent;
+    robot.safety.setSpeedLimitPercent(args.percent);
+    ctx.notify(
+      "speed_limit_percent",
+      `Speed limit set to ${args.percent} % (was ${previous} %).`,
+      { percent: args.percent, previous },
+    );
+    return Promise.resolve({
+      speed_limit_percent: robot.safety.speedLimitPercent,
+      previous_percent: previous,
+    });
+  },
+});
+
+export const setCommandTimeout = tool({
+  name: "set_command_timeout",
+  title: "Set the auto-stop watchdog",
+  description:
+    "Sets the watchdog: the robot is stopped when no movement command arrives for `seconds` " +
+    "(continuous drives must be repeated within it). 0 switches the watchdog off (the robot " +
+    "then drives until told to stop). Applies at once (a running countdown restarts with the " +
+    "new value); the start-up value is RVR_COMMAND_TIMEOUT (default 5).",
+  input: {
+    seconds: z.number().min(0).max(MAX_COMMAND_TIMEOUT_S).describe(
+      `Seconds 0-${MAX_COMMAND_TIMEOUT_S}; 0 = off.`,
+    ),
+  },
+  output: {
+    command_timeout_s: z.number().min(0),
+    previous_s: z.number().min(0),
+    watchdog_enabled: z.boolean(),
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler(robot, args, ctx) {
+    const previous = robot.safety.commandTimeoutS;
+    robot.safety.setCommandTimeoutS(args.seconds);
+    ctx.notify(
+      "command_timeout_s",
+      args.seconds === 0
+        ? `Auto-stop watchdog switched off (was ${previous} s).`
+        : `Auto-stop watchdog set to ${args.seconds} s (was ${previous} s).`,
+      { seconds: args.seconds, previous },
+    );
+    return Promise.resolve({
+      command_timeout_s: robot.safety.commandTimeoutS,
+      previous_s: previous,
+      watchdog_enabled: robot.safety.commandTimeoutS > 0,
+    });
+  },
+});
+
+export const getSafetyStatus = tool({
+  name: "get_safety_status",
+  title: "Safety status",
+  description:
+    "The safety state: speed limit, watchdog (timeout, armed, time left), emergency stop " +
+    "(latched, why, since when: while latched movement is refused; clear_emergency_stop " +
+    "releases it), battery (state, percent, critical blocks movement), motor fault, and the " +
+    "last stop the server made on its own (watchdog, stall, fault, thermal, battery, link loss).",
+  input: {},
+  output: safetyStatusShape,
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  handler(robot) {
+    return Promise.resolve(safetyView(robot.rvr.safetyStatus()));
+  },
+});
+
+export const getMotorFaultState = tool({
+  name: "get_motor_fault_state",
+  title: "Motor fault state",
+  description:
+    "Asks the robot whether its motor driver reports a fault (a fault stops the robot; check " +
+    "motors and wheels). Also returns the fault flag the server last heard in a notification.",
+  input: {},
+  output: {
+    fault: z.boolean().describe("The robot's answer now."),
+    last_notified_fault: z.boolean().describe("From the last motor fault notification."),
+  },
+  hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+  async handler(robot, _args, ctx) {
+    const r = await robot.rvr.command("get_motor_fault_state", {}, commandOptions(ctx));
+    return { fault: r.is_fault, last_notified_fault: robot.state.safety.motorFault };
+  },
+});
+
+export const SAFETY_TOOLS = [
+  setSpeedLimit,
+  setCommandTimeout,
+  getSafetyStatus,
+  getMotorFaultState,
+] as const;
