@@ -14,7 +14,6 @@ export {
   type ServerOptions,
   TOOL_GROUPS,
   TOOL_NAMES,
-  type ToolName,
 } from "./server.ts";
 export {
   DEFAULT_EVENT_CAPACITY,

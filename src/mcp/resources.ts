@@ -27,9 +27,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Subscription } from "../core/mod.ts";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
-import { connectionStatus, safetyView } from "./_status.ts";
+import { connectionStatus, safetyView, sensorDataView } from "../tools/mod.ts";
 import type { ServerDeps } from "./_tool.ts";
-import { sensorDataView } from "./tools/sensors.ts";
 
 const log = getLogger(["rvr", "mcp", "resources"]);
 

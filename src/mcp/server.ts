@@ -1,5 +1,6 @@
 /**
- * The MCP server: every RVR tool (tools/*.ts), the three resources (resources.ts), logging
+ * The MCP server: every RVR tool of the catalog (src/tools, registered by _tool.ts), the three
+ * resources (resources.ts), logging
  * (safety events and robot warnings reach the client as log messages), and the server
  * instructions. {@link createServer} builds one per transport (stdio, or each Streamable HTTP
  * session), all driving the same runtime; {@link RvrMcpServer.close} (or the transport closing)
@@ -21,41 +22,16 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { BATTERY_STATES } from "../core/mod.ts";
-import { reportSimulation, robotIsSimulated, type ServerDeps, type ToolEnv } from "./_tool.ts";
+import { CATALOG } from "../tools/mod.ts";
+import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
-import { CONNECTION_TOOLS, registerConnectionTools } from "./tools/connection.ts";
-import { IR_TOOLS, registerIrTools } from "./tools/ir.ts";
-import { LED_TOOLS, registerLedTools } from "./tools/leds.ts";
-import { MOVEMENT_TOOLS, registerMovementTools } from "./tools/movement.ts";
-import { registerSafetyTools, SAFETY_TOOLS } from "./tools/safety.ts";
-import { registerSensorTools, SENSOR_TOOLS } from "./tools/sensors.ts";
-import { registerSystemTools, SYSTEM_TOOLS } from "./tools/system.ts";
 
 export type { ServerDeps } from "./_tool.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
-/** Every tool the server registers, by group. */
-export const TOOL_GROUPS = {
-  connection: CONNECTION_TOOLS,
-  movement: MOVEMENT_TOOLS,
-  leds: LED_TOOLS,
-  sensors: SENSOR_TOOLS,
-  system: SYSTEM_TOOLS,
-  safety: SAFETY_TOOLS,
-  ir: IR_TOOLS,
-} as const;
-
-export const TOOL_NAMES = [
-  ...CONNECTION_TOOLS,
-  ...MOVEMENT_TOOLS,
-  ...LED_TOOLS,
-  ...SENSOR_TOOLS,
-  ...SYSTEM_TOOLS,
-  ...SAFETY_TOOLS,
-  ...IR_TOOLS,
-] as const;
-export type ToolName = typeof TOOL_NAMES[number];
+/** The catalog's tools by group, and their names in the order tools/list shows them. */
+export { TOOL_GROUPS, TOOL_NAMES } from "../tools/mod.ts";
 
 export const SERVER_NAME = "rvr-mcp";
 
@@ -219,20 +195,13 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
       instructions: INSTRUCTIONS,
     },
   );
-  reportSimulation(server, () => robotIsSimulated(deps.runtime));
   const resources = registerResources(server, deps, options);
   server.onDispose(() => resources.dispose());
   const env: ToolEnv = {
-    ...deps,
-    noteSetting: (name, detail, data) => resources.eventLog.noteSetting(name, detail, data),
+    robot: deps.runtime,
+    notify: (name, detail, data) => resources.eventLog.noteSetting(name, detail, data),
   };
-  registerConnectionTools(server, env);
-  registerMovementTools(server, env);
-  registerLedTools(server, env);
-  registerSensorTools(server, env);
-  registerSystemTools(server, env);
-  registerSafetyTools(server, env);
-  registerIrTools(server, env);
+  for (const tool of CATALOG) registerTool(server, tool, env);
   server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
   const previous = server.server.onclose;
   server.server.onclose = () => {

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
-import { SIMULATED_KEY } from "../../src/mcp/_tool.ts";
+import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import { buildBundle, LineReader, programV8Flags, ROOT } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 

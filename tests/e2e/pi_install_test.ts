@@ -22,7 +22,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
-import { SIMULATED_KEY } from "../../src/mcp/_tool.ts";
+import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import { buildBundle, LineReader, ROOT } from "./_process.ts";
 
 const README = Deno.readTextFileSync(`${ROOT}README.md`);

@@ -13,7 +13,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Metrics } from "../../src/core/metrics.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
-import { SIMULATED_KEY } from "../../src/mcp/_tool.ts";
+import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
 import { Moves } from "../../src/robot/moves.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";

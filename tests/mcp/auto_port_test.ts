@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { autoPort, type BoardFacts, SERIAL0 } from "../../src/link/mod.ts";
-import { SIMULATED_KEY } from "../../src/mcp/_tool.ts";
+import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
 import { makeMcpRig } from "./_rig.ts";
 

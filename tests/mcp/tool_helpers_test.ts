@@ -1,7 +1,7 @@
 /**
- * The pieces behind the tools: error-to-result mapping, the tool definition helper (domain error
- * vs bug, progress), the update throttle, the event log, LED packets, compass heading, IR
- * decoding, log levels.
+ * The pieces of the MCP adapter: error-to-result mapping, tool registration (domain error vs bug,
+ * progress, the simulated mark), the update throttle, the event log, log levels. The catalog's
+ * own helpers (LED packets, compass heading, IR decoding) are tested in tests/tools.
  */
 import assert from "node:assert/strict";
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
@@ -17,6 +17,7 @@ import {
   CancelledByEmergencyStopError,
   CircuitOpenError,
   CommandTimeoutError,
+  DomainError,
   EmergencyStopActiveError,
   EventBus,
   IllegalTransitionError,
@@ -24,8 +25,10 @@ import {
   QueueDrainedError,
   QueueFullError,
 } from "../../src/core/mod.ts";
+import { Metrics } from "../../src/core/metrics.ts";
 import {
   LinkClosedError,
+  PortClosedError,
   ResponseTimeoutError,
   RobotError,
   SerialPortError,
@@ -34,23 +37,28 @@ import {
 import {
   BatteryCriticalError,
   MotionStoppedError,
-  NotConnectedError,
-  RobotNotRespondingError,
-  type RobotTopics,
-} from "../../src/robot/mod.ts";
-import {
   MoveCancelledError,
   MoveFailedError,
   MoveSupersededError,
   MoveTimeoutError,
-} from "../../src/robot/moves.ts";
-import { defineTool, describeToolError, ERROR_META_KEY } from "../../src/mcp/_tool.ts";
+  NotConnectedError,
+  RobotNotRespondingError,
+  type RobotTopics,
+  Runtime,
+  StreamConfigurationError,
+  UnexpectedReplyError,
+} from "../../src/robot/mod.ts";
+import {
+  CORRELATION_META_KEY,
+  describeToolError,
+  ERROR_META_KEY,
+  registerTool,
+  type ToolEnv,
+} from "../../src/mcp/_tool.ts";
 import { RobotEventLog, UpdateThrottle } from "../../src/mcp/resources.ts";
 import { notificationLog, safetyLogLevel } from "../../src/mcp/server.ts";
-import { ledPacket, rgbLedsOf } from "../../src/mcp/tools/leds.ts";
-import { compassHeadingDeg, decodeIrReadings } from "../../src/mcp/tools/sensors.ts";
-import { cleanText, u64Ms, versionText } from "../../src/mcp/tools/system.ts";
-import { installClock } from "../robot/_harness.ts";
+import { commandOptions, SIMULATED_KEY, tool } from "../../src/tools/mod.ts";
+import { installClock, TEST_RUNTIME_SETTINGS } from "../robot/_harness.ts";
 
 Deno.test("describeToolError: cause first, then what to do; bugs are not described", async (t) => {
   const cases: [Error, RegExp][] = [
@@ -99,44 +107,82 @@ Deno.test("describeToolError: cause first, then what to do; bugs are not describ
     ],
     [new MoveCancelledError("drive_forward", new Error("gone"), null), /cancelled by the caller/],
     [new MoveSupersededError("pivot", "drive_forward"), /replaced by drive_forward.*one move runs/],
+    [
+      new StreamConfigurationError(
+        "configure_streaming_service",
+        2,
+        "speed",
+        new RobotError("configure_streaming_service", 7, 2),
+      ),
+      /^Sensor streaming could not be set up: .*start again without/,
+    ],
+    [
+      new UnexpectedReplyError("get_encoder_counts", "3 counts instead of 2"),
+      /^get_encoder_counts answered 3 counts instead of 2; the firmware may differ/,
+    ],
+    [new PortClosedError("/dev/serial0"), /^Port \/dev\/serial0 is closed; reconnect/],
     [new DOMException("The operation was aborted", "AbortError"), /^cancelled: /],
-    [new RangeError("percent must be 0-100, got 120"), /^invalid argument: percent/],
-    [new TypeError("speed must be a number"), /^invalid argument: speed/],
   ];
   for (const [i, [error, pattern]] of cases.entries()) {
     await t.step(`${i} ${error.name}`, () => {
       const text = describeToolError(error);
       assert.ok(text !== undefined, `${error.name} is a domain error`);
       assert.match(text, pattern);
+      if (!(error instanceof DOMException)) {
+        assert.ok(error instanceof DomainError, `${error.name} extends DomainError`);
+        assert.equal(text, error.hint, "the text is the error's hint");
+      }
     });
   }
   await t.step("bugs", () => {
     assert.equal(describeToolError(new Error("boom")), undefined);
     assert.equal(describeToolError(new IllegalTransitionError("c", "a", "b", [])), undefined);
     assert.equal(describeToolError("a string"), undefined);
+    // Arguments are checked by the catalog's schemas where they enter: a RangeError or TypeError
+    // thrown further down is a bug in the code, not "an invalid argument" of the caller.
+    assert.equal(describeToolError(new RangeError("percent must be 0-100, got 120")), undefined);
+    assert.equal(describeToolError(new TypeError("speed must be a number")), undefined);
   });
 });
 
-Deno.test("defineTool: domain errors become results with a hint, bugs throw, progress only grows", async () => {
+/** A runtime that is never connected: configured for `port` (not opened). */
+function idleRuntime(port: string): Runtime {
+  return new Runtime({ ...TEST_RUNTIME_SETTINGS, serialPort: port }, () => {
+    throw new Error("this test never opens a port");
+  }, new Metrics({ processMetrics: false }));
+}
+
+Deno.test("registerTool: domain errors become results with a hint, bugs throw, progress only grows", async () => {
+  const robot = idleRuntime("/dev/ttyNOTHERE");
+  const notes: string[] = [];
+  const env: ToolEnv = { robot, notify: (name, detail) => notes.push(`${name}: ${detail}`) };
   const server = new McpServer({ name: "t", version: "1" });
-  defineTool(server, {
-    name: "probe",
-    title: "Probe",
-    description: "Throws what it is told to; reports progress.",
-    input: { what: z.enum(["ok", "range", "bug", "estop"]) },
-    output: { done: z.boolean() },
-    hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
-    run(args, call) {
-      assert.match(call.correlationId, /^probe-/);
-      assert.equal(call.command.correlationId, call.correlationId);
-      assert.equal(call.command.requestsResponse, true);
-      for (const p of [1, 1, 0.5, 2, 3, 2.5]) call.progress(p, 3, `step ${p}`);
-      if (args.what === "range") throw new RangeError("what is out of range");
-      if (args.what === "bug") throw new Error("an unexpected bug");
-      if (args.what === "estop") throw new EmergencyStopActiveError("probe", "tool", 0);
-      return Promise.resolve({ done: true });
-    },
-  });
+  registerTool(
+    server,
+    tool({
+      name: "probe",
+      title: "Probe",
+      description: "Throws what it is told to; reports progress.",
+      input: { what: z.enum(["ok", "range", "bug", "estop"]) },
+      output: { done: z.boolean() },
+      hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler(r, args, ctx) {
+        assert.equal(r, robot, "the handler drives the env's robot");
+        assert.match(ctx.correlationId, /^probe-/);
+        const options = commandOptions(ctx);
+        assert.equal(options.correlationId, ctx.correlationId);
+        assert.equal(options.requestsResponse, true);
+        assert.equal(options.signal, ctx.signal);
+        for (const p of [1, 1, 0.5, 2, 3, 2.5]) ctx.progress?.(p, 3, `step ${p}`);
+        ctx.notify("probe", `probed ${args.what}`, {});
+        if (args.what === "range") throw new RangeError("what is out of range");
+        if (args.what === "bug") throw new Error("an unexpected bug");
+        if (args.what === "estop") throw new EmergencyStopActiveError("probe", "tool", 0);
+        return Promise.resolve({ done: true });
+      },
+    }),
+    env,
+  );
   const client = new Client({ name: "c", version: "1" });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(b);
@@ -150,16 +196,25 @@ Deno.test("defineTool: domain errors become results with a hint, bugs throw, pro
         withProgress ? { onprogress: (p) => progress.push(p.progress) } : {},
       ) as Promise<CallToolResult>;
     const ok = await call("ok", true);
-    assert.deepEqual(ok.structuredContent, { done: true });
+    assert.deepEqual(ok.structuredContent, { done: true }, "no simulated mark: a real port");
+    assert.match(String(ok._meta?.[CORRELATION_META_KEY]), /^probe-/);
     assert.deepEqual(progress, [1, 2, 3], "only increasing progress is sent");
+    assert.deepEqual(notes, ["probe: probed ok"], "notes reach the env");
 
+    // A RangeError thrown by code is a bug (arguments were checked by the schema): the SDK's
+    // own error result, without our hint or _meta (the old "invalid argument" text was wrong).
     const range = await call("range");
     assert.equal(range.isError, true);
-    assert.equal(range._meta?.[ERROR_META_KEY], "RangeError");
-    assert.match((range.content[0] as { text: string }).text, /^invalid argument: what is out/);
+    assert.equal(range._meta, undefined);
+    assert.equal((range.content[0] as { text: string }).text, "what is out of range");
 
     const estop = await call("estop");
+    assert.equal(estop.isError, true);
     assert.equal(estop._meta?.[ERROR_META_KEY], "EmergencyStopActiveError");
+    assert.match(
+      (estop.content[0] as { text: string }).text,
+      /^emergency stop is active: call clear_emergency_stop first/,
+    );
 
     // A bug is rethrown: the SDK's own error result, without our hint or _meta.
     const bug = await call("bug");
@@ -169,9 +224,46 @@ Deno.test("defineTool: domain errors become results with a hint, bugs throw, pro
 
     const strict = await client.callTool({ name: "probe", arguments: { what: "ok", extra: 1 } });
     assert.equal(strict.isError, true, "unknown arguments are refused");
+    const bad = await client.callTool({ name: "probe", arguments: { what: "maybe" } });
+    assert.equal(bad.isError, true, "a value outside the schema is refused before the handler");
+    assert.equal(notes.length, 4, "neither refused call reached the handler");
   } finally {
     await client.close();
     await server.close();
+    await robot.close("sigterm");
+  }
+});
+
+Deno.test("registerTool: results say simulated_robot while the robot is the simulator", async () => {
+  const robot = idleRuntime("sim");
+  const server = new McpServer({ name: "t", version: "1" });
+  registerTool(
+    server,
+    tool({
+      name: "probe",
+      title: "Probe",
+      description: "Returns done.",
+      input: {},
+      output: { done: z.boolean() },
+      hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler: () => Promise.resolve({ done: true }),
+    }),
+    { robot, notify: () => {} },
+  );
+  const client = new Client({ name: "c", version: "1" });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(b);
+  await client.connect(a);
+  try {
+    const { tools } = await client.listTools();
+    const properties = tools[0].outputSchema?.properties ?? {};
+    assert.ok(SIMULATED_KEY in properties, "the output schema declares the mark");
+    const r = await client.callTool({ name: "probe", arguments: {} }) as CallToolResult;
+    assert.deepEqual(r.structuredContent, { done: true, [SIMULATED_KEY]: true });
+  } finally {
+    await client.close();
+    await server.close();
+    await robot.close("sigterm");
   }
 });
 
@@ -266,42 +358,6 @@ Deno.test("RobotEventLog: notifications, safety events and settings, bounded", a
     log.dispose();
     bus.close();
   }
-});
-
-Deno.test("LED packets: one byte per set bit, ascending; groups cover section 9.6", () => {
-  assert.deepEqual(ledPacket(new Map([[5, 9], [0, 1], [30, 7]])), {
-    led_group: 0x40000021,
-    led_brightness_values: [1, 9, 7],
-  });
-  assert.throws(() => ledPacket(new Map([[31, 1]])), /channel 31 does not exist/);
-  assert.deepEqual(rgbLedsOf("headlights"), ["left_headlight", "right_headlight"]);
-  assert.deepEqual(rgbLedsOf("undercarriage_white"), []);
-  assert.deepEqual(rgbLedsOf("power_button_rear"), ["power_button_rear"]);
-});
-
-Deno.test("compass heading: clockwise from magnetic north, body frame x right, y forward", () => {
-  // North straight ahead, to the left, behind, to the right.
-  assert.equal(compassHeadingDeg(0, 20), 0);
-  assert.equal(compassHeadingDeg(-20, 0), 90, "north on the left: facing east");
-  assert.equal(compassHeadingDeg(0, -20), 180);
-  assert.equal(compassHeadingDeg(20, 0), 270, "north on the right: facing west");
-  assert.equal(compassHeadingDeg(-10, 17.3205), 30);
-});
-
-Deno.test("IR readings: one byte per receiver, front_left in bits 0-7", () => {
-  assert.deepEqual(decodeIrReadings(0xff05_ff03), {
-    front_left: { value: 3, code: 3 },
-    front_right: { value: 0xff, code: null },
-    back_right: { value: 5, code: 5 },
-    back_left: { value: 0xff, code: null },
-  });
-});
-
-Deno.test("system info helpers", () => {
-  assert.equal(versionText({ major: 8, minor: 3, revision: 432 }), "8.3.432");
-  assert.equal(cleanText("RV-ABCD\0"), "RV-ABCD");
-  assert.equal(cleanText("STM32F4\0\0junk"), "STM32F4");
-  assert.equal(u64Ms(1_505_924n), 1_505_924);
 });
 
 Deno.test("log levels for safety events and robot notifications", () => {

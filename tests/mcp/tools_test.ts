@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { BATTERY_STATES as SIM_BATTERY_STATES } from "../../src/sim/power_model.ts";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
-import { LED_NAMES, RGB_LEDS, rgbLedsOf } from "../../src/mcp/tools/leds.ts";
+import { LED_NAMES, RGB_LEDS, rgbLedsOf } from "../../src/tools/leds.ts";
 import { MemoryPort } from "../../src/link/mod.ts";
 import {
   SIM_BOARD_REVISION,
