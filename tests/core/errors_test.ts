@@ -3,6 +3,7 @@ import {
   CancelledByEmergencyStopError,
   CircuitOpenError,
   CommandTimeoutError,
+  DomainError,
   EmergencyStopActiveError,
   IllegalTransitionError,
   QueueClosedError,
@@ -71,5 +72,47 @@ Deno.test("core errors", async (t) => {
       estop.message,
       /^emergency stop is active: call clear_emergency_stop first \(drive refused; latched at 2025-01-01T00:00:00\.000Z: operator\)\.$/,
     );
+  });
+});
+
+Deno.test("DomainError: the base of what callers see, with the hint they are shown", async (t) => {
+  await t.step("the hint defaults to the message; a cause is kept", () => {
+    const cause = new Error("underneath");
+    const e = new DomainError("The thing failed (value 3). Do this.", { cause });
+    assert.equal(e.name, "DomainError");
+    assert.equal(e.hint, e.message);
+    assert.equal(e.cause, cause);
+    const hinted = new DomainError("what failed", { hint: "what to do" });
+    assert.equal(hinted.hint, "what to do");
+    assert.equal("cause" in hinted, false, "no cause unless given");
+  });
+  await t.step("every core error a caller acts on is one; a bug in the caller is not", () => {
+    const domain = [
+      new TimeoutError("slow", 5),
+      new CommandTimeoutError("echo", 500, "running"),
+      new QueueFullError("echo", 1, 1),
+      new QueueClosedError("echo", "bye"),
+      new QueueDrainedError("echo", "lost"),
+      new CancelledByEmergencyStopError("drive"),
+      new CircuitOpenError("robot", 1500, 0, "3 failures"),
+      new EmergencyStopActiveError("drive", "tool", 0),
+    ];
+    for (const e of domain) assert.ok(e instanceof DomainError, e.name);
+    assert.ok(!(new IllegalTransitionError("c", "a", "b", []) instanceof DomainError));
+  });
+  await t.step("hints: the cause first, then the way out", () => {
+    assert.equal(new TimeoutError("slow", 5).hint, "timed out: slow");
+    assert.equal(new TimeoutError("slow", 5, { hint: "own" }).hint, "own");
+    assert.match(
+      new QueueFullError("echo", 1, 1).hint,
+      /^too many commands waiting: Command queue/,
+    );
+    assert.match(
+      new CancelledByEmergencyStopError("drive").hint,
+      /^cancelled by emergency stop: .*Call clear_emergency_stop when it is safe/,
+    );
+    const open = new CircuitOpenError("robot", 1500, 0, "3 failures");
+    assert.match(open.hint, /^the robot stopped answering; next probe in 2 s\. Retry after that/);
+    assert.ok(open.hint.endsWith(`(${open.message})`), "the circuit's own message follows");
   });
 });
