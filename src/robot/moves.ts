@@ -65,6 +65,7 @@
 import { getLogger } from "@logtape/logtape";
 import { TimeoutError } from "../core/mod.ts";
 import type { RvrLink } from "../link/mod.ts";
+import { headingFromYaw } from "../protocol/mod.ts";
 import type { LinkProvider } from "./link_provider.ts";
 import { MotionStoppedError, type MoveResult, type Rvr } from "./rvr.ts";
 import type { SensorReading, SensorStreams } from "./sensors.ts";
@@ -243,10 +244,9 @@ export function wrap180(deg: number): number {
   return r + 0; // -0 -> 0
 }
 
-/** Left-hand heading 0-359.99 of a yaw. */
+/** The drive_with_heading heading, [0, 360), of a yaw (src/protocol/angles.ts). */
 export function yawToHeading(yawDeg: number): number {
-  const h = ((-yawDeg % 360) + 360) % 360;
-  return h >= 360 ? 0 : h + 0; // -0 -> 0
+  return headingFromYaw(yawDeg);
 }
 
 /** Yaw (-180..180) whose direction is the locator vector (dx, dy). */

@@ -1,0 +1,42 @@
+/**
+ * Angles: the two conventions the RVR uses, and the one conversion between them. Pure (no Deno,
+ * no DOM): the server, the simulator's callers and the dashboard in the browser import it.
+ *
+ * - **yaw** (the IMU's, `yaw_deg`): right-hand rule, + = left (counter-clockwise seen from
+ *   above), 0 = forward at the last reset_yaw, -180..180 as the robot reports it.
+ * - **heading** (`drive_with_heading`'s, `heading_deg`): clockwise like a compass, 0 = forward,
+ *   90 = right, 270 = left, in [0, 360).
+ *
+ * @module
+ */
+
+/** Options of {@link headingFromYaw}. */
+export interface HeadingOptions {
+  /** Round to this many decimals (0-6); a heading that rounds to 360 is 0. Default: no rounding. */
+  decimals?: number;
+}
+
+/**
+ * The `drive_with_heading` heading, in [0, 360), of an IMU yaw (+ = left): `(360 - yaw) mod 360`.
+ * Never -0. RangeError for a yaw that is not a finite number or bad `decimals`.
+ */
+export function headingFromYaw(yawDeg: number, options: HeadingOptions = {}): number {
+  if (typeof yawDeg !== "number" || !Number.isFinite(yawDeg)) {
+    throw new RangeError(
+      `A yaw must be a finite number of degrees, got ${String(yawDeg)}; pass the IMU's yaw_deg.`,
+    );
+  }
+  let h = (360 - yawDeg) % 360;
+  if (h < 0) h += 360;
+  const decimals = options.decimals;
+  if (decimals !== undefined) {
+    if (!Number.isInteger(decimals) || decimals < 0 || decimals > 6) {
+      throw new RangeError(
+        `decimals must be an integer from 0 to 6, got ${String(decimals)}; e.g. 2 for 0.01 deg.`,
+      );
+    }
+    const f = 10 ** decimals;
+    h = Math.round(h * f) / f;
+  }
+  return h >= 360 || h === 0 ? 0 : h;
+}
