@@ -7,6 +7,8 @@
  * - **heading** (`drive_with_heading`'s, `heading_deg`): clockwise like a compass, 0 = forward,
  *   90 = right, 270 = left, in [0, 360).
  *
+ * docs/protocol.md section 9.4.
+ *
  * @module
  */
 
@@ -39,4 +41,15 @@ export function headingFromYaw(yawDeg: number, options: HeadingOptions = {}): nu
     h = Math.round(h * f) / f;
   }
   return h >= 360 || h === 0 ? 0 : h;
+}
+
+/** Wraps an angle in degrees to [-180, 180). */
+export function wrapDeg(deg: number): number {
+  const r = (deg + 180) % 360;
+  return (r < 0 ? r + 360 : r) - 180;
+}
+
+/** The yaw (deg, + = left) that a `drive_with_heading` heading (deg, + = right) asks for. */
+export function yawDegOfHeading(headingDeg: number): number {
+  return -(headingDeg % 360);
 }

@@ -1,7 +1,7 @@
 /** src/protocol/angles.ts: the one yaw -> heading conversion of the program. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { headingFromYaw } from "../../src/protocol/angles.ts";
+import { headingFromYaw, wrapDeg, yawDegOfHeading } from "../../src/protocol/angles.ts";
 
 Deno.test("headingFromYaw", async (t) => {
   await t.step("0 forward, 90 right, 270 left; + yaw is left", () => {
@@ -44,4 +44,27 @@ Deno.test("headingFromYaw", async (t) => {
     assert.throws(() => headingFromYaw(1, { decimals: 1.5 }), /integer from 0 to 6, got 1.5/);
     assert.throws(() => headingFromYaw(1, { decimals: 7 }), RangeError);
   });
+});
+
+Deno.test("wrapDeg lands in [-180, 180) and keeps the angle mod 360", () => {
+  assert.equal(wrapDeg(180), -180);
+  assert.equal(wrapDeg(-180), -180);
+  assert.equal(wrapDeg(190), -170);
+  assert.equal(wrapDeg(-190), 170);
+  assert.equal(wrapDeg(720 + 45), 45);
+  fc.assert(
+    fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), (deg) => {
+      const w = wrapDeg(deg);
+      assert.ok(w >= -180 && w < 180, `wrapDeg(${deg}) = ${w}`);
+      const turns = (deg - w) / 360;
+      assert.ok(Math.abs(turns - Math.round(turns)) < 1e-6, `wrapDeg(${deg}) = ${w}`);
+    }),
+  );
+});
+
+Deno.test("a drive_with_heading heading is the negative yaw: 90 (right) is yaw -90", () => {
+  assert.equal(yawDegOfHeading(90), -90);
+  assert.equal(yawDegOfHeading(270), -270);
+  assert.equal(yawDegOfHeading(450), -90);
+  assert.equal(wrapDeg(yawDegOfHeading(270)), 90);
 });
