@@ -92,9 +92,10 @@ import {
   type ResponseOf,
   sdkSendingSlot,
   type SlotEntry,
+  wrapDeg,
 } from "../protocol/mod.ts";
 import { createFaultSettings, type FaultSettings } from "./faults.ts";
-import { type BodyEvent, type BodyOptions, RvrBody, wrapDeg } from "./kinematics.ts";
+import { type BodyEvent, type BodyOptions, RvrBody } from "./body/mod.ts";
 import {
   type BatteryEvent,
   BatteryModel,

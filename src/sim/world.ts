@@ -2,7 +2,7 @@
  * One shared world for simulated robots: floor colours under the colour sensor, ambient light,
  * the Earth's magnetic field, and robot-to-robot infrared (rvr-protocol.md sec. 9.5).
  *
- * Positions and headings are world-frame (see kinematics.ts): metres, heading rad CCW from +y.
+ * Positions and headings are world-frame (see body/geometry.ts): metres, heading rad CCW from +y.
  *
  * Infrared model (all choices [?], documented here):
  * - Emitters face front (0 deg), left (+90), right (-90) and rear (180) of the robot; each lights a
@@ -25,7 +25,8 @@
  * - Magnetometer: Earth field of MAG_HORIZONTAL_UT toward magnetic north and MAG_VERTICAL_UT down,
  *   in the body frame (x right, y forward, z up), tilted with the IMU pitch/roll.
  */
-import { headingOf, levelToBody, type RvrBody, type Vec3, wrapDeg, wrapRad } from "./kinematics.ts";
+import { wrapDeg } from "../protocol/mod.ts";
+import { headingOf, levelToBody, type RvrBody, type Vec3, wrapRad } from "./body/mod.ts";
 
 export interface Rgb {
   r: number;

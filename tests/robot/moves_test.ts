@@ -20,7 +20,7 @@ import {
 } from "../../src/robot/moves.ts";
 import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
-import { TRACK_WIDTH_M } from "../../src/sim/kinematics.ts";
+import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";
 import {
   type Clock,
   installClock,

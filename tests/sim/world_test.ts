@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RvrBody } from "../../src/sim/kinematics.ts";
+import { RvrBody } from "../../src/sim/body/mod.ts";
 import {
   classifyColor,
   COLOR_DARK_LEVEL,
