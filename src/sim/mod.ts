@@ -2,5 +2,6 @@
 export * from "./faults.ts";
 export * from "./body/mod.ts";
 export * from "./power_model.ts";
+export * from "./color.ts";
 export * from "./world.ts";
 export * from "./simulated_rvr.ts";

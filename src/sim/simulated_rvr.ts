@@ -108,9 +108,8 @@ import {
   type ColorReading,
   DEFAULT_COLOR_PALETTE,
   type PaletteEntry,
-  SimWorld,
-  type WorldMember,
-} from "./world.ts";
+} from "./color.ts";
+import { SimWorld, type WorldMember } from "./world.ts";
 
 const log = getLogger(["rvr", "sim"]);
 
