@@ -16,7 +16,7 @@
  * - Replies iff FLAGS 0x02 (with 0x04: only on error), sec. 7.
  */
 import { getLogger } from "@logtape/logtape";
-import type { BytePort } from "../link/byte_port.ts";
+import type { BytePort } from "../core/byte_port.ts";
 import {
   buildResponse,
   commandById,
