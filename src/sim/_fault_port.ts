@@ -9,8 +9,8 @@
  * Writes go out in order through one promise chain; a write the port rejects is counted and logged.
  */
 import { getLogger } from "@logtape/logtape";
-import type { BytePort } from "../core/byte_port.ts";
 import { encodePacket, Flag, type Packet } from "../protocol/mod.ts";
+import type { BytePort } from "./context.ts";
 import type { FaultSettings } from "./faults.ts";
 import type { SimCounters } from "./stats.ts";
 import type { SimTimers } from "./_timers.ts";

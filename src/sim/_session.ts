@@ -16,7 +16,6 @@
  * - Replies iff FLAGS 0x02 (with 0x04: only on error), sec. 7.
  */
 import { getLogger } from "@logtape/logtape";
-import type { BytePort } from "../core/byte_port.ts";
 import {
   buildResponse,
   commandById,
@@ -36,7 +35,7 @@ import {
   PayloadLengthError,
   type RequestName,
 } from "../protocol/mod.ts";
-import { CommandError, type RequestContext } from "./context.ts";
+import { type BytePort, CommandError, type RequestContext } from "./context.ts";
 import type { SimCounters } from "./stats.ts";
 import type { FaultPort } from "./_fault_port.ts";
 import type { SimTimers } from "./_timers.ts";

@@ -4,6 +4,9 @@
  */
 import type { NodeId, NotificationName, ResponseOf } from "../protocol/mod.ts";
 
+/** The byte transport the simulator talks on (the simulator's only import of it). */
+export type { BytePort } from "../core/byte_port.ts";
+
 /** A command outcome with a specific ERR code (anything else: RangeError = bad_data_value). */
 export class CommandError extends Error {
   constructor(readonly code: number, message: string) {

@@ -9,11 +9,10 @@
  * latency), streaming.ts, devices/ (one file per device group) and body/ (the physics).
  */
 import { getLogger } from "@logtape/logtape";
-import type { BytePort } from "../core/byte_port.ts";
 import { buildNotification, type NodeId, type SlotEntry } from "../protocol/mod.ts";
 import { type BodyOptions, RvrBody } from "./body/mod.ts";
 import type { PaletteEntry } from "./color.ts";
-import type { Guard, NotifyHost } from "./context.ts";
+import type { BytePort, Guard, NotifyHost } from "./context.ts";
 import { Devices } from "./devices/mod.ts";
 import { createFaultSettings, type FaultSettings } from "./faults.ts";
 import { BatteryModel, type BatteryOptions, ThermalModel } from "./power_model.ts";
