@@ -95,11 +95,18 @@ export function isSpeedLimitedCommand(name: string): name is SpeedLimitedCommand
 export const ESTOP_SOURCES = ["tool", "http", "api"] as const;
 export type EstopSource = typeof ESTOP_SOURCES[number];
 
-/** Why the server stopped the robot on its own before exiting or losing the link. */
+/**
+ * Why the server stopped the robot on its own before exiting or losing the link. The client going
+ * away: stdin_eof, stdout_closed (a write to stdout failed: EPIPE), sighup; asked to stop: sigint,
+ * sigterm; uncaught_error: the last resort for an error nothing caught (the process then exits 1).
+ */
 export const SHUTDOWN_REASONS = [
   "stdin_eof",
+  "stdout_closed",
   "sigint",
   "sigterm",
+  "sighup",
+  "uncaught_error",
   "link_loss",
   "disconnect",
 ] as const;
