@@ -131,7 +131,7 @@ export const OPTIONS = {
   mcpStdio: option(
     "RVR_MCP_STDIO",
     bool.default(true),
-    "serve MCP on stdin/stdout; stdin closing then means the client left (stop the robot, exit). Turn off for an HTTP-only service",
+    "serve MCP on stdin/stdout; stdin or stdout closing then means the client left (stop the robot, exit). Turn off for an HTTP-only service",
     BOOL_ALLOWED,
   ),
   mcpHttpPort: option(
