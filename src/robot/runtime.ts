@@ -21,7 +21,7 @@ import type { RobotBus, RobotTopics } from "./events.ts";
 import { Moves } from "./moves.ts";
 import { Rvr } from "./rvr.ts";
 import { SensorStreams } from "./sensors.ts";
-import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety.ts";
+import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety/mod.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
 
