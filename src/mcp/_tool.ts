@@ -52,7 +52,7 @@ import {
   type Moves,
   MoveSupersededError,
   MoveTimeoutError,
-} from "../robot/moves.ts";
+} from "../robot/moves/mod.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { type SensorStreams, StreamConfigurationError } from "../robot/sensors.ts";
 

@@ -43,7 +43,12 @@ export function headingFromYaw(yawDeg: number, options: HeadingOptions = {}): nu
   return h >= 360 || h === 0 ? 0 : h;
 }
 
-/** Wraps an angle in degrees to [-180, 180). */
+/**
+ * Wraps an angle in degrees to [-180, 180). {@link wrap180} is the same map computed another way
+ * (its results can differ in the last bit); the simulator's read-outs use this one, the robot's
+ * moves that one, each as its tests pin it bit for bit. Folding them into one is a behaviour change
+ * to make with both sides' tests.
+ */
 export function wrapDeg(deg: number): number {
   const r = (deg + 180) % 360;
   return (r < 0 ? r + 360 : r) - 180;
@@ -52,4 +57,18 @@ export function wrapDeg(deg: number): number {
 /** The yaw (deg, + = left) that a `drive_with_heading` heading (deg, + = right) asks for. */
 export function yawDegOfHeading(headingDeg: number): number {
   return -(headingDeg % 360);
+}
+
+/** Degrees into [-180, 180) (never -0): a yaw difference the short way round. */
+export function wrap180(deg: number): number {
+  const r = ((deg + 180) % 360 + 360) % 360 - 180;
+  return r + 0; // -0 -> 0
+}
+
+/**
+ * The yaw (-180..180, + = left) whose direction is the locator vector (dx, dy): +x right, +y
+ * forward at the last reset, so (0, 1) is yaw 0 and (1, 0), to the right, is yaw -90.
+ */
+export function bearingYaw(dx: number, dy: number): number {
+  return wrap180(Math.atan2(-dx, dy) * 180 / Math.PI);
 }

@@ -50,7 +50,7 @@ export {
 } from "./command_policy.ts";
 export * from "./rvr.ts";
 export * from "./sensors.ts";
-export * from "./moves.ts";
+export * from "./moves/mod.ts";
 export * from "./runtime.ts";
 export * from "./aggregator.ts";
 export * from "./telemetry.ts";

@@ -43,7 +43,7 @@ import {
   MoveFailedError,
   MoveSupersededError,
   MoveTimeoutError,
-} from "../../src/robot/moves.ts";
+} from "../../src/robot/moves/mod.ts";
 import { defineTool, describeToolError, ERROR_META_KEY } from "../../src/mcp/_tool.ts";
 import { RobotEventLog, UpdateThrottle } from "../../src/mcp/resources.ts";
 import { notificationLog, safetyLogLevel } from "../../src/mcp/server.ts";

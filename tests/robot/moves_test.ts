@@ -17,7 +17,7 @@ import {
   PIVOT_TOLERANCE_DEG,
   wrap180,
   yawToHeading,
-} from "../../src/robot/moves.ts";
+} from "../../src/robot/moves/mod.ts";
 import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
 import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";

@@ -26,7 +26,7 @@ import {
   type MoveOutcome,
   type MoveProgress,
   type Pose,
-} from "../../robot/moves.ts";
+} from "../../robot/moves/mod.ts";
 import { defineTool, type ToolCall, type ToolEnv } from "../_tool.ts";
 
 export const MOVEMENT_TOOLS = [
