@@ -1,8 +1,9 @@
 /**
  * Facts of the drive device (docs/protocol.md section 9.4): speed and yaw-rate limits, the control
  * systems and their controllers, flag bits of the drive commands and of gyro_max, and which commands
- * move the robot. Pure data.
+ * move the robot (derived from the roles of the command table). Pure data.
  */
+import { type RequestNameOfRole, requestsOfRole } from "./commands/mod.ts";
 
 /** Top tread speed (SDK samples for tank drive): the full scale of SI velocities. */
 export const TOP_SPEED_MPS = 1.555;
@@ -70,36 +71,28 @@ export const GYRO_MAX_FLAGS = {
   minusZ: 0x20,
 } as const;
 
-/** Drive commands that keep the robot moving until the next one (they supersede each other). */
-export const CONTINUOUS_DRIVE_COMMANDS = [
-  "raw_motors",
-  "drive_with_heading",
-  "drive_tank_si_units",
-  "drive_tank_normalized",
-  "drive_rc_si_units",
-  "drive_rc_normalized",
-  "drive_with_yaw_si",
-  "drive_with_yaw_normalized",
-] as const;
-export type ContinuousDriveCommand = (typeof CONTINUOUS_DRIVE_COMMANDS)[number];
+/**
+ * Drive commands that keep the robot moving until the next one (they supersede each other): the
+ * requests whose role is "drive" in the command table.
+ */
+export const CONTINUOUS_DRIVE_COMMANDS: readonly ContinuousDriveCommand[] = requestsOfRole("drive");
+export type ContinuousDriveCommand = RequestNameOfRole<"drive">;
 
 /** Movement commands that carry a speed. */
 export const SPEED_LIMITED_COMMANDS = [
   ...CONTINUOUS_DRIVE_COMMANDS,
   "drive_to_position_si",
   "drive_to_position_normalized",
-] as const;
+] as const satisfies readonly MovementCommand[];
 export type SpeedLimitedCommand = (typeof SPEED_LIMITED_COMMANDS)[number];
 
-/** Every command that makes the robot move. */
-export const MOVEMENT_COMMANDS = [
-  ...SPEED_LIMITED_COMMANDS,
-  "start_robot_to_robot_infrared_following",
-  "start_robot_to_robot_infrared_evading",
-  "magnetometer_calibrate_to_north",
-] as const;
-export type MovementCommand = (typeof MOVEMENT_COMMANDS)[number];
+/** Every command that makes the robot move: the requests whose role is "drive" or "move". */
+export const MOVEMENT_COMMANDS: readonly MovementCommand[] = requestsOfRole("drive", "move");
+export type MovementCommand = RequestNameOfRole<"drive" | "move">;
 
 /** Commands that hand the drive to the stop controller. */
-export const STOP_COMMANDS = ["drive_stop", "drive_stop_custom_decel"] as const;
-export type StopCommand = (typeof STOP_COMMANDS)[number];
+export const DRIVE_STOP_COMMANDS = [
+  "drive_stop",
+  "drive_stop_custom_decel",
+] as const satisfies readonly RequestNameOfRole<"stop">[];
+export type DriveStopCommand = (typeof DRIVE_STOP_COMMANDS)[number];

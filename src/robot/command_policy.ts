@@ -31,21 +31,21 @@ import type { CommandKind, Priority } from "../core/mod.ts";
 import {
   commandByName,
   type CommandRole,
+  CONTINUOUS_DRIVE_COMMANDS,
+  type ContinuousDriveCommand,
+  MOVEMENT_COMMANDS,
+  type MovementCommand,
   type RequestName,
   type RequestNameOfRole,
   requestsOfRole,
 } from "../protocol/mod.ts";
 
-/** Drive commands that keep the robot moving until the next one (they supersede each other). */
-export const CONTINUOUS_DRIVE_COMMANDS: readonly ContinuousDriveCommand[] = requestsOfRole("drive");
-export type ContinuousDriveCommand = RequestNameOfRole<"drive">;
-
-/**
- * Every command that makes the robot move: refused while the e-stop is latched or the battery is
- * critical, cancelled in the queue by an emergency stop, re-arms the watchdog.
- */
-export const MOVEMENT_COMMANDS: readonly MovementCommand[] = requestsOfRole("drive", "move");
-export type MovementCommand = RequestNameOfRole<"drive" | "move">;
+export {
+  CONTINUOUS_DRIVE_COMMANDS,
+  type ContinuousDriveCommand,
+  MOVEMENT_COMMANDS,
+  type MovementCommand,
+} from "../protocol/mod.ts";
 
 /** Commands that stop the drive; run at high priority past an open circuit. */
 export const STOP_COMMANDS: readonly StopCommand[] = requestsOfRole("stop");

@@ -13,22 +13,22 @@
  *
  * @module
  */
-import type { RequestName, RequestOf } from "../../protocol/mod.ts";
-import { CONTINUOUS_DRIVE_COMMANDS } from "../command_policy.ts";
+import {
+  MAX_YAW_RATE_DPS,
+  type RequestName,
+  type RequestOf,
+  SPEED_LIMITED_COMMANDS,
+  type SpeedLimitedCommand,
+  TOP_SPEED_MPS,
+} from "../../protocol/mod.ts";
 
 export const DEFAULT_SPEED_LIMIT_PERCENT = 50;
-/** Tread top speed (rvr-protocol.md section 9.4, SDK samples): full scale of SI velocities. */
-export const TOP_SPEED_MPS = 1.555;
-/** Largest SI yaw rate (section 9.4): full scale of drive_rc_si_units yaw rate. */
-export const MAX_YAW_RATE_DPS = 624;
-
-/** Movement commands with a speed the limit applies to. */
-export const SPEED_LIMITED_COMMANDS = [
-  ...CONTINUOUS_DRIVE_COMMANDS,
-  "drive_to_position_si",
-  "drive_to_position_normalized",
-] as const;
-export type SpeedLimitedCommand = typeof SPEED_LIMITED_COMMANDS[number];
+export {
+  MAX_YAW_RATE_DPS,
+  SPEED_LIMITED_COMMANDS,
+  type SpeedLimitedCommand,
+  TOP_SPEED_MPS,
+} from "../../protocol/mod.ts";
 
 export function isSpeedLimitedCommand(name: string): name is SpeedLimitedCommand {
   return (SPEED_LIMITED_COMMANDS as readonly string[]).includes(name);

@@ -4,7 +4,7 @@
  * north yaw, or failure (yaw 0) when a motion command interrupted it.
  */
 import { getLogger } from "@logtape/logtape";
-import { MOVEMENT_COMMANDS, STOP_COMMANDS, wrapDeg } from "../../protocol/mod.ts";
+import { DRIVE_STOP_COMMANDS, MOVEMENT_COMMANDS, wrapDeg } from "../../protocol/mod.ts";
 import type { RvrBody } from "../body/mod.ts";
 import type { NotifyHost } from "../context.ts";
 import type { WorldMember } from "../world.ts";
@@ -19,7 +19,7 @@ const log = getLogger(["rvr", "sim"]);
  */
 const MOTION_COMMANDS: ReadonlySet<string> = new Set<string>([
   ...MOVEMENT_COMMANDS.filter((name) => name !== "magnetometer_calibrate_to_north"),
-  ...STOP_COMMANDS,
+  ...DRIVE_STOP_COMMANDS,
 ]);
 
 /** Counts the commands that take over the drive, so a calibration knows it was interrupted. */
