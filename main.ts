@@ -5,6 +5,10 @@
  *   rvr-mcp sim --port PATH  the simulated RVR on a tty, for any client (even Sphero's SDK)
  *
  * stdout is reserved for MCP JSON-RPC: everything this program says goes to stderr.
+ *
+ * Whatever ends the program, the robot hears drive_stop first: the client going away (stdin at
+ * its end, stdout closed, SIGHUP), SIGINT and SIGTERM exit 0 after it; an error nothing caught
+ * (the last resort below) is logged and exits 1 after it.
  */
 import { getLogger } from "@logtape/logtape";
 import { type Config, ConfigError, helpText, loadConfig } from "./src/config.ts";
@@ -22,8 +26,10 @@ import {
   type OpenedPort,
   type PortOpener,
   Runtime,
+  type ShutdownReason,
   TelemetryRecorder,
 } from "./src/robot/mod.ts";
+import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -194,11 +200,82 @@ function stdinClosed(): Promise<void> {
   });
 }
 
-/** Resolves with "sigint" or "sigterm" when the process is asked to stop. */
-function signalled(): Promise<"sigint" | "sigterm"> {
+/**
+ * Resolves when stdout fails: its reader went away (the client crashed, an ssh session
+ * half-closed, a pipe reader exited). Deno ignores SIGPIPE, so the next write to such a pipe fails
+ * with EPIPE, which the stdio transport's `process.stdout` emits as an "error" event; unheard, it
+ * would end the process with a crash trace and no drive_stop. Every later error is heard too.
+ */
+function stdoutClosed(): Promise<void> {
   return new Promise((resolve) => {
-    Deno.addSignalListener("SIGINT", () => resolve("sigint"));
-    Deno.addSignalListener("SIGTERM", () => resolve("sigterm"));
+    let heard = false;
+    process.stdout.on("error", (e: Error & { code?: string }) => {
+      if (!heard) {
+        heard = true;
+        log.warn("stdout failed ({code}): the MCP client is gone", {
+          code: e.code ?? e.name,
+          error: e.message,
+        });
+      }
+      resolve();
+    });
+  });
+}
+
+/** The signals that stop the program, with the shutdown reason each one gives. */
+const STOP_SIGNALS = { SIGINT: "sigint", SIGTERM: "sigterm", SIGHUP: "sighup" } as const;
+type SignalReason = typeof STOP_SIGNALS[keyof typeof STOP_SIGNALS];
+
+/**
+ * Resolves when the process is asked to stop: SIGINT (Ctrl-C), SIGTERM, or SIGHUP (the terminal
+ * or ssh session it runs in hung up: its client is gone).
+ */
+function signalled(): Promise<SignalReason> {
+  return new Promise((resolve) => {
+    for (const [signal, reason] of Object.entries(STOP_SIGNALS)) {
+      Deno.addSignalListener(signal as Deno.Signal, () => resolve(reason));
+    }
+  });
+}
+
+/** Why `serve` ends on its own: the stdio client went away, or a signal. */
+export type ExitReason = Extract<ShutdownReason, "stdin_eof" | "stdout_closed" | SignalReason>;
+
+/** An error nothing caught: thrown where no caller catches it, or a promise rejection no one handles. */
+export interface Fault {
+  kind: "uncaught_error" | "unhandled_rejection";
+  error: unknown;
+}
+
+/**
+ * The last resort, for the whole process once installed: an error nothing caught (thrown from a
+ * timer, an event or signal handler; a rejection nobody handles) no longer ends the process on the
+ * spot with a trace and a robot left driving. Each one is logged as a JSON line (level fatal, with
+ * its stack); the returned promise resolves with the first, so the program stops the robot and
+ * exits 1.
+ */
+function lastResort(): Promise<Fault> {
+  return new Promise((resolve) => {
+    const report = (fault: Fault) => {
+      try {
+        const e = fault.error;
+        log.fatal("Uncaught error ({kind}): {message}", {
+          kind: fault.kind,
+          message: e instanceof Error ? e.message : String(e),
+          error: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e,
+        });
+      } finally {
+        resolve(fault);
+      }
+    };
+    globalThis.addEventListener("error", (event) => {
+      event.preventDefault();
+      report({ kind: "uncaught_error", error: event.error });
+    });
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      event.preventDefault();
+      report({ kind: "unhandled_rejection", error: event.reason });
+    });
   });
 }
 
@@ -216,12 +293,15 @@ export interface Program {
   /** MCP over Streamable HTTP (RVR_MCP_HTTP_PORT or --http), when on. */
   readonly mcpHttp: McpHttpServer | undefined;
   /**
-   * Why the program should stop: stdin closed (the stdio MCP client went away) or a signal. Only
-   * a signal when stdio is off.
+   * Why the program should stop: the stdio MCP client went away (stdin at its end, stdout closed)
+   * or a signal. Only a signal when stdio is off.
    */
-  readonly exit: Promise<"stdin_eof" | "sigint" | "sigterm">;
-  /** Stops the robot, then everything else in order; the last telemetry window is delivered. */
-  close(reason: string): Promise<void>;
+  readonly exit: Promise<ExitReason>;
+  /**
+   * Stops the robot (drive_stop on the wire), then everything else in order; the last telemetry
+   * window is delivered. A step that fails is logged and the rest still run; then it rejects.
+   */
+  close(reason: ShutdownReason): Promise<void>;
 }
 
 /**
@@ -261,10 +341,15 @@ export async function startProgram(
     version: denoJson.version,
   };
   // stdio: the MCP client that started us, served at once while the robot connects beside it.
-  // Its stdin closing means it went away. Without stdio (a service) only a signal ends us.
+  // Its stdin ending or its stdout closing means it went away. Without stdio (a service) only a
+  // signal ends us.
   const server = config.mcpStdio ? createServer(deps, serverOptions) : undefined;
-  const exit = server
-    ? Promise.race([stdinClosed().then(() => "stdin_eof" as const), signalled()])
+  const exit: Promise<ExitReason> = server
+    ? Promise.race([
+      stdinClosed().then(() => "stdin_eof" as const),
+      stdoutClosed().then(() => "stdout_closed" as const),
+      signalled(),
+    ])
     : signalled();
   await server?.connect(new StdioServerTransport());
   let mcpHttp: McpHttpServer | undefined;
@@ -316,29 +401,76 @@ export async function startProgram(
     mcpHttp,
     exit,
     close: async (reason) => {
-      await mcpHttp?.close();
-      await sidePort?.close();
-      await runtime.close(reason);
-      await server?.close();
-      aggregator.close(); // delivers its last window, to the recorder too
-      await recorder?.close();
-      eventLog.dispose();
-      await opener.stop();
+      const steps: [string, () => unknown][] = [
+        // The robot first: drive_stop is on the wire before anything else is closed.
+        ["the robot runtime", () => runtime.close(reason)],
+        ["MCP over HTTP", () => mcpHttp?.close()],
+        ["the side port", () => sidePort?.close()],
+        ["MCP on stdio", () => server?.close()],
+        ["the aggregator", () => aggregator.close()], // its last window, to the recorder too
+        ["the telemetry recorder", () => recorder?.close()],
+        ["the event log", () => eventLog.dispose()],
+        ["the simulator", () => opener.stop()],
+      ];
+      const failed: string[] = [];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (e) {
+          failed.push(what);
+          log.error("Shutdown: closing {what} failed: {error}", {
+            what,
+            error: (e as Error)?.message ?? String(e),
+          });
+        }
+      }
+      if (failed.length > 0) throw new Error(`Closing ${failed.join(", ")} failed (logged above).`);
     },
   };
 }
 
-async function serve(config: Config, extra: Record<string, string | boolean>): Promise<number> {
+/**
+ * The longest the shutdown may take before the process exits anyway, so that a dead robot link
+ * never keeps it hanging. drive_stop itself has 1 s to reach the port (Rvr's stop budget); closing
+ * the rest takes milliseconds.
+ */
+export const SHUTDOWN_BUDGET_MS = 3000;
+
+/** `program.close(reason)` within {@link SHUTDOWN_BUDGET_MS}; false (logged) when it failed or ran out. */
+async function closeWithin(program: Program, reason: ShutdownReason): Promise<boolean> {
+  try {
+    await withTimeout(program.close(reason), SHUTDOWN_BUDGET_MS);
+    return true;
+  } catch (e) {
+    log.error(
+      e instanceof TimeoutError
+        ? "Shutdown did not finish within {budgetMs} ms: exiting anyway"
+        : "Shutdown failed: {error}",
+      { budgetMs: SHUTDOWN_BUDGET_MS, error: (e as Error)?.message ?? String(e) },
+    );
+    return false;
+  }
+}
+
+async function serve(
+  config: Config,
+  extra: Record<string, string | boolean>,
+  fault: Promise<Fault>,
+): Promise<number> {
   const program = await startProgram(config, extra);
-  const reason = await program.exit;
+  const reason: ShutdownReason = await Promise.race([
+    program.exit,
+    fault.then(() => "uncaught_error" as const),
+  ]);
   log.info("Shutting down ({reason}): stopping the robot", { reason });
-  await program.close(reason);
-  return 0;
+  const closed = await closeWithin(program, reason);
+  return reason === "uncaught_error" || !closed ? 1 : 0;
 }
 
 async function runSimulator(
   config: Config,
   extra: Record<string, string | boolean>,
+  fault: Promise<Fault>,
 ): Promise<number> {
   const path = extra.port;
   if (typeof path !== "string") {
@@ -348,11 +480,15 @@ async function runSimulator(
   const sim = new SimulatedRvr(port, simOptionsFromFlags(extra));
   sim.start();
   log.info("Simulated RVR listening on {port}", { port: path });
-  const reason = await Promise.race([signalled(), sim.stopped]);
+  const reason = await Promise.race([
+    signalled(),
+    sim.stopped,
+    fault.then(() => "uncaught_error" as const),
+  ]);
   log.info("Simulator stopping ({reason})", { reason });
   await sim.stop();
   await port.close();
-  return 0;
+  return reason === "uncaught_error" ? 1 : 0;
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -373,9 +509,10 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const { config, command, extra } = parsed;
   await configureLogging({ level: config.logLevel, format: config.logFormat });
+  const fault = lastResort();
   try {
-    if (command === "serve") return await serve(config, extra);
-    if (command === "sim") return await runSimulator(config, extra);
+    if (command === "serve") return await serve(config, extra, fault);
+    if (command === "sim") return await runSimulator(config, extra, fault);
     throw new ConfigError(
       `Unknown command ${JSON.stringify(command)}: use serve (default) or sim.`,
     );

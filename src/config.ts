@@ -131,7 +131,7 @@ export const OPTIONS = {
   mcpStdio: option(
     "RVR_MCP_STDIO",
     bool.default(true),
-    "serve MCP on stdin/stdout; stdin closing then means the client left (stop the robot, exit). Turn off for an HTTP-only service",
+    "serve MCP on stdin/stdout; stdin or stdout closing then means the client left (stop the robot, exit). Turn off for an HTTP-only service",
     BOOL_ALLOWED,
   ),
   mcpHttpPort: option(
@@ -208,7 +208,8 @@ export interface ParsedCommandLine {
 
 /**
  * Parses settings from `env` and `args` (flags win). `extraFlags` declares command-specific
- * flags (name -> "string" | "boolean") that are returned untouched in `extra`.
+ * flags (name -> "string" | "boolean") that are returned untouched in `extra`. The first `--` is
+ * read past (Deno tasks pass it on: `deno task start -- --help`, `deno task sim -- --port X`).
  */
 export function loadConfig(
   args: readonly string[],
@@ -218,14 +219,21 @@ export function loadConfig(
   const flagOptions: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const o of Object.values(OPTIONS)) flagOptions[o.flag] = { type: "string" };
   for (const [name, type] of Object.entries(extraFlags)) flagOptions[name] = { type };
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
+  const parse = (words: string[]) =>
+    parseArgs({
+      args: words,
       options: flagOptions,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
+  let parsed;
+  try {
+    parsed = parse([...args]);
+    // `deno task start -- --help` passes the `--` on: it ends the task's own arguments, not ours,
+    // so the words after it are read as flags like any others.
+    const end = parsed.tokens.find((t) => t.kind === "option-terminator");
+    if (end) parsed = parse(args.toSpliced(end.index, 1));
   } catch (e) {
     // node:util explains at length, over several lines; its first sentence names the bad flag.
     const message = (e as Error).message;

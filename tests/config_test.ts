@@ -57,6 +57,49 @@ Deno.test("config: defaults, environment, flags winning over the environment", a
   });
 });
 
+Deno.test("config: the `--` a Deno task passes on is read past, as `deno task start -- ...` sends it", async (t) => {
+  const extra = { port: "string", asleep: "boolean" } as const;
+  await t.step("deno task start -- --help", () => {
+    const parsed = loadConfig(["--", "--help"], {});
+    assert.equal(parsed.help, true);
+    assert.equal(parsed.command, "serve");
+  });
+  await t.step("deno task sim -- --port X (the task's own `sim` comes before the `--`)", () => {
+    const parsed = loadConfig(["sim", "--", "--port", "/tmp/x", "--asleep"], {}, extra);
+    assert.equal(parsed.command, "sim");
+    assert.deepEqual(parsed.extra, { port: "/tmp/x", asleep: true });
+  });
+  await t.step("deno task start -- sim --max-speed-percent=20 (a command after the `--`)", () => {
+    const parsed = loadConfig(["--", "sim", "--max-speed-percent=20"], {}, extra);
+    assert.equal(parsed.command, "sim");
+    assert.equal(parsed.config.maxSpeedPercent, 20);
+  });
+  await t.step("settings before and after the `--` both count; the flag still wins", () => {
+    const { config } = loadConfig(["--baud-rate", "9600", "--", "--serial-port=sim"], {
+      RVR_SERIAL_PORT: "/dev/serial0",
+    });
+    assert.equal(config.baudRate, 9600);
+    assert.equal(config.serialPort, "sim");
+  });
+  await t.step("what follows the `--` is checked like any flag", () => {
+    assert.throws(() => loadConfig(["--", "--nope"], {}), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^Unknown option '--nope'; run with --help/);
+      return true;
+    });
+    assert.throws(
+      () => loadConfig(["--", "--baud-rate=12"], {}),
+      /Invalid --baud-rate="12": allowed is/,
+    );
+    assert.throws(() => loadConfig(["serve", "--", "extra"], {}), /Unexpected argument "extra"/);
+  });
+  await t.step("only one `--` is read past: after a second one a word is a command again", () => {
+    const parsed = loadConfig(["--", "--", "--help"], {});
+    assert.equal(parsed.help, false);
+    assert.equal(parsed.command, "--help"); // main answers: Unknown command "--help"
+  });
+});
+
 Deno.test("config: every bad value is one line naming the setting, the value and what is allowed", async (t) => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [[], { RVR_BAUD_RATE: "12" }, /^Invalid RVR_BAUD_RATE="12": allowed is 9600, .*115200/],

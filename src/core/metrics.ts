@@ -172,7 +172,7 @@ export class Metrics {
   );
   readonly autoStopsTotal = this.#counter(
     "rvr_safety_auto_stops_total",
-    "Stops the server sent on its own, by reason (watchdog, stall, motor_fault, thermal, battery_critical, stdin_eof, sigint, sigterm, link_loss, disconnect).",
+    "Stops the server sent on its own, by reason (watchdog, stall, motor_fault, thermal, battery_critical, stdin_eof, stdout_closed, sigint, sigterm, sighup, uncaught_error, link_loss, disconnect).",
     ["reason"],
   );
   readonly safetyRejectionsTotal = this.#counter(

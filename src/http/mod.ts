@@ -1,7 +1,8 @@
 /**
  * The side port (RVR_HTTP_PORT): /metrics, /healthz, /readyz, the telemetry WebSocket, the
  * dashboard page and POST /estop (server.ts), the telemetry hub and its protocol
- * (telemetry_ws.ts), and the page itself (dashboard.ts). Other layers import it through this file.
+ * (telemetry_ws.ts), and the page itself (dashboard.ts: the files of dashboard/, embedded). Other
+ * layers import it through this file.
  *
  * @module
  */

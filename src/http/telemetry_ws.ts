@@ -5,7 +5,7 @@
  *
  * ## Protocol
  *
- * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/robot/telemetry.ts):
+ * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/robot/telemetry_delta.ts):
  *
  * ```text
  * {"type":"full","seq":41,"at":1767000000000,"state":{"pose":{"x_m":0.1,...},...}}
@@ -26,7 +26,7 @@
  *    state (last = its seq). A delta is applied only when its seq is last + 1; on any other seq,
  *    or a delta before any full frame, the client ignores deltas, sends `{"type":"resync"}` once,
  *    and waits for the full frame.
- * 5. Flow control: a frame is serialized once and handed to each socket with `send()`, never
+ * 5. Flow control (per client in _ws_client.ts): a frame is serialized once and handed to each socket with `send()`, never
  *    awaited. A client whose `socket.bufferedAmount` (bytes Deno has not yet written to the TCP
  *    socket) is above `highWaterBytes` is backed up: its frames wait in its own queue, at most
  *    `queueSize` of them. When that queue overflows, its frames are dropped, counted per client
@@ -57,8 +57,18 @@ import {
   type TelemetryModel,
   type TelemetryState,
 } from "../robot/telemetry.ts";
+import {
+  type ClientHub,
+  closeReason,
+  type FrameType,
+  messageType,
+  type TelemetryClientStats,
+  WsClient,
+} from "./_ws_client.ts";
 
 const log = getLogger(["rvr", "http", "telemetry"]);
+
+export type { TelemetryClientStats };
 
 /** What a client may send. */
 export const CLIENT_MESSAGE_TYPES = ["resync"] as const;
@@ -88,27 +98,6 @@ export interface TelemetryHubOptions {
   now?: () => number;
 }
 
-/** One client as {@link TelemetryHub.clientStats} reports it. */
-export interface TelemetryClientStats {
-  readonly id: string;
-  /** True once the socket opened (the hub sends nothing before). */
-  readonly open: boolean;
-  readonly sentFull: number;
-  readonly sentDelta: number;
-  /** Frames this client did not get (queue overflow, or waiting for a full frame). */
-  readonly dropped: number;
-  /** Times its queue overflowed. */
-  readonly overflows: number;
-  /** Full frames it asked for with {"type":"resync"}. */
-  readonly resyncs: number;
-  /** Frames waiting in its queue now. */
-  readonly queued: number;
-  /** True while its next frame must be a full one. */
-  readonly awaitingFull: boolean;
-  /** Bytes its socket has not written yet. */
-  readonly bufferedBytes: number;
-}
-
 export interface TelemetryHubStats {
   readonly clients: number;
   /** Frames broadcast (deltas; the initial full frame is not broadcast). */
@@ -126,25 +115,6 @@ export interface TelemetryHubStats {
   readonly seq: number;
 }
 
-interface Queued {
-  readonly text: string;
-  readonly type: TelemetryFrame["type"];
-}
-
-interface Client {
-  readonly id: string;
-  readonly socket: WebSocket;
-  open: boolean;
-  /** Serialized frames waiting for room in the socket, oldest first. */
-  queue: Queued[];
-  awaitingFull: boolean;
-  sentFull: number;
-  sentDelta: number;
-  dropped: number;
-  overflows: number;
-  resyncs: number;
-}
-
 /** Input of {@link TelemetryHub.publish}: an aggregator batch (only its events are read). */
 export type PublishInput = Pick<Batch, "events"> | TelemetryState;
 
@@ -158,22 +128,15 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** A close reason within the 123 bytes RFC 6455 allows. */
-function closeReason(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length <= 123) return text;
-  return new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, "") + "...";
-}
-
 export class TelemetryHub {
   readonly #model: TelemetryModel;
   readonly #metrics: Metrics;
   readonly #encoder = new DeltaEncoder();
-  readonly #queueSize: number;
-  readonly #highWaterBytes: number;
   readonly #drainIntervalMs: number;
   readonly #now: () => number;
-  readonly #clients = new Map<string, Client>();
+  readonly #clients = new Map<string, WsClient>();
+  /** What every client gets of the hub: limits, the full frame, the totals. */
+  readonly #clientHub: ClientHub;
   readonly #uncollect: () => void;
   readonly #metricsKey: string;
   /** The full frame of the last frame's state at its seq (encoder.lastFull()), serialized once. */
@@ -209,8 +172,6 @@ export class TelemetryHub {
     }
     this.#model = options.model;
     this.#metrics = options.metrics;
-    this.#queueSize = queueSize;
-    this.#highWaterBytes = highWaterBytes;
     this.#drainIntervalMs = drainIntervalMs;
     this.#now = options.now ?? Date.now;
     // The encoder's first frame is the full state: it becomes the base every client starts from.
@@ -223,6 +184,27 @@ export class TelemetryHub {
     // Keys of its own, so that two hubs on one Metrics (two side ports) count side by side.
     this.#metricsKey = `telemetry_hub${++hubCount}.`;
     this.#uncollect = m.addCollector(() => this.#collect());
+    this.#clientHub = {
+      queueSize,
+      highWaterBytes,
+      fullText: () => this.#fullText ??= JSON.stringify(this.#encoder.lastFull()),
+      sent: (type) => {
+        if (type === "full") this.#sentFull++;
+        else this.#sentDelta++;
+      },
+      dropped: (client, frames) => {
+        this.#dropped += frames;
+        this.#metrics.telemetryWsDroppedTotal.inc({ client: client.id }, frames);
+      },
+      sendFailed: (client, e) => {
+        this.#sendErrors++;
+        log.warn("Sending to telemetry client {id} failed, dropping it: {error}", {
+          id: client.id,
+          error: describe(e),
+        });
+        this.#detach(client);
+      },
+    };
   }
 
   /** Connected clients (open or opening). */
@@ -256,18 +238,7 @@ export class TelemetryHub {
 
   /** Per-client counters, in connection order. */
   clientStats(): TelemetryClientStats[] {
-    return [...this.#clients.values()].map((c) => ({
-      id: c.id,
-      open: c.open,
-      sentFull: c.sentFull,
-      sentDelta: c.sentDelta,
-      dropped: c.dropped,
-      overflows: c.overflows,
-      resyncs: c.resyncs,
-      queued: c.queue.length,
-      awaitingFull: c.awaitingFull,
-      bufferedBytes: c.open ? c.socket.bufferedAmount : 0,
-    }));
+    return [...this.#clients.values()].map((c) => c.stats());
   }
 
   /**
@@ -284,24 +255,13 @@ export class TelemetryHub {
         `A telemetry client with id ${clientId} is already attached; give each client its own id.`,
       );
     }
-    const client: Client = {
-      id: clientId,
-      socket,
-      open: false,
-      queue: [],
-      awaitingFull: true,
-      sentFull: 0,
-      sentDelta: 0,
-      dropped: 0,
-      overflows: 0,
-      resyncs: 0,
-    };
+    const client = new WsClient(clientId, socket, this.#clientHub);
     this.#clients.set(clientId, client);
     this.#metrics.telemetryClients.inc();
     const onOpen = () => {
       client.open = true;
       log.debug("Telemetry client {id} connected", { id: clientId });
-      this.#drain(client);
+      client.drain();
       this.#armDrain();
     };
     socket.addEventListener("open", onOpen);
@@ -368,113 +328,23 @@ export class TelemetryHub {
     m.advance(`${k}delta`, m.telemetryFramesTotal, this.#sentDelta, { type: "delta" });
   }
 
-  #broadcast(text: string, type: TelemetryFrame["type"]): void {
+  #broadcast(text: string, type: FrameType): void {
     const started = performance.now();
     this.#broadcasts++;
     for (const client of this.#clients.values()) {
       if (!client.open) continue; // it gets a full frame (which includes this) when it opens
-      this.#offer(client, text, type);
+      client.offer(text, type);
     }
     this.#metrics.telemetryWsSendSeconds.observe((performance.now() - started) / 1000);
     this.#armDrain();
   }
 
-  /** Hands the latest frame to one client: now, into its queue, or dropped. */
-  #offer(client: Client, text: string, type: TelemetryFrame["type"]): void {
-    if (client.awaitingFull) {
-      // The full frame is built from the state this frame leads to, so it covers the frame:
-      // either it goes out now, or the client is still backed up and this frame is dropped.
-      this.#drain(client);
-      if (client.awaitingFull) this.#drop(client, 1);
-      return;
-    }
-    if (client.queue.length > 0) this.#drain(client);
-    if (client.queue.length === 0 && this.#hasRoom(client)) {
-      this.#send(client, text, type);
-      return;
-    }
-    client.queue.push({ text, type });
-    if (client.queue.length > this.#queueSize) {
-      client.overflows++;
-      this.#drop(client, client.queue.length);
-      client.queue = [];
-      client.awaitingFull = true;
-      log.debug("Telemetry client {id} is backed up: dropped its queue, a full frame follows", {
-        id: client.id,
-      });
-    }
-  }
-
-  /** Sends what fits: the full frame it awaits, or its queued deltas, while its socket has room. */
-  #drain(client: Client): void {
-    if (!client.open) return;
-    while (this.#hasRoom(client)) {
-      if (client.awaitingFull) {
-        client.awaitingFull = false;
-        client.queue = [];
-        this.#fullText ??= JSON.stringify(this.#encoder.lastFull());
-        if (!this.#send(client, this.#fullText, "full")) return;
-      } else if (client.queue.length > 0) {
-        const next = client.queue.shift() as Queued;
-        if (!this.#send(client, next.text, next.type)) return;
-      } else {
-        return;
-      }
-    }
-  }
-
-  #hasRoom(client: Client): boolean {
-    return client.socket.readyState === WebSocket.OPEN &&
-      client.socket.bufferedAmount <= this.#highWaterBytes;
-  }
-
-  #send(client: Client, text: string, type: TelemetryFrame["type"]): boolean {
-    try {
-      client.socket.send(text);
-    } catch (e) {
-      this.#sendErrors++;
-      log.warn("Sending to telemetry client {id} failed, dropping it: {error}", {
-        id: client.id,
-        error: describe(e),
-      });
-      this.#detach(client);
-      return false;
-    }
-    if (type === "full") {
-      client.sentFull++;
-      this.#sentFull++;
-    } else {
-      client.sentDelta++;
-      this.#sentDelta++;
-    }
-    return true;
-  }
-
-  #drop(client: Client, frames: number): void {
-    client.dropped += frames;
-    this.#dropped += frames;
-    this.#metrics.telemetryWsDroppedTotal.inc({ client: client.id }, frames);
-  }
-
-  #onMessage(client: Client, data: unknown): void {
+  #onMessage(client: WsClient, data: unknown): void {
     if (this.#clients.get(client.id) !== client) return; // closing: nothing more to send it
-    let type: unknown;
-    if (typeof data === "string") {
-      try {
-        type = (JSON.parse(data) as { type?: unknown } | null)?.type;
-      } catch (e) {
-        type = `not JSON (${describe(e)})`;
-      }
-    } else {
-      type = "a binary frame";
-    }
+    const type = messageType(data);
     if (type === "resync") {
-      client.resyncs++;
       this.#resyncs++;
-      // Queued deltas are superseded by the full frame (not lost: it contains them).
-      client.queue = [];
-      client.awaitingFull = true;
-      this.#drain(client);
+      client.resync();
       this.#armDrain();
       return;
     }
@@ -495,10 +365,10 @@ export class TelemetryHub {
     this.#detach(client);
   }
 
-  #detach(client: Client): void {
+  #detach(client: WsClient): void {
     if (this.#clients.get(client.id) !== client) return;
     this.#clients.delete(client.id);
-    client.queue = [];
+    client.clear();
     this.#metrics.telemetryClients.dec();
     // Keep the sum over clients monotonic while bounding the label set.
     const m = this.#metrics.telemetryWsDroppedTotal;
@@ -514,15 +384,13 @@ export class TelemetryHub {
     if (!this.#pending()) return;
     this.#drainTimer = setTimeout(() => {
       this.#drainTimer = undefined;
-      for (const client of [...this.#clients.values()]) this.#drain(client);
+      for (const client of [...this.#clients.values()]) client.drain();
       this.#armDrain();
     }, this.#drainIntervalMs);
   }
 
   #pending(): boolean {
-    for (const c of this.#clients.values()) {
-      if (c.open && (c.queue.length > 0 || c.awaitingFull)) return true;
-    }
+    for (const c of this.#clients.values()) if (c.pending) return true;
     return false;
   }
 }

@@ -8,3 +8,5 @@ export * from "./fields.ts";
 export * from "./commands/mod.ts";
 export * from "./streaming.ts";
 export * from "./stream_slots.ts";
+export * from "./angles.ts";
+export * from "./drive_control.ts";

@@ -16,10 +16,11 @@
  *
  * @module
  */
-import { DomainError, TimeoutError } from "../core/mod.ts";
+import { DomainError, EmergencyStopActiveError, TimeoutError } from "../core/mod.ts";
 import type { RobotError } from "../link/mod.ts";
 import type { NodeId } from "../protocol/mod.ts";
-import type { MoveName, Pose } from "./moves.ts";
+import { describePose } from "./moves/pose.ts";
+import type { MoveName, Pose } from "./moves/types.ts";
 
 /**
  * The robot is not connected and no connect is in progress (calls wait for one that is, see
@@ -93,11 +94,6 @@ export class MotionStoppedError extends DomainError {
     );
     this.reason = reason;
   }
-}
-
-/** "(x m, y m) heading h deg", as errors and progress messages name a pose. */
-export function describePose(p: Pose): string {
-  return `(${p.x_m.toFixed(3)} m, ${p.y_m.toFixed(3)} m) heading ${p.heading_deg.toFixed(1)} deg`;
 }
 
 /** The move did not finish within its derived timeout; the robot was stopped. */
@@ -203,4 +199,20 @@ export class UnexpectedReplyError extends DomainError {
     );
     this.command = command;
   }
+}
+
+/** The start of the message of every `EmergencyStopActiveError` the safety layer throws. */
+export const ESTOP_ACTIVE_MESSAGE = "emergency stop is active: call clear_emergency_stop first";
+
+/** The e-stop error with the safety layer's message (the tool to call comes first). */
+export function emergencyStopError(
+  commandName: string,
+  reason: string,
+  latchedAt: number,
+): EmergencyStopActiveError {
+  const error = new EmergencyStopActiveError(commandName, reason, latchedAt);
+  error.message = `${ESTOP_ACTIVE_MESSAGE}: command "${commandName}" was refused (latched at ` +
+    `${new Date(latchedAt).toISOString()}: ${reason}). Clearing it does not resume anything; ` +
+    `send the movement again afterwards.`;
+  return error;
 }

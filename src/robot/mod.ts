@@ -1,5 +1,6 @@
 /**
- * The robot layer: the typed RVR API (rvr.ts), the safety rules (safety.ts), the event bus topics
+ * The robot layer: the typed RVR API (rvr.ts: a facade over command_policy.ts, _pipeline.ts,
+ * drive.ts, stops.ts), the safety rules (safety/), the event bus topics
  * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors.ts),
  * moves that take time (moves.ts), the composed runtime (runtime.ts), and telemetry: the
  * aggregator, the delta-encoded state and the recorder. Other layers import it
@@ -11,16 +12,46 @@ export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./link_provider.ts";
 export * from "./connection.ts";
-export * from "./safety.ts";
-export * from "./rvr.ts";
 export {
+  AUTO_STOP_REASONS,
+  type AutoStopReason,
+  DEFAULT_COMMAND_TIMEOUT_S,
+  DEFAULT_SPEED_LIMIT_PERCENT,
+  ESTOP_SOURCES,
+  type EstopSource,
+  isSpeedLimitedCommand,
+  LIMIT_RULES,
+  type LimitedField,
+  type LimitResult,
   MAX_STOP_DECELERATION_MPS2,
   MAX_STOP_TIME_S,
+  MAX_YAW_RATE_DPS,
   MIN_STOP_DECELERATION_MPS2,
+  Safety,
+  type SafetyOptions,
+  type SafetyStatus,
+  SHUTDOWN_REASONS,
+  type ShutdownReason,
+  SPEED_LIMITED_COMMANDS,
+  type SpeedLimitedCommand,
   STOP_CONFIRM_MS,
-} from "./stop_guard.ts";
+  TOP_SPEED_MPS,
+} from "./safety/mod.ts";
+export { BatteryCriticalError, ESTOP_ACTIVE_MESSAGE } from "./errors.ts";
+export {
+  commandKindOf,
+  CONTINUOUS_DRIVE_COMMANDS,
+  type ContinuousDriveCommand,
+  isContinuousDriveCommand,
+  isMovementCommand,
+  MOVEMENT_COMMANDS,
+  type MovementCommand,
+  STOP_COMMANDS,
+  type StopCommand,
+} from "./command_policy.ts";
+export * from "./rvr.ts";
 export * from "./sensors.ts";
-export * from "./moves.ts";
+export * from "./moves/mod.ts";
 export * from "./runtime.ts";
 export {
   nextNotification,

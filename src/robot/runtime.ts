@@ -18,10 +18,10 @@ import {
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
 import type { RobotBus, RobotTopics } from "./events.ts";
-import { Moves } from "./moves.ts";
+import { Moves } from "./moves/mod.ts";
 import { Rvr } from "./rvr.ts";
 import { SensorStreams } from "./sensors.ts";
-import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety.ts";
+import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety/mod.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
 

@@ -1,6 +1,7 @@
 /** The simulated RVR: protocol front end, physics, world, power model and fault knobs. */
 export * from "./faults.ts";
-export * from "./kinematics.ts";
+export * from "./body/mod.ts";
 export * from "./power_model.ts";
+export * from "./color.ts";
 export * from "./world.ts";
 export * from "./simulated_rvr.ts";

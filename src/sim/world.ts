@@ -2,7 +2,7 @@
  * One shared world for simulated robots: floor colours under the colour sensor, ambient light,
  * the Earth's magnetic field, and robot-to-robot infrared (rvr-protocol.md sec. 9.5).
  *
- * Positions and headings are world-frame (see kinematics.ts): metres, heading rad CCW from +y.
+ * Positions and headings are world-frame (see body/geometry.ts): metres, heading rad CCW from +y.
  *
  * Infrared model (all choices [?], documented here):
  * - Emitters face front (0 deg), left (+90), right (-90) and rear (180) of the robot; each lights a
@@ -18,36 +18,26 @@
  *   code; a message stays visible for IR_MESSAGE_HOLD_MS (receiver's simulated time). The byte is
  *   that code (0-7) or IR_NOTHING (0xFF) when the receiver sees nothing.
  * - Colour sensor: at the robot's centre, looking at the floor lit by its own LED, so it reads the
- *   floor colour itself (ambient light does not change it). Classification: the nearest palette
- *   colour (Euclidean RGB distance d); confidence = 255 * (1 - d / COLOR_MATCH_DISTANCE); below
- *   zero confidence, or when the brightest channel is under COLOR_DARK_LEVEL (too dark), the id is
- *   0xFF with confidence 0.
+ *   floor colour itself (ambient light does not change it), classified as color.ts says.
  * - Magnetometer: Earth field of MAG_HORIZONTAL_UT toward magnetic north and MAG_VERTICAL_UT down,
  *   in the body frame (x right, y forward, z up), tilted with the IMU pitch/roll.
  */
-import { headingOf, levelToBody, type RvrBody, type Vec3, wrapDeg, wrapRad } from "./kinematics.ts";
+import { wrapDeg } from "../protocol/mod.ts";
+import {
+  classifyColor,
+  type ColorReading,
+  DEFAULT_COLOR_PALETTE,
+  type PaletteEntry,
+  type Rgb,
+} from "./color.ts";
+import { headingOf, levelToBody, type RvrBody, type Vec3, wrapRad } from "./body/mod.ts";
 
-export interface Rgb {
-  r: number;
-  g: number;
-  b: number;
-}
 export interface FloorRegion {
   xMin: number;
   xMax: number;
   yMin: number;
   yMax: number;
   color: Rgb;
-}
-export interface ColorReading extends Rgb {
-  /** 0-255. */
-  confidence: number;
-  /** Palette index, 0xFF unknown. */
-  classificationId: number;
-}
-/** One colour-palette entry (set_active_color_palette uses (index, r, g, b) quadruples). */
-export interface PaletteEntry extends Rgb {
-  index: number;
 }
 export interface WorldOptions {
   /** Rectangles on the floor; a later region paints over an earlier one. */
@@ -91,22 +81,6 @@ export interface WorldMember {
 /** Floor colour when no region covers the point: mid grey. */
 export const DEFAULT_FLOOR_COLOR: Readonly<Rgb> = Object.freeze({ r: 128, g: 128, b: 128 });
 export const DEFAULT_AMBIENT_LUX = 300;
-/** Default colour palette [?] (index, r, g, b). */
-export const DEFAULT_COLOR_PALETTE: readonly PaletteEntry[] = Object.freeze([
-  { index: 0, r: 255, g: 255, b: 255 },
-  { index: 1, r: 255, g: 0, b: 0 },
-  { index: 2, r: 0, g: 255, b: 0 },
-  { index: 3, r: 0, g: 0, b: 255 },
-  { index: 4, r: 255, g: 255, b: 0 },
-  { index: 5, r: 255, g: 0, b: 255 },
-  { index: 6, r: 0, g: 255, b: 255 },
-  { index: 7, r: 255, g: 128, b: 0 },
-  { index: 8, r: 128, g: 128, b: 128 },
-]);
-/** RGB distance at which classification confidence reaches 0. */
-export const COLOR_MATCH_DISTANCE = 160;
-/** Brightest channel below this: too dark to classify. */
-export const COLOR_DARK_LEVEL = 24;
 export const MAG_HORIZONTAL_UT = 20;
 export const MAG_VERTICAL_UT = 44;
 export const IR_MAX_STRENGTH = 64;
@@ -174,24 +148,6 @@ function requireNorth(deg: number): number {
     throw new RangeError(`magnetic north must be a finite heading in degrees, got ${deg}`);
   }
   return deg;
-}
-
-/** Classifies an RGB reading against a palette (see the file comment). */
-export function classifyColor(c: Rgb, palette: readonly PaletteEntry[]): ColorReading {
-  const unknown = { r: c.r, g: c.g, b: c.b, confidence: 0, classificationId: IR_NOTHING };
-  if (Math.max(c.r, c.g, c.b) < COLOR_DARK_LEVEL || palette.length === 0) return unknown;
-  let best = palette[0];
-  let bestD = Infinity;
-  for (const p of palette) {
-    const d = Math.hypot(p.r - c.r, p.g - c.g, p.b - c.b);
-    if (d < bestD) {
-      bestD = d;
-      best = p;
-    }
-  }
-  const confidence = Math.round(255 * (1 - bestD / COLOR_MATCH_DISTANCE));
-  if (confidence <= 0) return unknown;
-  return { r: c.r, g: c.g, b: c.b, confidence, classificationId: best.index };
 }
 
 interface Latched {

@@ -32,6 +32,14 @@ export class StdioRpc {
     );
   }
 
+  /** Sends a request without waiting for its answer (as a client does that is going away). */
+  async send(method: string, params: unknown = {}): Promise<void> {
+    const id = ++this.#id;
+    await this.#writer.write(
+      this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n"),
+    );
+  }
+
   /** Sends a request and returns its result; a JSON-RPC error rejects. */
   async request(method: string, params: unknown = {}): Promise<Record<string, unknown>> {
     const id = ++this.#id;

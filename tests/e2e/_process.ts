@@ -172,14 +172,18 @@ export function spawnTask(
   return { child, stdout: new LineReader(child.stdout), stderr: new LineReader(child.stderr) };
 }
 
-/** Runs `deno run -A <the program's V8 flags> main.ts ...args` with piped stdio. */
+/**
+ * Runs `deno run -A <the program's V8 flags> [denoFlags] main.ts ...args` with piped stdio.
+ * `denoFlags`: more of Deno's own flags, e.g. `--preload` of a test module.
+ */
 export function spawnMain(
   args: string[],
   env: Record<string, string> = {},
-  entry = `${ROOT}main.ts`,
+  options: { entry?: string; denoFlags?: string[] } = {},
 ): { child: Deno.ChildProcess; stdout: LineReader; stderr: LineReader } {
+  const { entry = `${ROOT}main.ts`, denoFlags = [] } = options;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", programV8Flags(), entry, ...args],
+    args: ["run", "-A", programV8Flags(), ...denoFlags, entry, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdin: "piped",
@@ -187,4 +191,84 @@ export function spawnMain(
     stderr: "piped",
   }).spawn();
   return { child, stdout: new LineReader(child.stdout), stderr: new LineReader(child.stderr) };
+}
+
+/** {@link spawnTaskBehindReader}'s program: the task's stdout (and maybe stderr) read by `cat`. */
+const BEHIND_READER = [
+  'exec 3<&0; dir="$1"; merge="$2"; shift 2',
+  "run() {",
+  '  if [ "$merge" = 1 ]; then "$@" <&3 3<&- 2>&1; else "$@" <&3 3<&-; fi',
+  '  echo $? > "$dir/code"',
+  "}",
+  'run "$@" | cat &',
+  'echo $! > "$dir/reader.pid"',
+  "wait",
+].join("\n");
+
+/**
+ * Runs `deno task <task> ...args` with its stdout read by a separate `cat` process, as an MCP
+ * client or an ssh session reads it; the test reads what cat passes on. `closeReader()` kills
+ * that reader: the pipe is left without one, so the program's next write to stdout fails with
+ * EPIPE, as when its client crashed. (Cancelling the child's own stdout stream cannot show this:
+ * Deno keeps the pipe open until a pending read completes, so the next write still succeeds.)
+ * `withStderr`: stderr goes to the same reader too (`stderr` is then `stdout`), as when a whole
+ * ssh session goes away. `code()`: the task's own exit code, once it ended. `dir`: a scratch
+ * directory for the reader's pid and the exit code.
+ */
+export function spawnTaskBehindReader(
+  task: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { dir: string; withStderr?: boolean },
+): {
+  child: Deno.ChildProcess;
+  stdout: LineReader;
+  stderr: LineReader;
+  closeReader(): Promise<void>;
+  code(): Promise<number>;
+} {
+  const { dir, withStderr = false } = options;
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      BEHIND_READER,
+      "sh",
+      dir,
+      withStderr ? "1" : "0",
+      Deno.execPath(),
+      "task",
+      "--quiet",
+      task,
+      ...args,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: withStderr ? "inherit" : "piped",
+  }).spawn();
+  const stdout = new LineReader(child.stdout);
+  const stderr = withStderr ? stdout : new LineReader(child.stderr);
+  const readFile = async (name: string, what: string) => {
+    try {
+      return (await Deno.readTextFile(`${dir}/${name}`)).trim();
+    } catch (e) {
+      throw new Error(`${what}: ${dir}/${name} is not there (${(e as Error).message})`);
+    }
+  };
+  return {
+    child,
+    stdout,
+    stderr,
+    closeReader: async () => {
+      const pid = Number(await readFile("reader.pid", "the stdout reader's pid"));
+      const comm = (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
+      if (comm !== "cat") throw new Error(`pid ${pid} is ${comm}, not the stdout reader (cat)`);
+      Deno.kill(pid, "SIGKILL");
+    },
+    code: async () => {
+      await child.status;
+      return Number(await readFile("code", `the exit code of deno task ${task}`));
+    },
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * The single-file build: `deno task bundle`'s own command, writing into a temporary directory, then
  * that one file run from ANOTHER directory with an empty DENO_DIR (nothing of the project beside
- * it, no package cache): as the stdio MCP server on the built-in simulator, as `sim` on one end of
- * a socat pty with the bundle serving on the other end, and as deploy/rvr-mcp.service starts it
- * (HTTP with an API key, stdin that systemd leaves at /dev/null).
+ * it, no package cache): as the stdio MCP server on the built-in simulator (serving the dashboard
+ * page on its side port), as `sim` on one end of a socat pty with the bundle serving on the other
+ * end, and as deploy/rvr-mcp.service starts it (HTTP with an API key, stdin that systemd leaves
+ * at /dev/null).
  */
 import assert from "node:assert/strict";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
@@ -11,6 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { OPTIONS } from "../../src/config.ts";
+import { dashboardHtml } from "../../src/http/dashboard.ts";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
 import { buildBundle, LineReader, openPtyPair, programV8Flags, ROOT } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
@@ -121,15 +123,23 @@ Deno.test("the bundle: one file, run from another directory, serves MCP and simu
       assert.ok(!/\bimport\(\s*"(?:npm|jsr|https?):/.test(text), "no dynamic import of a package");
     });
 
-    await t.step("stdio MCP server on the built-in simulator", async () => {
-      const server = runBundle(places, [], { RVR_SERIAL_PORT: "sim" });
-      const rpc = new StdioRpc(server.child.stdin, server.stdout);
-      try {
-        await mcpSession(rpc, server);
-      } finally {
-        await endSession(rpc, server);
-      }
-    });
+    await t.step(
+      "stdio MCP server on the built-in simulator, dashboard on the side port",
+      async () => {
+        const server = runBundle(places, [], { RVR_SERIAL_PORT: "sim", RVR_HTTP_PORT: "0" });
+        const rpc = new StdioRpc(server.child.stdin, server.stdout);
+        try {
+          await mcpSession(rpc, server);
+          // The page's files were embedded at build time: the bundle serves the page the sources make.
+          const side = await server.stderr.waitFor((l) => l.includes("Side port at"), "side port");
+          const page = await fetch(`${JSON.parse(side).url}/`);
+          assert.equal(page.status, 200);
+          assert.equal(await page.text(), dashboardHtml());
+        } finally {
+          await endSession(rpc, server);
+        }
+      },
+    );
 
     await t.step("`sim --port` on one pty end, the stdio server on the other", async () => {
       const pty = await openPtyPair(tmp);

@@ -1,24 +1,27 @@
 /**
- * The dashboard page (src/http/dashboard.ts): the document itself (ASCII, self-contained, every
- * hook present, its script compiles), then the real thing: a headless Chromium (Debian
- * `chromium`) driven over the DevTools Protocol loads the page from the real side port
- * (serveSidePort with an API key, ?key= in the page URL) over a real Runtime, Aggregator and a
- * keep-alive simulated robot streaming locator, IMU, accelerometer, speed and colour in real
- * time. The robot drives; the test reads the page's DOM (pose, heading, path point count,
- * battery, connection, colour), checks the page's state equals the server's, forces a seq gap
- * and a dropped socket, compares screenshots before and after driving, and presses the e-stop
- * button. The last screenshots are written to /tmp/rvr-dashboard.png and
- * /tmp/rvr-dashboard-estop.png for a human to look at.
+ * The dashboard page (src/http/dashboard.ts and the real files of src/http/dashboard/): the
+ * committed dashboard.js is what `deno task dashboard` makes from the sources now; then the real
+ * thing: a headless Chromium (Debian `chromium`) driven over the DevTools Protocol loads the page
+ * from the real side port (serveSidePort with an API key, ?key= in the page URL) over a real
+ * Runtime, Aggregator and a keep-alive simulated robot streaming locator, IMU, accelerometer,
+ * speed and colour in real time. Everything is checked as the browser sees it: the document (one
+ * request, every hook once), then the robot drives and the test reads the page's DOM (pose,
+ * heading, path point count, battery, connection, colour), checks the page's state equals the
+ * server's, forces a seq gap and a dropped socket, compares screenshots before and after driving,
+ * and presses the e-stop button while the robot drives (drive_stop on the simulator's wire). The
+ * last screenshots are written to /tmp/rvr-dashboard.png and /tmp/rvr-dashboard-estop.png for a
+ * human to look at.
  */
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { DASHBOARD_ELEMENT_IDS, dashboardHtml } from "../../src/http/dashboard.ts";
 import { serveSidePort, type SidePort } from "../../src/http/server.ts";
-import { MemoryPort } from "../../src/link/mod.ts";
 import { Aggregator } from "../../src/robot/aggregator.ts";
-import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import { SimulatedRvr, SimWorld } from "../../src/sim/mod.ts";
+import { buildDashboardScript, OUT as DASHBOARD_JS, ROOT } from "../../scripts/dashboard.ts";
+import { keepAliveSimOpener, type RecordingPort } from "../robot/_harness.ts";
+import { until } from "./_side_port.ts";
 import {
   type CdpPage,
   Chromium,
@@ -57,6 +60,8 @@ interface Rig {
   aggregator: Aggregator;
   side: SidePort;
   sim: SimulatedRvr;
+  /** The simulator's side of the current connection, recorded. */
+  readonly wire: RecordingPort;
   close(): Promise<void>;
 }
 
@@ -65,17 +70,8 @@ async function makeRig(): Promise<Rig> {
   const world = new SimWorld({
     floor: [{ xMin: -50, xMax: 50, yMin: 0.25, yMax: 50, color: GREEN }],
   });
-  let sim: SimulatedRvr | undefined;
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("dashboard");
-    if (sim) sim.attach(device);
-    else {
-      sim = new SimulatedRvr(device, { keepAlive: true, inactivityTimeoutMs: 0, world });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
-  const runtime = new Runtime(SETTINGS, open, new Metrics({ processMetrics: false }));
+  const opener = keepAliveSimOpener({ world }, "dashboard");
+  const runtime = new Runtime(SETTINGS, opener.open, new Metrics({ processMetrics: false }));
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();
@@ -83,7 +79,7 @@ async function makeRig(): Promise<Rig> {
   try {
     closers.push(async () => {
       await runtime.close("sigterm");
-      if (sim) await sim.stop();
+      if (opener.wires.length > 0) await opener.sim.stop();
     });
     // As in the program: the telemetry listens before the robot connects (the safety set-up
     // publishes the battery reading then).
@@ -105,8 +101,16 @@ async function makeRig(): Promise<Rig> {
       ["locator", "imu", "accelerometer", "speed", "velocity", "color_detection"],
       { intervalMs: 100 },
     );
-    if (!sim) throw new Error("the simulator starts with the first connect");
-    return { runtime, aggregator, side, sim, close };
+    return {
+      runtime,
+      aggregator,
+      side,
+      sim: opener.sim,
+      get wire() {
+        return opener.wire;
+      },
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -173,43 +177,16 @@ async function rectOf(page: CdpPage, id: string) {
   );
 }
 
-Deno.test("dashboardHtml is one self-contained ASCII page with every hook", async (t) => {
-  const html = dashboardHtml();
-
-  await t.step("ASCII only, a full document", () => {
-    const nonAscii = [...html].findIndex((c) => c.charCodeAt(0) > 0x7e && c !== "\n");
-    assert.equal(nonAscii, -1, `non-ASCII at ${nonAscii}: ${html.slice(nonAscii - 20, nonAscii)}`);
-    assert.match(html, /^<!doctype html>\n<html lang="en">/);
-    assert.match(html, /<meta charset="utf-8">/);
-    assert.match(html, /<\/html>\n$/);
-  });
-
-  await t.step("loads nothing from elsewhere", () => {
-    assert.doesNotMatch(html, /https?:\/\//, "no absolute URLs");
-    assert.doesNotMatch(html, /<(link|img|iframe|object|embed)\b/i, "no linked documents");
-    assert.doesNotMatch(html, /\bsrc=|@import|\burl\(/, "no external resources");
-    assert.equal(html.match(/<script>/g)?.length, 1, "one inline script");
-    assert.equal(html.match(/<style>/g)?.length, 1, "one inline style");
-  });
-
-  await t.step("every documented element id exactly once", () => {
-    for (const id of DASHBOARD_ELEMENT_IDS) {
-      const n = html.split(`id="${id}"`).length - 1;
-      assert.equal(n, 1, `id ${id} appears ${n} times`);
-    }
-    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
-    assert.equal(new Set(ids).size, ids.length, "ids are unique");
-  });
-
-  await t.step("its script compiles", () => {
-    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1];
-    assert.ok(script, "a script");
-    // Compiles only (the function is never called): a syntax error throws here.
-    assert.equal(typeof new Function(script), "function");
-    assert.match(script, /"\/telemetry\?client=dashboard"/);
-    assert.match(script, /fetch\("\/estop", \{ method: "POST"/);
-    assert.match(script, /JSON\.stringify\(\{ type: "resync" \}\)/);
-  });
+Deno.test("dashboard.js is what `deno task dashboard` makes from the sources now", async () => {
+  const committed = await Deno.readTextFile(ROOT + DASHBOARD_JS);
+  const fresh = await buildDashboardScript();
+  assert.ok(
+    committed === fresh,
+    `${DASHBOARD_JS} is out of date (${committed.length} bytes, the sources make ` +
+      `${fresh.length}): run \`deno task dashboard\` and commit it.`,
+  );
+  // The page the server embeds carries exactly that script.
+  assert.ok(dashboardHtml().includes(fresh), "dashboardHtml() inlines dashboard.js");
 });
 
 Deno.test({
@@ -233,6 +210,49 @@ Deno.test({
       await t.step("loads with ?key=, connects, shows the robot", async () => {
         await page.navigate(`${side.url}/?key=${encodeURIComponent(API_KEY)}`);
         assert.equal(await page.evaluate("document.title"), "RVR telemetry");
+        // The browser parsed a standards-mode, English, UTF-8 document, styled and scripted by
+        // what is inlined in it: after loading, it has asked the server for nothing else.
+        assert.deepEqual(
+          await page.evaluate(`({
+            doctype: document.doctype && document.doctype.name,
+            mode: document.compatMode,
+            lang: document.documentElement.lang,
+            charset: document.characterSet,
+            resources: performance.getEntriesByType("resource").map((e) => e.name),
+            scripts: [...document.scripts].map((s) => s.src),
+            sheets: [...document.styleSheets].map((s) => s.href),
+            styled: getComputedStyle(document.getElementById("estop-button")).backgroundColor,
+            handle: typeof rvrDashboard.applyFrame,
+          })`),
+          {
+            doctype: "html",
+            mode: "CSS1Compat",
+            lang: "en",
+            charset: "UTF-8",
+            resources: [],
+            scripts: [""],
+            sheets: [null],
+            styled: "rgb(211, 47, 47)",
+            handle: "function",
+          },
+        );
+        // Every documented hook exactly once, and no id twice.
+        const ids = await page.evaluate<{ counts: Record<string, number>; all: string[] }>(
+          `({
+            counts: Object.fromEntries(${JSON.stringify(DASHBOARD_ELEMENT_IDS)}
+              .map((id) => [id, document.querySelectorAll("#" + id).length])),
+            all: [...document.querySelectorAll("[id]")].map((e) => e.id),
+          })`,
+        );
+        for (const id of DASHBOARD_ELEMENT_IDS) assert.equal(ids.counts[id], 1, `#${id}`);
+        assert.equal(new Set(ids.all).size, ids.all.length, `ids are unique: ${ids.all}`);
+        // The document as served is ASCII (symbols are entities or escapes).
+        const served = await fetch(`${side.url}/`, {
+          headers: { Authorization: `Bearer ${API_KEY}` },
+        });
+        const bytes = new Uint8Array(await served.arrayBuffer());
+        const nonAscii = bytes.findIndex((b) => b > 0x7e || (b < 0x20 && b !== 0x0a));
+        assert.equal(nonAscii, -1, `byte ${bytes[nonAscii]} at ${nonAscii}`);
         await page.waitFor(
           `document.getElementById("ws-status").getAttribute("data-status") === "open" &&
            document.getElementById("pose-y").getAttribute("data-value") !== "" &&
@@ -252,6 +272,8 @@ Deno.test({
         assert.ok(dom.accelZ !== null && Math.abs(dom.accelZ - 1) < 0.1, `z ${dom.accelZ} g`);
         assert.equal(dom.errors, 0);
         assert.equal(side.hub.clients, 1, "one telemetry client");
+        const [client] = side.hub.clientStats();
+        assert.match(client.id, /-dashboard$/, "the page names itself client=dashboard");
         // Both charts have a sample to draw once the first frame came; let them draw.
         await page.waitFor(
           `document.getElementById("path-points").getAttribute("data-count") >= 1`,
@@ -369,8 +391,13 @@ Deno.test({
         assert.equal(side.hub.clients, 1, "the old client is gone, the new one is there");
       });
 
-      await t.step("the e-stop button latches the robot's e-stop", async () => {
+      await t.step("the e-stop button stops the driving robot and latches its e-stop", async () => {
         assert.equal(runtime.state.safety.estopLatched, false);
+        await runtime.rvr.driveWithHeading({ speed: 60, headingDeg: 180 });
+        await page.waitFor(
+          `Number(document.getElementById("speed").getAttribute("data-value")) > 0.05`,
+        );
+        const stopsBefore = rig.wire.received("drive_stop").length;
         await page.evaluate(`document.getElementById("estop-button").click()`);
         const status = await page.waitFor<string>(
           `(() => { const s = document.getElementById("estop-result").getAttribute("data-status");
@@ -378,6 +405,18 @@ Deno.test({
         );
         assert.equal(status, "200");
         assert.equal(runtime.state.safety.estopLatched, true);
+        // The click reached the robot: drive_stop on the simulator's wire, and it stands still.
+        await until(
+          () => rig.wire.received("drive_stop").length > stopsBefore,
+          (changed) => {
+            rig.wire.onReceived = changed;
+            return () => rig.wire.onReceived = undefined;
+          },
+          "drive_stop at the simulator after the click",
+        );
+        await page.waitFor(
+          `Number(document.getElementById("speed").getAttribute("data-value")) < 0.01`,
+        );
         await page.waitFor(
           `document.getElementById("estop-state").getAttribute("data-latched") === "true" &&
            document.body.classList.contains("estop")`,

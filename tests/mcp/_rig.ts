@@ -15,7 +15,7 @@ import { Metrics } from "../../src/core/metrics.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
-import { Moves } from "../../src/robot/moves.ts";
+import { Moves } from "../../src/robot/moves/mod.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";

@@ -7,23 +7,20 @@ import assert from "node:assert/strict";
 import { CancelledByEmergencyStopError, EmergencyStopActiveError } from "../../src/core/mod.ts";
 import {
   DEFAULT_DISTANCE_SPEED_MPS,
+  MoveCancelledError,
+  MoveFailedError,
   type MoveOutcome,
   type MoveProgress,
   Moves,
+  MoveSupersededError,
+  MoveTimeoutError,
   PIVOT_TOLERANCE_DEG,
   wrap180,
   yawToHeading,
-} from "../../src/robot/moves.ts";
-import {
-  MotionStoppedError,
-  MoveCancelledError,
-  MoveFailedError,
-  MoveSupersededError,
-  MoveTimeoutError,
-  TOP_SPEED_MPS,
-} from "../../src/robot/mod.ts";
+} from "../../src/robot/moves/mod.ts";
+import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
 import { SensorStreams } from "../../src/robot/sensors.ts";
-import { TRACK_WIDTH_M } from "../../src/sim/kinematics.ts";
+import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";
 import {
   type Clock,
   installClock,

@@ -11,7 +11,7 @@ import {
   STOP_CONFIRM_MS,
   TOP_SPEED_MPS,
 } from "../../src/robot/mod.ts";
-import { StopGuard } from "../../src/robot/stop_guard.ts";
+import { StopGuard } from "../../src/robot/safety/stop_guard.ts";
 import { type Clock, installClock, makeRig, type Rig } from "./_harness.ts";
 
 async function withRig(fn: (rig: Rig, clock: Clock) => Promise<void>): Promise<void> {

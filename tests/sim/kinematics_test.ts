@@ -13,7 +13,7 @@ import {
   TRACK_WIDTH_M,
   wrapDeg,
   XY_POSITION_TOLERANCE_M,
-} from "../../src/sim/kinematics.ts";
+} from "../../src/sim/body/mod.ts";
 
 interface Timed {
   atMs: number;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RvrBody } from "../../src/sim/kinematics.ts";
+import { RvrBody } from "../../src/sim/body/mod.ts";
 import {
   classifyColor,
   COLOR_DARK_LEVEL,
@@ -11,7 +11,7 @@ import {
   MAG_HORIZONTAL_UT,
   MAG_VERTICAL_UT,
   SimWorld,
-} from "../../src/sim/world.ts";
+} from "../../src/sim/mod.ts";
 
 const near = (actual: number, expected: number, tol: number, what: string) =>
   assert.ok(

@@ -9,6 +9,7 @@ export const CONNECTION = [
     cid: 0x05,
     node: 1,
     kind: "command",
+    role: "query",
     request: [],
     response: [{ name: "name", type: "str" }],
   },

@@ -14,7 +14,7 @@ import {
 import { encodeFieldsTransient } from "../_field_codec.ts";
 import { decodeFields, encodeFields, type FieldValues } from "../fields.ts";
 import { encodePacket, type Packet } from "../packet.ts";
-import type { CommandDef } from "./_types.ts";
+import { COMMAND_ROLES, type CommandDef, type CommandRole } from "./_types.ts";
 import { API_AND_SHELL } from "./api_and_shell.ts";
 import { CONNECTION } from "./connection.ts";
 import { DRIVE } from "./drive.ts";
@@ -23,7 +23,14 @@ import { POWER } from "./power.ts";
 import { SENSOR } from "./sensor.ts";
 import { SYSTEM_INFO } from "./system_info.ts";
 
-export type { CommandDef, CommandNode } from "./_types.ts";
+export type {
+  CommandDef,
+  CommandNode,
+  CommandRole,
+  NotificationDef,
+  RequestDef,
+} from "./_types.ts";
+export { COMMAND_ROLES } from "./_types.ts";
 
 export const COMMANDS = [
   ...API_AND_SHELL,
@@ -42,6 +49,8 @@ export type CommandName = AnyCommand["name"];
 export type RequestName = Extract<AnyCommand, { kind: "command" }>["name"];
 /** Names of the robot's notifications. */
 export type NotificationName = Extract<AnyCommand, { kind: "notification" }>["name"];
+/** Names of the requests whose role is one of `R`, e.g. `RequestNameOfRole<"stop">`. */
+export type RequestNameOfRole<R extends CommandRole> = Extract<AnyCommand, { role: R }>["name"];
 type DefOf<N extends CommandName> = Extract<AnyCommand, { name: N }>;
 /** Request parameters of command `N`, e.g. `{ speed, heading, flags }` for drive_with_heading. */
 export type RequestOf<N extends CommandName> = FieldValues<DefOf<N>["request"]>;
@@ -65,6 +74,21 @@ export function commandByName(name: string): CommandDef {
 /** The definition for (DID, CID), or undefined when section 8 has no such row. */
 export function commandById(did: number, cid: number): CommandDef | undefined {
   return BY_ID.get((did << 8) | cid);
+}
+
+/** The requests whose role is one of `roles`, in table order. */
+export function requestsOfRole<R extends CommandRole>(...roles: R[]): RequestNameOfRole<R>[] {
+  for (const role of roles) {
+    if (!(COMMAND_ROLES as readonly string[]).includes(role)) {
+      throw new RangeError(
+        `Unknown command role ${JSON.stringify(role)}; use one of ${COMMAND_ROLES.join(", ")}.`,
+      );
+    }
+  }
+  const wanted = new Set<CommandRole>(roles);
+  return COMMANDS.filter((c) => c.kind === "command" && wanted.has(c.role)).map((c) =>
+    c.name
+  ) as RequestNameOfRole<R>[];
 }
 
 /** True for devices (DIDs) that section 8 knows at all. */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { TOP_SPEED_MPS } from "./safety.ts";
+import { TOP_SPEED_MPS } from "./speed_limit.ts";
 
 /** Slowest deceleration a stop accepts, m/s^2: from top speed the robot is at rest within MAX_STOP_TIME_S. */
 export const MIN_STOP_DECELERATION_MPS2 = 1;
