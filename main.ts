@@ -22,13 +22,12 @@ import {
   TtyPort,
 } from "./src/link/mod.ts";
 import {
-  Aggregator,
   type OpenedPort,
   type PortOpener,
   Runtime,
   type ShutdownReason,
-  TelemetryRecorder,
 } from "./src/robot/mod.ts";
+import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"

@@ -18,9 +18,13 @@ import { mulberry32 } from "../src/core/validate.ts";
 import { EventBus } from "../src/core/mod.ts";
 import { Metrics } from "../src/core/metrics.ts";
 import type { RobotTopics } from "../src/robot/events.ts";
-import { Aggregator, type RobotEvent } from "../src/robot/aggregator.ts";
-import { TelemetryRecorder } from "../src/robot/recorder.ts";
-import { DeltaEncoder, TelemetryModel } from "../src/robot/telemetry.ts";
+import {
+  Aggregator,
+  DeltaEncoder,
+  type RobotEvent,
+  TelemetryModel,
+  TelemetryRecorder,
+} from "../src/telemetry/mod.ts";
 
 // ---- ingest throughput --------------------------------------------------------------------------
 

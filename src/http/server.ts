@@ -26,9 +26,8 @@ import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
 import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
 import { bindHost, hasKey, isLoopback } from "./auth.ts";
-import type { Aggregator, RobotEvent } from "../robot/aggregator.ts";
 import type { Runtime } from "../robot/runtime.ts";
-import { TelemetryModel } from "../robot/telemetry.ts";
+import { type Aggregator, type RobotEvent, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
 
 const log = getLogger(["rvr", "http"]);

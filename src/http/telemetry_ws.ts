@@ -5,7 +5,7 @@
  *
  * ## Protocol
  *
- * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/robot/telemetry_delta.ts):
+ * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/telemetry/json_delta.ts):
  *
  * ```text
  * {"type":"full","seq":41,"at":1767000000000,"state":{"pose":{"x_m":0.1,...},...}}
@@ -50,13 +50,13 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Metrics } from "../core/metrics.ts";
-import type { Batch } from "../robot/aggregator.ts";
 import {
+  type Batch,
   DeltaEncoder,
   type TelemetryFrame,
   type TelemetryModel,
   type TelemetryState,
-} from "../robot/telemetry.ts";
+} from "../telemetry/mod.ts";
 import {
   type ClientHub,
   closeReason,

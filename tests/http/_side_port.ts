@@ -8,10 +8,14 @@ import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { serveSidePort, type SidePort, type SidePortOptions } from "../../src/http/server.ts";
 import { MemoryPort } from "../../src/link/mod.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
 import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
-import { applyFrame, type TelemetryFrame, type TelemetryState } from "../../src/robot/telemetry.ts";
+import {
+  Aggregator,
+  applyFrame,
+  type TelemetryFrame,
+  type TelemetryState,
+} from "../../src/telemetry/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import { RecordingPort } from "../robot/_harness.ts";
 

@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { DASHBOARD_ELEMENT_IDS, dashboardHtml } from "../../src/http/dashboard.ts";
 import { serveSidePort, type SidePort } from "../../src/http/server.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
+import { Aggregator } from "../../src/telemetry/mod.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import { SimulatedRvr, SimWorld } from "../../src/sim/mod.ts";
 import { buildDashboardScript, OUT as DASHBOARD_JS, ROOT } from "../../scripts/dashboard.ts";

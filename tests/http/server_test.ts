@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config.ts";
 import { refuseHost, serveSidePort, SIDE_PORT_ROUTES } from "../../src/http/server.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
+import { Aggregator } from "../../src/telemetry/mod.ts";
 import {
   assertJson,
   bounded,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { CLOSE_GOING_AWAY, CLOSE_UNSUPPORTED, TelemetryHub } from "../../src/http/telemetry_ws.ts";
-import { type TelemetryFrame, TelemetryModel } from "../../src/robot/telemetry.ts";
+import { type TelemetryFrame, TelemetryModel } from "../../src/telemetry/mod.ts";
 import {
   bounded,
   makeSideRig,

@@ -47,7 +47,7 @@
     }
   }
 
-  // src/robot/telemetry_delta.ts
+  // src/telemetry/json_delta.ts
   var StaleFrameError = class extends Error {
     /** The seq of the delta that did not apply. */
     seq;

@@ -10,7 +10,7 @@ import {
   emptyTelemetryState,
   type TelemetryFrame,
   type TelemetryState,
-} from "../../../src/robot/telemetry.ts";
+} from "../../../src/telemetry/mod.ts";
 
 /** A follower with a hand-set clock that records every request for a full frame. */
 function follower() {

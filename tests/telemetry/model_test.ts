@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type StateChange, StateStore } from "../../src/core/mod.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import type { RobotEvent } from "../../src/robot/aggregator.ts";
+import type { RobotEvent } from "../../src/telemetry/aggregator.ts";
 import {
   applyFrame,
   DeltaEncoder,
@@ -11,7 +11,7 @@ import {
   type TelemetryFrame,
   TelemetryModel,
   type TelemetryState,
-} from "../../src/robot/telemetry.ts";
+} from "../../src/telemetry/model.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {

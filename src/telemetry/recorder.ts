@@ -42,7 +42,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Metrics } from "../core/metrics.ts";
 import type { Aggregator, Batch } from "./aggregator.ts";
 
-const log = getLogger(["rvr", "robot", "recorder"]);
+const log = getLogger(["rvr", "telemetry", "recorder"]);
 
 /** Why a batch was not recorded. */
 export const RECORDER_LOSS_REASONS = ["serialize", "write", "queue_full"] as const;

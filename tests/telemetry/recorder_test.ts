@@ -3,8 +3,8 @@ import { resetSync } from "@logtape/logtape";
 import { captureLogs } from "../_logs.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import { Aggregator, type Batch, type RobotEvent } from "../../src/robot/aggregator.ts";
-import { batchLine, TelemetryRecorder } from "../../src/robot/recorder.ts";
+import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
+import { batchLine, TelemetryRecorder } from "../../src/telemetry/recorder.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {
@@ -171,7 +171,7 @@ Deno.test("TelemetryRecorder", async (t) => {
   await t.step(
     "write errors are logged and counted, never reach the aggregator or other subscribers",
     async () => {
-      const records = captureLogs(["rvr", "robot", "recorder"]);
+      const records = captureLogs(["rvr", "telemetry", "recorder"]);
       try {
         const metrics = new Metrics({ processMetrics: false });
         const agg = new Aggregator(null);

@@ -6,7 +6,7 @@ import { captureLogs } from "../_logs.ts";
 import { EventBus } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import { Aggregator, type Batch, type RobotEvent } from "../../src/robot/aggregator.ts";
+import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
 
 type Clock = FakeTimers.InstalledClock;
 
@@ -266,7 +266,7 @@ Deno.test("Aggregator", async (t) => {
   await t.step(
     "a throwing or rejecting subscriber is logged and counted, others go on",
     async () => {
-      const records = captureLogs(["rvr", "robot", "aggregator"]);
+      const records = captureLogs(["rvr", "telemetry", "aggregator"]);
       try {
         await withClock(async (clock) => {
           const metrics = new Metrics({ processMetrics: false });

@@ -1,6 +1,6 @@
 /**
  * Telemetry state for people watching the robot: {@link TelemetryModel} folds robot bus events
- * into one plain JSON object ({@link TelemetryState}); {@link DeltaEncoder} (telemetry_delta.ts)
+ * into one plain JSON object ({@link TelemetryState}); {@link DeltaEncoder} (json_delta.ts)
  * turns a sequence of those states into numbered frames, a full one first and then deltas holding
  * only the changed leaves; {@link applyFrame} (the client side) rebuilds the state from the
  * frames exactly.
@@ -37,7 +37,7 @@
  * 1 (0.1 deg/s), lux to 0, colour confidence to 3, motor temperature to 1 (0.1 C), volts to 3;
  * integers (colour, index, percent) as they are.
  *
- * **Frames**: {@link DeltaEncoder} and {@link applyFrame} (telemetry_delta.ts, the frame codec
+ * **Frames**: {@link DeltaEncoder} and {@link applyFrame} (json_delta.ts, the frame codec
  * the server and the dashboard in the browser share) number these states as a full frame and
  * deltas of the changed leaves; see that module for the wire format.
  *
@@ -46,15 +46,15 @@
 import type { BusEvent } from "../core/event_bus.ts";
 import { BATTERY_STATES } from "../core/state.ts";
 import { headingFromYaw as headingOf } from "../protocol/mod.ts";
-import type { RobotTopics } from "./events.ts";
-import { clonePlain, isPlainObject } from "./telemetry_delta.ts";
+import type { RobotTopics } from "../robot/mod.ts";
+import { clonePlain, isPlainObject } from "./json_delta.ts";
 
 export {
   applyFrame,
   DeltaEncoder,
   StaleFrameError,
   type TelemetryFrame,
-} from "./telemetry_delta.ts";
+} from "./json_delta.ts";
 
 /** Decimals each kind of float is rounded to (see the module doc). */
 export const TELEMETRY_DECIMALS = {
