@@ -24,10 +24,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
-import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
 import { bindHost, hasKey, isLoopback } from "./auth.ts";
 import type { Runtime } from "../robot/runtime.ts";
-import { type Aggregator, type RobotEvent, TelemetryModel } from "../telemetry/mod.ts";
+import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
 
 const log = getLogger(["rvr", "http"]);
@@ -141,31 +140,19 @@ export function readiness(runtime: Runtime): Readiness {
 }
 
 /**
- * A telemetry model that starts from the runtime's state now: the port and speed limit as its
- * initial values, then each aspect of the state store folded in as a "robot.state" change (to
- * itself), so the model's own rules map it. Later changes arrive in aggregator batches.
+ * A telemetry model that starts from the runtime's state now (`TelemetryModel.fromSnapshot`): the
+ * port and speed limit as its initial values, then each aspect of the state store. Later changes
+ * arrive in aggregator batches.
  */
 export function seededTelemetryModel(runtime: Runtime): TelemetryModel {
   const info = runtime.connection.info;
-  const model = new TelemetryModel({
-    connection: { port: info?.port ?? runtime.spec.path, simulated: info?.simulated ?? null },
-    safety: { speed_limit_percent: runtime.safety.speedLimitPercent },
+  return TelemetryModel.fromSnapshot(runtime.state.snapshot, {
+    initial: {
+      connection: { port: info?.port ?? runtime.spec.path, simulated: info?.simulated ?? null },
+      safety: { speed_limit_percent: runtime.safety.speedLimitPercent },
+    },
+    reason: "side port started",
   });
-  const snapshot = runtime.state.snapshot;
-  const at = Date.now();
-  model.apply(STATE_ASPECTS.map((aspect): RobotEvent => ({
-    topic: "robot.state",
-    seq: 0,
-    publishedAt: at,
-    payload: {
-      aspect,
-      previous: snapshot[aspect],
-      next: snapshot[aspect],
-      at,
-      reason: "side port started",
-    } as StateChange,
-  })));
-  return model;
 }
 
 /** Starts the side port; resolves once listening. Throws for a non-loopback host without a key. */

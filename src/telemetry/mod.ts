@@ -1,8 +1,10 @@
 /**
  * The telemetry layer, above the robot: the aggregator (robot bus events in windows), the state
- * model people watch (and its frames: a full one, then deltas), and the recorder (batches as JSON
- * lines). Other layers import it through this file; the browser imports the pure codec files
- * (json_delta.ts) directly.
+ * model people watch (folded from those events, framed as a full frame then deltas), the frame
+ * codec (json_delta.ts: frames, the client side, a generic encoder), the wire formats (wire/:
+ * JSON now) and the recorder (batches as JSON lines, into a sink the caller opens). Other layers
+ * import it through this file; the browser imports the pure files (json_delta.ts, wire/json.ts,
+ * state.ts) directly, since this file pulls in logging.
  *
  * @module
  */
@@ -20,11 +22,14 @@ export {
   headingFromYaw,
   MOTOR_THERMAL_STATUSES,
   type MotorThermalStatus,
+  TELEMETRY_DECIMALS,
   type TelemetryInit,
-  TelemetryModel,
   type TelemetryState,
-} from "./model.ts";
+} from "./state.ts";
+export { type FromSnapshotOptions, TelemetryModel } from "./model.ts";
 export { applyFrame, DeltaEncoder, StaleFrameError, type TelemetryFrame } from "./json_delta.ts";
+export type { WireFormat } from "./wire/format.ts";
+export { jsonWire } from "./wire/json.ts";
 export {
   batchLine,
   RECORDER_LOSS_REASONS,

@@ -303,6 +303,11 @@ Deno.test("TelemetryHub: bad options are refused; an unchanged batch makes no fr
     assert.equal(hub.publish(motionBatch(7)), null, "same values: nothing to send");
     assert.equal(hub.seq, start + 1);
     assert.equal(hub.state.pose.x_m, Math.round(Math.sin(7 / 200) * 1e4) / 1e4);
+    assert.throws(
+      () => new TelemetryHub({ model, metrics }),
+      /needs a model of its own that has made no frame yet \(this one is at seq 2\)/,
+      "the model is the hub's one state store: two hubs cannot share it",
+    );
   } finally {
     hub.close();
   }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { TelemetryState } from "../../telemetry/model.ts";
+import type { TelemetryState } from "../../telemetry/state.ts";
 import { applyFrame, StaleFrameError, type TelemetryFrame } from "../../telemetry/json_delta.ts";
 
 /** How long the follower waits for a full frame before it asks again. */

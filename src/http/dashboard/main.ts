@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { jsonWire } from "../../telemetry/wire/json.ts";
 import { pressEstop } from "./estop.ts";
 import { TelemetryFollower } from "./follower.ts";
 import { PathTrace, pushSample, type Sample } from "./history.ts";
@@ -109,7 +110,7 @@ function connect(): void {
   ws.onmessage = (ev) => {
     if (socket !== ws) return;
     try {
-      onFrame(JSON.parse(ev.data));
+      onFrame(jsonWire.decode(ev.data));
       attempts = 0;
     } catch (e) {
       follower.stats.errors++;
