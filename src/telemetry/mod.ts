@@ -32,9 +32,12 @@ export type { WireFormat } from "./wire/format.ts";
 export { jsonWire } from "./wire/json.ts";
 export {
   batchLine,
+  openTelemetryFile,
   RECORDER_LOSS_REASONS,
   type RecorderLossReason,
   type RecorderOptions,
+  type RecorderSink,
   type RecorderStats,
+  type RecorderWriter,
   TelemetryRecorder,
 } from "./recorder.ts";
