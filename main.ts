@@ -21,12 +21,7 @@ import {
   MODEL_FILE,
   TtyPort,
 } from "./src/link/mod.ts";
-import {
-  type OpenedPort,
-  type PortOpener,
-  Runtime,
-  type ShutdownReason,
-} from "./src/robot/mod.ts";
+import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "./src/robot/mod.ts";
 import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
