@@ -25,6 +25,9 @@ import {
   TelemetryModel,
   TelemetryRecorder,
 } from "../src/telemetry/mod.ts";
+import { calibrate } from "./_calibration.ts";
+
+calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
 
 // ---- ingest throughput --------------------------------------------------------------------------
 
@@ -363,3 +366,5 @@ Deno.bench("telemetry: fold one 200 Hz tick + delta frame + JSON", { group: "enc
   const frame = benchModel.nextFrame(benchTick);
   if (frame !== null) frameSink[0] = jsonWire.encode(frame);
 });
+
+calibrate("end"); // bench/gate.ts's yardstick again, after the benches
