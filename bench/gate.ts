@@ -22,7 +22,7 @@
  * budgets.json, per file and bench: `{ "ratio": r, "headroom": h }` (min / calibration <= r;
  * `"vs": "<bench>"` for another baseline) or `{ "ns": t, "headroom": h, "capNs": c }` (min <= t
  * ns). `--write` measures each file WRITE_RUNS times and sets r or t to the median times h (at
- * most c). h is chosen per bench from how much its figure moves between runs: small (1.5) where
+ * most c). h is chosen per bench from how much its figure moves between runs: small (1.5-1.75) where
  * it is steady, so a 2x regression fails; larger where the figure is noisy and the bench only
  * guards against pathology. A bench over budget is run once more (with its baseline and the
  * calibration) before it counts, and the better of the two runs stands.
