@@ -53,6 +53,18 @@ Deno.test("a ratio budget holds min / calibration, whatever p75 does", () => {
   assert.equal(slow.value, 76);
 });
 
+Deno.test("a slow calibration in one file cannot hide a regression: the run's fastest counts", () => {
+  const budgets: Record<string, Budget> = { codec: { ratio: 9 } };
+  // This file's calibration ran 1.5x slow; the codec is 2x slower than budgeted (6 -> 12).
+  const measured = run({ [CAL_START]: 81_000, [CAL_END]: 80_000, codec: 648_000 });
+  assert.equal(evaluate(measured, budgets)[0].verdict, "ok"); // alone, it would pass
+  const [row] = evaluate(measured, budgets, 54_000);
+  assert.equal(row.verdict, "OVER");
+  assert.equal(row.value, 12);
+  // A faster calibration in this file than elsewhere in the run: its own counts.
+  assert.equal(evaluate(run({ [CAL_START]: 50_000, codec: 300_000 }), budgets, 54_000)[0].value, 6);
+});
+
 Deno.test("a ratio against another bench of the file", () => {
   const budgets: Record<string, Budget> = {
     full: { ratio: 2, vs: "bare" },
