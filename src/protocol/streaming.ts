@@ -281,12 +281,13 @@ export function parseTokenByte(byte: number): { token: number; valid: boolean } 
 }
 
 /**
- * Decodes a streaming_service_data_notify payload (`sensor_data` after the token byte) against
- * the slot's entries. Throws RangeError when the length does not match the configuration.
+ * Decodes a streaming_service_data_notify payload (`sensor_data` after the token byte: the link's
+ * byte array or a Uint8Array, read as is, never copied) against the slot's entries. Throws
+ * RangeError when the length does not match the configuration.
  */
 export function decodeSlotData(
   entries: readonly SlotEntry[],
-  data: Uint8Array,
+  data: ArrayLike<number>,
 ): Record<string, Record<string, number>> {
   const expected = slotDataLength(entries);
   if (data.length !== expected) {
@@ -296,13 +297,13 @@ export function decodeSlotData(
       }) produces ${expected}.`,
     );
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out: Record<string, Record<string, number>> = {};
   let o = 0;
   for (const e of entries) {
     const values: Record<string, number> = {};
     for (const a of e.service.attributes) {
-      const raw = e.bytes === 4 ? view.getUint32(o) : e.bytes === 2 ? view.getUint16(o) : data[o];
+      let raw = 0; // unsigned big-endian
+      for (let i = 0; i < e.bytes; i++) raw = raw * 256 + (data[o + i] & 0xff);
       values[a.name] = normalize(raw, e.bytes, a);
       o += e.bytes;
     }

@@ -406,6 +406,11 @@ Deno.test("slot data", async (t) => {
           ),
           ([entries, data]) => {
             const values = decodeSlotData(entries, data);
+            assert.deepEqual(
+              decodeSlotData(entries, [...data]),
+              values,
+              "a byte array decodes alike",
+            );
             assert.deepEqual(Object.keys(values), [...new Set(entries.map((e) => e.service.key))]);
             const again = encodeSlotData(entries, values);
             assert.equal(again.length, data.length);
