@@ -17,7 +17,7 @@ import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
 import { Moves } from "../../src/robot/moves/mod.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
-import { SensorStreams } from "../../src/robot/sensors.ts";
+import { SensorStreams } from "../../src/robot/sensors/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import {
   type Clock,

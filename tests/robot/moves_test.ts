@@ -19,7 +19,7 @@ import {
   yawToHeading,
 } from "../../src/robot/moves/mod.ts";
 import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
-import { SensorStreams } from "../../src/robot/sensors.ts";
+import { SensorStreams } from "../../src/robot/sensors/mod.ts";
 import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";
 import {
   type Clock,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
 import {
   buildNotification,
+  decodeSlotData,
   encodePacket,
   encodeSlotData,
   MAX_SERVICES_PER_SLOT,
@@ -20,13 +21,12 @@ import { NotConnectedError, StreamConfigurationError } from "../../src/robot/mod
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import {
   allocateSlots,
-  decodeSlot,
   MAX_SLOT_DATA_BYTES,
   type SensorName,
   type SensorReading,
   SENSORS,
   SensorStreams,
-} from "../../src/robot/sensors.ts";
+} from "../../src/robot/sensors/mod.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
 import {
   type Clock,
@@ -173,24 +173,24 @@ Deno.test("allocateSlots: every sensor in the SDKs' slot at the SDKs' size, for 
   }
 });
 
-Deno.test("decodeSlot: raw integers exact, two's complement encoders, core time words, length checked", () => {
+Deno.test("decodeSlotData (the decoder SensorStreams uses): raw integers exact, two's complement encoders, core time words, length checked", () => {
   const enc = [{ service: serviceByKey("encoders"), bytes: 4 as const }];
   const data = [0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x30, 0x39];
-  const d = decodeSlot(enc, data);
+  const d = decodeSlotData(enc, data);
   assert.deepEqual(d.encoders, { LeftTicks: 0xfffffffe, RightTicks: 12345 });
   assert.equal(d.encoders.LeftTicks | 0, -2);
   const color = [{ service: serviceByKey("color_detection"), bytes: 1 as const }];
   for (let v = 0; v < 256; v++) {
-    const c = decodeSlot(color, [v, v, v, v, 255]).color_detection;
+    const c = decodeSlotData(color, [v, v, v, v, 255]).color_detection;
     assert.deepEqual([c.R, c.G, c.B, c.Index, c.Confidence], [v, v, v, v, 1]);
   }
   const locator = [{ service: serviceByKey("locator"), bytes: 4 as const }];
   const packed = encodeSlotData(locator, { locator: { X: 1.234567, Y: -0.5 } });
-  const loc = decodeSlot(locator, [...packed]).locator;
+  const loc = decodeSlotData(locator, [...packed]).locator;
   assert.ok(Math.abs(loc.X - 1.234567) < 1e-5 && Math.abs(loc.Y + 0.5) < 1e-5);
   assert.throws(
-    () => decodeSlot(locator, [1, 2, 3]),
-    (e) => e instanceof RangeError && /3 bytes.*locator\/32-bit.*produces 8/.test(e.message),
+    () => decodeSlotData(locator, [1, 2, 3]),
+    (e) => e instanceof RangeError && /3 bytes.*Locator\/32-bit.*produces 8/.test(e.message),
   );
 });
 

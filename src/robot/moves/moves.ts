@@ -67,7 +67,7 @@ import { bearingYaw, wrap180 } from "../../protocol/mod.ts";
 import { MotionStoppedError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
 import type { Rvr } from "../rvr.ts";
-import type { SensorStreams } from "../sensors.ts";
+import type { SensorStreams } from "../sensors/mod.ts";
 import { End, MoveRun } from "./_run.ts";
 import { MoveCancelledError, MoveSupersededError } from "./errors.ts";
 import { describe, type Pose, PoseTracker } from "./pose.ts";

@@ -8,7 +8,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { headingFromYaw } from "../../protocol/mod.ts";
-import type { SensorReading, SensorStreams } from "../sensors.ts";
+import type { SensorReading, SensorStreams } from "../sensors/mod.ts";
 import type { MoveRun } from "./_run.ts";
 import { MOVE_STREAM_INTERVAL_MS, type Pose, POSE_WAIT_MS } from "./types.ts";
 
