@@ -2,7 +2,8 @@
  * The tool catalog: every robot operation once (name, title, description, zod input and output
  * shapes with every bound, annotations, a handler `(robot, args, ctx)`), grouped as the server
  * lists them, with no transport inside. Adapters (src/mcp, a NATS service) register
- * {@link CATALOG} and run a tool with {@link runTool}; they turn a thrown `DomainError` into an
+ * {@link CATALOG} with `inputSchema(tool)`, check raw arguments with `parseArguments` and run a
+ * tool with {@link runTool} (or both at once with {@link callTool}); they turn a thrown `DomainError` into an
  * error result with its `hint` and let anything else surface as a bug.
  *
  * @module
@@ -17,6 +18,14 @@ import { SYSTEM_TOOLS } from "./system.ts";
 import type { Tool } from "./_tool.ts";
 
 export {
+  type ArgumentsSpec,
+  inputSchema,
+  InvalidArgumentsError,
+  parseArguments,
+  PROTOTYPE_KEYS,
+} from "./_arguments.ts";
+export {
+  callTool,
   commandOptions,
   outputShape,
   robotIsSimulated,
