@@ -121,11 +121,22 @@ export function parseArguments<I extends z.ZodRawShape>(
     fields.push(field);
     const value = valueAt(args, issue.path);
     const allowed = describeAllowed(schemaAt(jsonSchemaOf(t), issue.path));
+    const reason = ownMessage(issue);
     return value === undefined && issue.code === "invalid_type"
       ? `${field} is missing: give ${allowed}`
-      : `${field} must be ${allowed}, got ${show(value)}`;
+      : `${field} must be ${allowed}, got ${show(value)}${reason ? `: ${reason}` : ""}`;
   });
   throw new InvalidArgumentsError(t.name, fields, `${t.name}: ${parts.join("; ")}.`);
+}
+
+/**
+ * The reason a tool's schema gives for this refusal (zod's `error` option on a check, e.g. "too
+ * small to move"), or undefined when the message is zod's own (the field's bounds already say it).
+ */
+function ownMessage(issue: z.core.$ZodIssue): string | undefined {
+  const standard = z.config().localeError?.(issue as Parameters<z.core.$ZodErrorMap>[0]);
+  const text = typeof standard === "string" ? standard : standard?.message;
+  return issue.message === text ? undefined : issue.message.replace(/\s+/g, " ");
 }
 
 /** "it takes x, y and speed" / "it takes no arguments". */

@@ -10,6 +10,7 @@ import {
   MAX_MOVE_DISTANCE_M,
   MAX_MOVE_SPEED_MPS,
   MAX_PIVOT_DEG,
+  MIN_MOVE_SPEED_MPS,
   type MoveOutcome,
   type MoveProgress,
   type Pose,
@@ -17,6 +18,13 @@ import {
 } from "../robot/mod.ts";
 import { tool, type ToolContext } from "./_tool.ts";
 import { MOVE_HINTS, MOVEMENT_RULES } from "./movement_drives.ts";
+
+/** A move's speed, m/s: below the smallest that moves it is refused as too small to move. */
+function moveSpeed() {
+  return z.number().min(MIN_MOVE_SPEED_MPS, {
+    error: `too small to move (the smallest speed that moves is ${MIN_MOVE_SPEED_MPS} m/s)`,
+  }).max(MAX_MOVE_SPEED_MPS);
+}
 
 const poseShape = z.object({
   x_m: z.number().describe("Metres along the locator x axis (+x = right at the last reset)."),
@@ -101,8 +109,9 @@ export const driveToPosition = tool({
     y: z.number().min(-MAX_MOVE_DISTANCE_M).max(MAX_MOVE_DISTANCE_M).describe(
       `Target y in metres, + = forward along the reset heading (+-${MAX_MOVE_DISTANCE_M}).`,
     ),
-    speed: z.number().gt(0).max(MAX_MOVE_SPEED_MPS).describe(
-      `Top speed in m/s (>0 to ${MAX_MOVE_SPEED_MPS}); reduced to the speed limit ` +
+    speed: moveSpeed().describe(
+      `Top speed in m/s (${MIN_MOVE_SPEED_MPS} to ${MAX_MOVE_SPEED_MPS}: slower does not move); ` +
+        `reduced to the speed limit ` +
         `(a share of ${TOP_SPEED_MPS} m/s).`,
     ),
     final_heading: z.number().min(0).lt(360).optional().describe(
@@ -136,8 +145,9 @@ function driveDistanceTool(direction: "forward" | "backward") {
       distance: z.number().gt(0).max(MAX_MOVE_DISTANCE_M).describe(
         `Metres to drive (>0 to ${MAX_MOVE_DISTANCE_M}).`,
       ),
-      speed: z.number().gt(0).max(MAX_MOVE_SPEED_MPS).optional().describe(
-        `Top speed in m/s (>0 to ${MAX_MOVE_SPEED_MPS}), default ` +
+      speed: moveSpeed().optional().describe(
+        `Top speed in m/s (${MIN_MOVE_SPEED_MPS} to ${MAX_MOVE_SPEED_MPS}: slower does not ` +
+          `move), default ` +
           `${DEFAULT_DISTANCE_SPEED_MPS}; reduced to the speed limit.`,
       ),
     },

@@ -79,6 +79,7 @@ import {
   MAX_MOVE_DISTANCE_M,
   MAX_MOVE_SPEED_MPS,
   MAX_PIVOT_DEG,
+  MIN_MOVE_SPEED_MPS,
   MOVE_STREAM_INTERVAL_MS,
   type MoveName,
   type MoveOptions,
@@ -280,6 +281,12 @@ export class Moves {
       "m/s > 0; the speed limit caps it",
     );
     if (v === 0) throw new RangeError(`${move} speed_mps must be > 0 m/s, got 0; e.g. 0.3.`);
+    if (v < MIN_MOVE_SPEED_MPS) {
+      throw new RangeError(
+        `${move} speed_mps ${v} m/s is too small to move: the smallest speed that moves is ` +
+          `${MIN_MOVE_SPEED_MPS} m/s; e.g. 0.3.`,
+      );
+    }
     return v;
   }
 
