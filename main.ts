@@ -374,6 +374,7 @@ export async function startProgram(
       port: config.httpPort,
       host: config.httpHost,
       apiKey: config.apiKey,
+      maxBodyBytes: config.maxBodyBytes,
       runtime,
       aggregator,
       dashboardHtml,

@@ -159,6 +159,12 @@ export const OPTIONS = {
     "a string of at least 16 characters",
     true,
   ),
+  maxBodyBytes: option(
+    "RVR_MAX_BODY_BYTES",
+    int(1024, 1024 ** 3).default(1024 * 1024),
+    "largest HTTP request body; one declared or streamed past it is refused with 413 before it is read whole",
+    "an integer 1024-1073741824 (bytes)",
+  ),
   aggregatorWindowMs: option(
     "RVR_AGGREGATOR_WINDOW_MS",
     int(10, 10_000).default(100),

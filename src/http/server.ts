@@ -20,11 +20,22 @@
  * `Origin` header whose host differs from `Host`) is refused (403): another site must neither read
  * the telemetry nor press the stop button on someone's behalf.
  *
+ * **Bodies.** No route needs one; a body declared or streamed past `maxBodyBytes`
+ * (RVR_MAX_BODY_BYTES, 1 MiB) is refused with 413 having read at most that much (body_limit.ts),
+ * a smaller one is read and dropped. POST /estop engages the stop first, whatever the body: its
+ * answer is then 413 with `estop: true`.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
 import { bindHost, hasKey, isLoopback } from "./auth.ts";
+import {
+  BodyTooLargeError,
+  checkBodyLimit,
+  DEFAULT_MAX_BODY_BYTES,
+  readBody,
+} from "./body_limit.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
@@ -57,6 +68,8 @@ export interface SidePortOptions {
   aggregator: Aggregator;
   /** The page served at GET /. */
   dashboardHtml: () => string;
+  /** RVR_MAX_BODY_BYTES: larger request bodies get 413 (default {@link DEFAULT_MAX_BODY_BYTES}). */
+  maxBodyBytes?: number;
   /** Tuning of the telemetry hub (queue size, high-water mark, drain interval). */
   telemetry?: Omit<TelemetryHubOptions, "model" | "metrics">;
 }
@@ -160,6 +173,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
   const refusal = refuseHost(options.host, options.apiKey);
   if (refusal) throw new ConfigError(refusal);
   const hostname = bindHost(options.host, options.apiKey);
+  const maxBodyBytes = checkBodyLimit(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const { runtime, apiKey } = options;
   const hub = new TelemetryHub({
     ...options.telemetry,
@@ -218,6 +232,26 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         });
       }
     }
+    if (path === "/estop") {
+      const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+      log.warn("Emergency stop requested over HTTP from {remote}", { remote });
+      // The stop goes out first: it never waits for a body, nor depends on one.
+      const [tooLarge, result] = await Promise.all([
+        bodyRefusal(req, maxBodyBytes),
+        runtime.rvr.emergencyStop("http"),
+      ]);
+      if (tooLarge) {
+        return json(413, {
+          estop: true,
+          ...result,
+          error:
+            `${tooLarge.message} The emergency stop was engaged anyway: POST /estop needs no body.`,
+        });
+      }
+      return json(200, { estop: true, ...result });
+    }
+    const tooLarge = await bodyRefusal(req, maxBodyBytes);
+    if (tooLarge) return json(413, { error: tooLarge.message });
     switch (path) {
       case "/healthz":
         return json(200, { ok: true, uptime_s: Math.round(performance.now()) / 1000 });
@@ -229,13 +263,6 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         return new Response(await runtime.metrics.text(), {
           headers: { "content-type": runtime.metrics.contentType, "cache-control": "no-store" },
         });
-      case "/estop": {
-        await req.body?.cancel();
-        const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
-        log.warn("Emergency stop requested over HTTP from {remote}", { remote });
-        const result = await runtime.rvr.emergencyStop("http");
-        return json(200, { estop: true, ...result });
-      }
       case "/telemetry": {
         if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
           return json(426, {
@@ -302,6 +329,20 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         await server.shutdown();
       })(),
   };
+}
+
+/**
+ * Reads and drops the body of a request (no route needs one), up to `maxBytes`: undefined, or the
+ * refusal when it is over the limit (declared or streamed; the rest is left unread).
+ */
+async function bodyRefusal(req: Request, maxBytes: number): Promise<BodyTooLargeError | undefined> {
+  try {
+    await readBody(req, { maxBytes, discard: true });
+    return undefined;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return error;
+    throw error;
+  }
 }
 
 function sameOrigin(origin: string, host: string | null): boolean {

@@ -69,6 +69,8 @@ export interface SideRigOptions {
   settings?: Partial<RuntimeSettings>;
   sim?: SimOptions;
   telemetry?: SidePortOptions["telemetry"];
+  /** RVR_MAX_BODY_BYTES of the side port (default: the program's). */
+  maxBodyBytes?: number;
   windowMs?: number;
   dashboardHtml?: () => string;
 }
@@ -117,6 +119,7 @@ export async function makeSideRig(options: SideRigOptions = {}): Promise<SideRig
     aggregator,
     dashboardHtml: options.dashboardHtml ?? (() => "<!doctype html><title>test page</title>"),
     telemetry: options.telemetry,
+    maxBodyBytes: options.maxBodyBytes,
   });
   return {
     runtime,

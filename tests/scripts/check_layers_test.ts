@@ -102,6 +102,18 @@ Deno.test("arrows: mcp, http and fleet share exactly one auth module", () => {
   ]);
 });
 
+Deno.test("arrows: the HTTP servers also share the bounded-body module, and nothing else of http", () => {
+  for (const from of ["src/mcp/http.ts", "src/fleet/gateway.ts", "src/http/server.ts"]) {
+    assert.deepEqual(findViolations([mod(from, ["src/http/body_limit.ts"])]), [], from);
+  }
+  assert.deepEqual(rulesOf(findViolations([mod("src/tools/a.ts", ["src/http/body_limit.ts"])])), [
+    "src/tools/a.ts:1 layer-arrow src/http/body_limit.ts",
+  ]);
+  assert.deepEqual(rulesOf(findViolations([mod("src/mcp/a.ts", ["src/http/server.ts"])])), [
+    "src/mcp/a.ts:1 layer-arrow src/http/server.ts",
+  ]);
+});
+
 Deno.test("composition: layers never import main.ts, the config or logging; nothing outside src", () => {
   const found = findViolations([
     mod("src/tools/connection.ts", ["src/config.ts", "src/logging.ts", "main.ts"]),
