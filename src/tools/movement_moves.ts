@@ -111,8 +111,7 @@ export const driveToPosition = tool({
     ),
     speed: moveSpeed().describe(
       `Top speed in m/s (${MIN_MOVE_SPEED_MPS} to ${MAX_MOVE_SPEED_MPS}: slower does not move); ` +
-        `reduced to the speed limit ` +
-        `(a share of ${TOP_SPEED_MPS} m/s).`,
+        `reduced to the speed limit (a share of ${TOP_SPEED_MPS} m/s).`,
     ),
     final_heading: z.number().min(0).lt(360).optional().describe(
       "Heading to end at, degrees 0-359.99 clockwise (0 forward at the last reset, 90 " +
@@ -146,9 +145,8 @@ function driveDistanceTool(direction: "forward" | "backward") {
         `Metres to drive (>0 to ${MAX_MOVE_DISTANCE_M}).`,
       ),
       speed: moveSpeed().optional().describe(
-        `Top speed in m/s (${MIN_MOVE_SPEED_MPS} to ${MAX_MOVE_SPEED_MPS}: slower does not ` +
-          `move), default ` +
-          `${DEFAULT_DISTANCE_SPEED_MPS}; reduced to the speed limit.`,
+        `Top speed in m/s (${MIN_MOVE_SPEED_MPS} to ${MAX_MOVE_SPEED_MPS}: slower does not move), ` +
+          `default ${DEFAULT_DISTANCE_SPEED_MPS}; reduced to the speed limit.`,
       ),
     },
     output: moveOutcomeShape,
