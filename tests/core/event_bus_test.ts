@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 import { type BusEvent, EventBus } from "../../src/core/mod.ts";
 
 interface Topics {

@@ -7,7 +7,7 @@ import { MemoryPort } from "../../src/link/memory_port.ts";
 import { RvrLink, type RvrLinkOptions } from "../../src/link/rvr_link.ts";
 import { buildResponse, encodePacket, FrameDecoder, type Packet } from "../../src/protocol/mod.ts";
 
-export { fromHex, loadVectors, toHex, type Vector } from "../_vectors.ts";
+export { fromHex, loadVectors, toHex, type Vector } from "../_helpers/mod.ts";
 
 /** The robot end of a port pair (MemoryPort or a pty), driven by the test. */
 export class ScriptedDevice<P extends BytePort = MemoryPort> {

@@ -29,7 +29,7 @@ import {
   type StreamService,
 } from "../../src/protocol/mod.ts";
 import { fromHex, loadVectors, toHex } from "./_helpers.ts";
-import { protocolDocSection } from "../_vectors.ts";
+import { protocolDocSection } from "../_helpers/mod.ts";
 
 const maxRaw = (bytes: DataBytes) => 2 ** (8 * bytes) - 1;
 /** trunc(min + raw / (2^N - 1) * (max - min)) in exact integer arithmetic (integer attributes). */

@@ -42,7 +42,7 @@ import {
   settleWith,
   TEST_RUNTIME_SETTINGS,
 } from "./_harness.ts";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 
 const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 30_000);
 const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>

@@ -148,4 +148,4 @@ export function rig(options: SimOptions = {}, existingClock?: Clock): Rig {
   };
 }
 
-export { fromHex, loadVectors, toHex as hex, type Vector } from "../_vectors.ts";
+export { fromHex, loadVectors, toHex as hex, type Vector } from "../_helpers/mod.ts";

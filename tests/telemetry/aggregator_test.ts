@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 import { EventBus } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
 import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
