@@ -12,13 +12,13 @@ import { type TelemetryFrame, TelemetryModel } from "../../src/telemetry/mod.ts"
 import {
   bounded,
   makeSideRig,
-  metricValue,
   RawWsClient,
   request,
   type SideRig,
   TelemetryClient,
   until,
 } from "./_side_port.ts";
+import { sampleValue } from "../_helpers/mod.ts";
 import { motionBatch, sampleEvent } from "./_motion.ts";
 
 /** Flushes the aggregator until the hub is quiet and `clients` have everything it sent. */
@@ -102,10 +102,10 @@ Deno.test("telemetry: full frame first, then deltas of what changed while the ro
       );
     }
     const metrics = await request(`${rig.url}/metrics`);
-    assert.equal(metricValue(metrics.text, "rvr_telemetry_clients"), 1);
-    assert.equal(metricValue(metrics.text, 'rvr_telemetry_frames_total{type="full"}'), 1);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_clients"), 1);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_frames_total", { type: "full" }), 1);
     assert.equal(
-      metricValue(metrics.text, 'rvr_telemetry_frames_total{type="delta"}'),
+      sampleValue(metrics.text, "rvr_telemetry_frames_total", { type: "delta" }),
       client.frames.length - 1,
     );
   } finally {
@@ -202,14 +202,14 @@ Deno.test("telemetry: a slow client loses frames (counted in /metrics) and then 
 
     const metrics = await request(`${rig.url}/metrics`);
     assert.equal(
-      metricValue(metrics.text, `rvr_telemetry_ws_dropped_total{client="${s.id}"}`),
+      sampleValue(metrics.text, "rvr_telemetry_ws_dropped_total", { client: s.id }),
       s.dropped,
     );
     assert.equal(
-      metricValue(metrics.text, `rvr_telemetry_ws_dropped_total{client="${f.id}"}`),
+      sampleValue(metrics.text, "rvr_telemetry_ws_dropped_total", { client: f.id }),
       undefined,
     );
-    assert.equal(metricValue(metrics.text, "rvr_telemetry_clients"), 2);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_clients"), 2);
 
     // The slow client reads again: after the deltas that got through, in order, comes a full
     // frame of the latest state, never a delta with a gap.
@@ -237,14 +237,14 @@ Deno.test("telemetry: a slow client loses frames (counted in /metrics) and then 
     }, "the server to notice the slow client left");
     const after = await request(`${rig.url}/metrics`);
     assert.equal(
-      metricValue(after.text, `rvr_telemetry_ws_dropped_total{client="${s.id}"}`),
+      sampleValue(after.text, "rvr_telemetry_ws_dropped_total", { client: s.id }),
       undefined,
     );
     assert.equal(
-      metricValue(after.text, 'rvr_telemetry_ws_dropped_total{client="closed"}'),
+      sampleValue(after.text, "rvr_telemetry_ws_dropped_total", { client: "closed" }),
       dropped,
     );
-    assert.equal(metricValue(after.text, "rvr_telemetry_clients"), 1);
+    assert.equal(sampleValue(after.text, "rvr_telemetry_clients"), 1);
   } finally {
     slow.close();
     await fast.close();

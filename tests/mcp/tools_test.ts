@@ -16,7 +16,7 @@ import {
   SimWorld,
   wrapDeg,
 } from "../../src/sim/mod.ts";
-import { paramsOf } from "../robot/_harness.ts";
+import { paramsOf } from "../_helpers/mod.ts";
 import { makeMcpRig, type McpRig, receivedNames } from "./_rig.ts";
 
 const called = new Set<string>();

@@ -22,12 +22,12 @@ import { getBatteryStatus, getColorDetection } from "../../src/tools/sensors.ts"
 import { setLed } from "../../src/tools/leds.ts";
 import { setSpeedLimit } from "../../src/tools/safety.ts";
 import {
-  installClock,
+  fakeClock,
   keepAliveSimOpener,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
+  testSettings,
+} from "../_helpers/mod.ts";
 
 type JsonSchema = {
   type?: string | string[];
@@ -101,10 +101,10 @@ function context(signal = new AbortController().signal) {
 }
 
 Deno.test("catalog handlers on a Runtime over the simulated robot, no transport", async (t) => {
-  const clock = installClock();
+  const clock = fakeClock();
   const robot = keepAliveSimOpener({}, "catalog");
   const runtime = new Runtime(
-    TEST_RUNTIME_SETTINGS,
+    testSettings(),
     robot.open,
     new Metrics({ processMetrics: false }),
   );
