@@ -73,3 +73,12 @@ export function fakeClock(options: FakeClockOptions = {}): FakeClock {
     [Symbol.dispose]: uninstall,
   };
 }
+
+/** Runs `fn` with a {@link fakeClock} installed, uninstalling it however `fn` ends. */
+export async function withClock<T>(
+  fn: (clock: FakeClock) => Promise<T> | T,
+  options: FakeClockOptions = {},
+): Promise<T> {
+  using clock = fakeClock(options);
+  return await fn(clock);
+}

@@ -9,6 +9,7 @@ export {
   type FakeClock,
   fakeClock,
   type FakeClockOptions,
+  withClock,
 } from "./clock.ts";
 export { outcomeOf, settle, settleErrorWith, settleWith, tickUntil } from "./settle.ts";
 export { testSettings } from "./settings.ts";

@@ -17,10 +17,10 @@ export function settle(): Promise<void> {
 }
 
 /**
- * Ticks fake time in 10 ms steps until `p` settles (at most `maxMs` of it); resolves to its value,
- * rethrows its rejection.
+ * Ticks fake time in 10 ms steps until `p` settles (at most `maxMs` of it, by default a minute:
+ * the slowest move a test makes); resolves to its value, rethrows its rejection.
  */
-export async function settleWith<T>(clock: FakeClock, p: Promise<T>, maxMs = 30_000): Promise<T> {
+export async function settleWith<T>(clock: FakeClock, p: Promise<T>, maxMs = 60_000): Promise<T> {
   let outcome: { ok: true; v: T } | { ok: false; e: unknown } | undefined;
   p.then((v) => outcome = { ok: true, v }, (e) => outcome = { ok: false, e });
   for (let t = 0; t < maxMs && outcome === undefined; t += 10) await clock.tickAsync(10);
@@ -35,7 +35,7 @@ export async function settleWith<T>(clock: FakeClock, p: Promise<T>, maxMs = 30_
 export async function settleErrorWith(
   clock: FakeClock,
   p: Promise<unknown>,
-  maxMs = 30_000,
+  maxMs = 60_000,
 ): Promise<unknown> {
   let value: unknown;
   try {

@@ -75,8 +75,3 @@ export function linkWithDevice(
   link.start();
   return { link, host, device };
 }
-
-/** Lets queued microtasks (MemoryPort deliveries) run. */
-export async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
-}
