@@ -9,7 +9,6 @@ import {
   buildNotification,
   decodeSlotData,
   encodePacket,
-  encodeSlotData,
   MAX_SERVICES_PER_SLOT,
   MAX_TOKENS,
   type NodeId,
@@ -179,9 +178,16 @@ Deno.test("decodeSlotData (the decoder SensorStreams uses): raw integers exact, 
     assert.deepEqual([c.R, c.G, c.B, c.Index, c.Confidence], [v, v, v, v, 1]);
   }
   const locator = [{ service: serviceByKey("locator"), bytes: 4 as const }];
-  const packed = encodeSlotData(locator, { locator: { X: 1.234567, Y: -0.5 } });
-  const loc = decodeSlotData(locator, [...packed]).locator;
-  assert.ok(Math.abs(loc.X - 1.234567) < 1e-5 && Math.abs(loc.Y + 0.5) < 1e-5);
+  // Golden bytes worked out by hand from section 10.4 (min + r / (2^32 - 1) * (max - min), locator
+  // X and Y in -16000..16000 m), not with the encoder under test: r = round((v + 16000) / 32000 *
+  // (2^32 - 1)) is 0x80028744 for X = 1.234567 and 0x7ffef9db for Y = -0.5.
+  const loc = decodeSlotData(locator, [0x80, 0x02, 0x87, 0x44, 0x7f, 0xfe, 0xf9, 0xdb]).locator;
+  assert.ok(Math.abs(loc.X - 1.234567) < 1e-5 && Math.abs(loc.Y + 0.5) < 1e-5, JSON.stringify(loc));
+  // The ends of the range are exact: all ones is max, all zeros is min.
+  assert.deepEqual(decodeSlotData(locator, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).locator, {
+    X: 16000,
+    Y: -16000,
+  });
   assert.throws(
     () => decodeSlotData(locator, [1, 2, 3]),
     (e) => e instanceof RangeError && /3 bytes.*Locator\/32-bit.*produces 8/.test(e.message),
@@ -585,7 +591,8 @@ Deno.test("metrics, bus and listeners: samples, rate over the window, data age",
     await settleWith(clock, streams.start(["imu", "core_time"], { intervalMs: 50 }));
     await clock.tickAsync(6000);
     throwing();
-    assert.ok(imu.length >= 115, `${imu.length} imu readings in 6 s at 50 ms`);
+    // Fake time: one reading per 50 ms period from one period after the start, 6000 / 50 of them.
+    assert.equal(imu.length, 120, `${imu.length} imu readings in 6 s at 50 ms`);
     assert.equal(
       await metricValue(rig.metrics, "rvr_sensor_samples_total", { sensor: "imu" }),
       imu.length,
