@@ -23,12 +23,12 @@ import {
   type ToolContext,
 } from "../../src/tools/mod.ts";
 import {
-  installClock,
+  fakeClock,
   keepAliveSimOpener,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
+  testSettings,
+} from "../_helpers/mod.ts";
 
 const SEED = 1313;
 /** Invalid argument sets per tool. */
@@ -218,10 +218,10 @@ function invalidCases(t: Tool): fc.Arbitrary<Case> {
 }
 
 Deno.test("fuzz: every tool refuses invalid arguments at its schema, in one line naming the field; nothing reaches the robot", async (t) => {
-  const clock = installClock();
+  const clock = fakeClock();
   const robot = keepAliveSimOpener({}, "fuzz");
   const runtime = new Runtime(
-    TEST_RUNTIME_SETTINGS,
+    testSettings(),
     robot.open,
     new Metrics({ processMetrics: false }),
   );

@@ -18,13 +18,13 @@ import {
   type ToolContext,
 } from "../../src/tools/mod.ts";
 import {
-  installClock,
+  fakeClock,
   keepAliveSimOpener,
   paramsOf,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
+  testSettings,
+} from "../_helpers/mod.ts";
 
 const byName = (name: string) => {
   const t = CATALOG.find((t) => t.name === name);
@@ -119,10 +119,10 @@ Deno.test("arguments that are not an object, and missing ones, are named in one 
 });
 
 Deno.test("a move's speed too small to move: refused naming the value and the smallest that moves", async (t) => {
-  const clock = installClock();
+  const clock = fakeClock();
   const robot = keepAliveSimOpener({}, "arguments");
   const runtime = new Runtime(
-    { ...TEST_RUNTIME_SETTINGS, commandTimeout: 0 },
+    { ...testSettings(), commandTimeout: 0 },
     robot.open,
     new Metrics({ processMetrics: false }),
   );
