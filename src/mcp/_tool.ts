@@ -5,7 +5,11 @@
  * annotations) and runs its handler with a context made from the request: a correlation id (as
  * logtape context and in every robot command of the call), the request's AbortSignal
  * (notifications/cancelled), progress notifications when the client sent a progressToken, and
- * notes that go to the event log (rvr://events).
+ * notes that go to the event log (rvr://events), and, when the client declared form elicitation,
+ * `approve`: the question what RVR_APPROVAL gates (the model clearing a person's e-stop, ...) puts
+ * to the person, as an `elicitation/create` request (form mode, one boolean) sent on the call's
+ * own stream. A client without elicitation gets no `approve`: the catalog refuses those actions
+ * with the way out.
  *
  * Errors: a `DomainError` (or the call's own cancellation) becomes an `isError: true` result whose
  * text is its hint, the cause first and then the way out ({@link describeToolError}). Anything
@@ -24,16 +28,25 @@ import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server
 // @ts-types="@modelcontextprotocol/sdk/shared/protocol"
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import type {
-  CallToolResult,
-  ServerNotification,
-  ServerRequest,
-  ToolAnnotations,
+import {
+  type CallToolResult,
+  ElicitResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+  type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
-import { outputShape, runTool, type Tool, type ToolContext, type ToolRobot } from "../tools/mod.ts";
+import type { ApprovalDecision } from "../robot/mod.ts";
+import {
+  type ApprovalRequest,
+  outputShape,
+  runTool,
+  type Tool,
+  type ToolContext,
+  type ToolRobot,
+} from "../tools/mod.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
@@ -100,8 +113,70 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
   };
 }
 
+/** How long a person has to answer an approval question before it counts as failed, ms. */
+export const APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/** The form field the person sets to approve. */
+export const APPROVAL_FIELD = "approve";
+
+/**
+ * `ctx.approve` for a call from a client that declared form elicitation (else undefined): asks
+ * with `elicitation/create` on the call's own stream (so it reaches the client over Streamable
+ * HTTP too), cancelled with the call. "accept" only when the person accepted with the box checked.
+ */
+function approver(
+  server: McpServer,
+  tool: string,
+  extra: Extra,
+): ((request: ApprovalRequest) => Promise<ApprovalDecision>) | undefined {
+  if (server.server.getClientCapabilities()?.elicitation?.form === undefined) return undefined;
+  return async (request) => {
+    log.info("{tool}: asking the person to approve {action}", { tool, action: request.action });
+    const result = await extra.sendRequest(
+      {
+        method: "elicitation/create",
+        params: {
+          mode: "form",
+          message: request.message,
+          requestedSchema: {
+            type: "object",
+            properties: {
+              [APPROVAL_FIELD]: {
+                type: "boolean",
+                title: "Allow it",
+                description: "Check to allow it; leave unchecked or decline to refuse.",
+                default: false,
+              },
+            },
+            required: [APPROVAL_FIELD],
+          },
+        },
+      },
+      ElicitResultSchema,
+      { signal: extra.signal, timeout: APPROVAL_TIMEOUT_MS },
+    );
+    const decision: ApprovalDecision = result.action !== "accept"
+      ? result.action
+      : result.content?.[APPROVAL_FIELD] === true
+      ? "accept"
+      : "decline";
+    log.info("{tool}: the person answered {decision} to {action}", {
+      tool,
+      decision,
+      action: request.action,
+    });
+    return decision;
+  };
+}
+
 /** The handler's context for one request: its id, signal, progress (if asked for) and notes. */
-function makeContext(tool: string, correlationId: string, extra: Extra, env: ToolEnv): ToolContext {
+function makeContext(
+  server: McpServer,
+  tool: string,
+  correlationId: string,
+  extra: Extra,
+  env: ToolEnv,
+): ToolContext {
   const token = extra._meta?.progressToken;
   let last = -Infinity;
   const progress = (progress: number, total?: number, message?: string) => {
@@ -123,10 +198,12 @@ function makeContext(tool: string, correlationId: string, extra: Extra, env: Too
       });
     });
   };
+  const approve = approver(server, tool, extra);
   return {
     correlationId,
     signal: extra.signal,
     ...(token === undefined ? {} : { progress }),
+    ...(approve === undefined ? {} : { approve }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };
 }
@@ -144,23 +221,28 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     idempotentHint: t.hints.idempotentHint,
     openWorldHint: false,
   };
-  return server.registerTool(t.name, {
-    title: t.title,
-    description: t.description,
-    inputSchema: z.strictObject(t.input),
-    outputSchema: z.object(outputShape(t)),
-    annotations,
-  }, (args: unknown, extra: Extra) => call(t, args as z.output<z.ZodObject<I>>, extra, env));
+  return server.registerTool(
+    t.name,
+    {
+      title: t.title,
+      description: t.description,
+      inputSchema: z.strictObject(t.input),
+      outputSchema: z.object(outputShape(t)),
+      annotations,
+    },
+    (args: unknown, extra: Extra) => call(server, t, args as z.output<z.ZodObject<I>>, extra, env),
+  );
 }
 
 async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  server: McpServer,
   t: Tool<I, O>,
   args: z.output<z.ZodObject<I>>,
   extra: Extra,
   env: ToolEnv,
 ): Promise<CallToolResult> {
   const correlationId = newCorrelationId(t.name);
-  const ctx = makeContext(t.name, correlationId, extra, env);
+  const ctx = makeContext(server, t.name, correlationId, extra, env);
   return await withContext({ correlationId, tool: t.name }, async () => {
     const started = performance.now();
     try {

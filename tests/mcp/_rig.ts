@@ -10,7 +10,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  type ClientCapabilities,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Metrics } from "../../src/core/metrics.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
@@ -36,6 +42,11 @@ export interface RigOptions {
   connect?: boolean;
   /** Wraps the simulator's port opener, e.g. to resolve RVR_SERIAL_PORT=auto as main.ts does. */
   opener?: (simulator: PortOpener) => PortOpener;
+  /** The client's capabilities (default none) and its answer to elicitation/create. */
+  client?: {
+    capabilities?: ClientCapabilities;
+    onElicit?: (params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
+  };
 }
 
 export interface McpRig {
@@ -77,7 +88,11 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
   );
   const { streams, moves } = runtime;
   const server = createServer({ runtime, streams, moves, version: "0.0.0-test" }, options.server);
-  const client = new Client({ name: "rvr-mcp-test", version: "1.0.0" });
+  const client = new Client({ name: "rvr-mcp-test", version: "1.0.0" }, {
+    capabilities: options.client?.capabilities ?? {},
+  });
+  const onElicit = options.client?.onElicit;
+  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (req) => onElicit(req.params));
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   if (options.connect ?? true) {
     await settle(runtime.connection.connect());
