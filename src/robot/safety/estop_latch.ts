@@ -30,8 +30,8 @@ const log = getLogger(["rvr", "safety"]);
 
 /** How a person's e-stop can still be released when the model cannot ask them. */
 export const PERSON_ESTOP_WAY_OUT =
-  "The person who pressed it can release it on the dashboard (the side port's page, " +
-  "RVR_HTTP_PORT: POST /estop/clear with the API key), or start the server with " +
+  "The person who pressed it can release it at the dashboard's side port (RVR_HTTP_PORT): " +
+  "POST /estop/clear, with the API key if one is set; or the server can be started with " +
   "RVR_APPROVAL=none to let the model clear a person's emergency stop without asking.";
 
 /** Who asks to clear the e-stop, and the person's answer when the model clears a person's stop. */
