@@ -25,14 +25,15 @@ import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "
 import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
   type McpHttpServer,
+  type McpStdio,
   RobotEventLog,
   serveMcpHttp,
+  serveMcpStdio,
+  watchResources,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
 import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
@@ -337,22 +338,38 @@ export async function startProgram(
   // stdio: the MCP client that started us, served at once while the robot connects beside it.
   // Its stdin ending or its stdout closing means it went away. Without stdio (a service) only a
   // signal ends us.
-  const server = config.mcpStdio ? createServer(deps, serverOptions) : undefined;
-  const exit: Promise<ExitReason> = server
+  // Both protocol eras on stdio: the client's first message picks one for the connection.
+  const stdio: McpStdio | undefined = config.mcpStdio
+    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }))
+    : undefined;
+  const exit: Promise<ExitReason> = stdio
     ? Promise.race([
       stdinClosed().then(() => "stdin_eof" as const),
       stdoutClosed().then(() => "stdout_closed" as const),
       signalled(),
     ])
     : signalled();
-  await server?.connect(new StdioServerTransport());
   let mcpHttp: McpHttpServer | undefined;
   if (port !== undefined) {
     mcpHttp = await serveMcpHttp({
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
-      createServer: () => createServer(deps, serverOptions),
+      // 2025 era: a server per session; 2026-07-28: a server per request, whose resource
+      // changes the endpoint's one watch publishes.
+      createServer: (era) =>
+        createServer(deps, {
+          ...serverOptions,
+          era,
+          ...(era === "modern" ? { updates: "off" as const } : {}),
+        }),
+      resourceUpdates: (publish) => {
+        const watch = watchResources(deps, eventLog, {
+          updateWindowMs: config.aggregatorWindowMs,
+          announce: publish,
+        });
+        return () => watch.dispose();
+      },
       // A client that goes away leaves no robot running on its orders.
       onSessionClosed: async (id) => {
         if (!connection.peek()) return;
@@ -401,7 +418,7 @@ export async function startProgram(
         ["the robot runtime", () => runtime.close(reason)],
         ["MCP over HTTP", () => mcpHttp?.close()],
         ["the side port", () => sidePort?.close()],
-        ["MCP on stdio", () => server?.close()],
+        ["MCP on stdio", () => stdio?.close()],
         ["the aggregator", () => aggregator.close()], // its last window, to the recorder too
         ["the telemetry recorder", () => recorder?.close()],
         ["the event log", () => eventLog.dispose()],

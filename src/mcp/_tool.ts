@@ -9,27 +9,25 @@
  *
  * Errors: a `DomainError` (or the call's own cancellation) becomes an `isError: true` result whose
  * text is its hint, the cause first and then the way out ({@link describeToolError}). Anything
- * else is a bug: it is logged with its stack at error level and rethrown. The SDK (1.x) then
- * answers with an `isError` result carrying the bare message (it turns every throw from a tool
- * handler into one; only URL-elicitation errors become JSON-RPC errors), so the client is told and
- * the session goes on, while the log has what a developer needs.
+ * else is a bug: it is logged with its stack at error level and rethrown. The SDK then answers
+ * with an `isError` result carrying the bare message (it turns every throw from a tool handler
+ * into one), so the client is told and the session goes on, while the log has what a developer
+ * needs. The same handler serves both protocol eras: progress goes out request-related (on the
+ * call's own stream in the 2026 era), and the signal aborts on notifications/cancelled (2025) or
+ * when the client closes the call's stream (2026).
  *
  * Private to src/mcp.
  *
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/shared/protocol"
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
 import type {
   CallToolResult,
-  ServerNotification,
-  ServerRequest,
+  McpServer,
+  RegisteredTool,
+  ServerContext,
   ToolAnnotations,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
@@ -59,7 +57,8 @@ export interface ToolEnv {
   notify(name: string, detail: string, data: Record<string, unknown>): void;
 }
 
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The SDK's context of one request: its id, `_meta`, signal and notification channel. */
+export type Extra = ServerContext;
 
 let calls = 0;
 
@@ -102,11 +101,12 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
 
 /** The handler's context for one request: its id, signal, progress (if asked for) and notes. */
 function makeContext(tool: string, correlationId: string, extra: Extra, env: ToolEnv): ToolContext {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
+  const signal = extra.mcpReq.signal;
   let last = -Infinity;
   const progress = (progress: number, total?: number, message?: string) => {
     // The spec requires increasing progress: a value not above the last one sent is skipped.
-    if (token === undefined || extra.signal.aborted || !(progress > last)) return;
+    if (token === undefined || signal.aborted || !(progress > last)) return;
     last = progress;
     const params: {
       progressToken: string | number;
@@ -116,7 +116,7 @@ function makeContext(tool: string, correlationId: string, extra: Extra, env: Too
     } = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
-    extra.sendNotification({ method: "notifications/progress", params }).catch((error) => {
+    extra.mcpReq.notify({ method: "notifications/progress", params }).catch((error) => {
       log.warn("{tool}: progress notification not sent: {error}", {
         tool,
         error: describe(error),
@@ -125,7 +125,7 @@ function makeContext(tool: string, correlationId: string, extra: Extra, env: Too
   };
   return {
     correlationId,
-    signal: extra.signal,
+    signal,
     ...(token === undefined ? {} : { progress }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };

@@ -1,19 +1,37 @@
 /**
- * MCP over Streamable HTTP under Deno.serve, beside stdio. One MCP server per session (an
- * McpServer serves one transport), all driving the same robot runtime.
+ * MCP over Streamable HTTP under Deno.serve, beside stdio, for both protocol eras on one endpoint:
  *
- * Security: without RVR_API_KEY the endpoint binds to 127.0.0.1 only (and checks the Host header
- * against DNS rebinding); with a key it binds to RVR_HTTP_HOST and every request needs
- * `Authorization: Bearer <key>` (401 otherwise), compared in constant time (src/http/auth.ts).
+ * - 2026-07-28 requests (they carry the protocol version in `_meta`) go to the SDK's
+ *   `createMcpHandler`: no session, a fresh server per request from the same factory; change
+ *   notifications reach the client on its `subscriptions/listen` streams, published by one
+ *   resource watch per endpoint ({@link McpHttpOptions.resourceUpdates}).
+ * - 2025-era requests (`initialize`, then `mcp-session-id`) keep their sessions: one server per
+ *   session on the SDK's Streamable HTTP transport, with the GET stream, `resources/subscribe`,
+ *   log messages, and DELETE (or the transport closing) ending the session, which
+ *   {@link McpHttpOptions.onSessionClosed} hears. The SDK's `isLegacyRequest` (its own
+ *   classification) decides the era.
+ *
+ * The body of a POST is read and parsed here, once, and handed to whichever side serves it.
+ *
+ * Security, for both eras: without RVR_API_KEY the endpoint binds to 127.0.0.1 only and checks
+ * the Host header against DNS rebinding; with a key it binds to RVR_HTTP_HOST and every request
+ * needs `Authorization: Bearer <key>` (401 otherwise), compared in constant time
+ * (src/http/auth.ts).
+ *
+ * @module
  */
 import { getLogger } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import {
+  createMcpHandler,
+  hostHeaderValidationResponse,
+  isInitializeRequest,
+  isLegacyRequest,
+  localhostAllowedHostnames,
+  type McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
 import { authorized, bindHost, isLoopback } from "../http/auth.ts";
+import type { Era } from "./server.ts";
 
 const log = getLogger(["rvr", "mcp", "http"]);
 
@@ -27,15 +45,25 @@ export interface McpHttpOptions {
   /** Used only with an API key; without one the endpoint binds to 127.0.0.1. */
   host: string;
   apiKey?: string;
-  /** A fresh MCP server for each session. */
-  createServer: () => McpServer;
-  /** Called when a session ends (client DELETE, transport closed, or shutdown). */
+  /**
+   * A fresh MCP server for `era`: one per 2025-era session, or one per 2026-era request (build
+   * that one without a resource watch of its own: see `resourceUpdates`).
+   */
+  createServer: (era: Era) => McpServer;
+  /**
+   * Starts the endpoint's one watch of resource changes for the 2026 era: it calls `publish(uri)`
+   * for each change (throttled), which reaches every `subscriptions/listen` stream that asked
+   * for `uri`. Returns what stops it.
+   */
+  resourceUpdates?: (publish: (uri: string) => void) => () => void;
+  /** Called when a 2025-era session ends (client DELETE, transport closed, or shutdown). */
   onSessionClosed?: (sessionId: string) => void | Promise<void>;
 }
 
 export interface McpHttpServer {
   /** e.g. http://127.0.0.1:3000/mcp */
   readonly url: string;
+  /** Open 2025-era sessions. */
   readonly sessions: number;
   close(): Promise<void>;
 }
@@ -55,9 +83,16 @@ interface Session {
 /** Starts serving; resolves once listening. */
 export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServer> {
   const hostname = bindHost(options.host, options.apiKey);
+  const loopback = isLoopback(hostname);
   const sessions = new Map<string, Session>();
   const ready = Promise.withResolvers<Deno.NetAddr>();
   let port = options.port;
+
+  const modern = createMcpHandler(() => options.createServer("modern"), {
+    legacy: "reject",
+    onerror: (error) => log.info("MCP HTTP (2026-07-28): {error}", { error: error.message }),
+  });
+  const stopUpdates = options.resourceUpdates?.((uri) => modern.notify.resourceUpdated(uri));
 
   const endSession = async (id: string, why: string) => {
     const session = sessions.get(id);
@@ -68,24 +103,15 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     await options.onSessionClosed?.(id);
   };
 
-  const handle = async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
-    if (url.pathname !== MCP_PATH) {
-      return new Response(`Not found: MCP is served at ${MCP_PATH}\n`, { status: 404 });
-    }
-    if (options.apiKey && !(await authorized(req, options.apiKey))) {
-      return new Response("Unauthorized: send Authorization: Bearer <RVR_API_KEY>\n", {
-        status: 401,
-        headers: { "www-authenticate": 'Bearer realm="rvr-mcp"' },
-      });
-    }
+  /** The 2025 era: sessions on the SDK's Streamable HTTP transport. */
+  const serveLegacy = async (req: Request, body: unknown): Promise<Response> => {
     const sessionId = req.headers.get("mcp-session-id");
     if (sessionId) {
       const session = sessions.get(sessionId);
       if (!session) {
         return jsonRpcError(404, -32001, `Session ${sessionId} not found; initialize a new one.`);
       }
-      return await session.transport.handleRequest(req);
+      return await session.transport.handleRequest(req, { parsedBody: body });
     }
     if (req.method !== "POST") {
       return jsonRpcError(
@@ -94,20 +120,14 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
         "No mcp-session-id header: POST an initialize request first.",
       );
     }
-    let body: unknown;
-    try {
-      body = await req.json();
-    } catch (e) {
-      return jsonRpcError(400, -32700, `Parse error: ${(e as Error).message}`);
-    }
     if (!isInitializeRequest(body)) {
       return jsonRpcError(
         400,
         -32000,
-        "No mcp-session-id header: the first request must be initialize.",
+        "No mcp-session-id header: the first request must be initialize (2025 era), or send " +
+          "the protocol version in _meta (2026-07-28).",
       );
     }
-    const loopback = isLoopback(hostname);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableDnsRebindingProtection: loopback,
@@ -121,9 +141,36 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     transport.onclose = () => {
       if (transport.sessionId) void endSession(transport.sessionId, "transport closed");
     };
-    const server = options.createServer();
+    const server = options.createServer("legacy");
     await server.connect(transport);
     return await transport.handleRequest(req, { parsedBody: body });
+  };
+
+  const handle = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    if (url.pathname !== MCP_PATH) {
+      return new Response(`Not found: MCP is served at ${MCP_PATH}\n`, { status: 404 });
+    }
+    if (options.apiKey && !(await authorized(req, options.apiKey))) {
+      return new Response("Unauthorized: send Authorization: Bearer <RVR_API_KEY>\n", {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="rvr-mcp"' },
+      });
+    }
+    if (loopback) {
+      const rejected = hostHeaderValidationResponse(req, localhostAllowedHostnames());
+      if (rejected) return rejected;
+    }
+    let body: unknown;
+    if (req.method === "POST") {
+      try {
+        body = await req.json();
+      } catch (e) {
+        return jsonRpcError(400, -32700, `Parse error: ${(e as Error).message}`);
+      }
+    }
+    if (await isLegacyRequest(req, body)) return await serveLegacy(req, body);
+    return await modern.fetch(req, { parsedBody: body });
   };
 
   const server = Deno.serve({
@@ -140,8 +187,8 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   const url = `http://${hostname}:${addr.port}${MCP_PATH}`;
   log.info(
     options.apiKey
-      ? "MCP over Streamable HTTP at {url} (bearer token required)"
-      : "MCP over Streamable HTTP at {url} (loopback only)",
+      ? "MCP over Streamable HTTP at {url} (bearer token required; 2025-era and 2026-07-28 clients)"
+      : "MCP over Streamable HTTP at {url} (loopback only; 2025-era and 2026-07-28 clients)",
     { url },
   );
   return {
@@ -150,7 +197,9 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       return sessions.size;
     },
     close: async () => {
+      stopUpdates?.();
       for (const id of [...sessions.keys()]) await endSession(id, "server shutting down");
+      await modern.close();
       await server.shutdown();
     },
   };
