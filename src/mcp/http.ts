@@ -75,6 +75,24 @@ function jsonRpcError(status: number, code: number, message: string): Response {
   });
 }
 
+/**
+ * `req` with a signal that aborts only when the client goes away before its response was
+ * delivered (a 2026-era client cancels a call by closing its stream). Deno's own `req.signal`
+ * also aborts after every successful response and, once read, makes Deno print a warning that
+ * is not a JSON log line; the SDK reads the signal, so it gets this one. The body stays with
+ * `req` (read once, by the caller).
+ */
+function withDisconnectSignal(req: Request, info: Deno.ServeHandlerInfo): Request {
+  const gone = new AbortController();
+  info.completed.catch((error: unknown) => {
+    log.debug("MCP HTTP client went away before its response was delivered: {error}", {
+      error: String(error),
+    });
+    gone.abort(new DOMException("The client closed the connection.", "AbortError"));
+  });
+  return new Request(req.url, { method: req.method, headers: req.headers, signal: gone.signal });
+}
+
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
@@ -146,7 +164,8 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     return await transport.handleRequest(req, { parsedBody: body });
   };
 
-  const handle = async (req: Request): Promise<Response> => {
+  const handle = async (received: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    const req = withDisconnectSignal(received, info);
     const url = new URL(req.url);
     if (url.pathname !== MCP_PATH) {
       return new Response(`Not found: MCP is served at ${MCP_PATH}\n`, { status: 404 });
@@ -164,7 +183,7 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     let body: unknown;
     if (req.method === "POST") {
       try {
-        body = await req.json();
+        body = await received.json();
       } catch (e) {
         return jsonRpcError(400, -32700, `Parse error: ${(e as Error).message}`);
       }
