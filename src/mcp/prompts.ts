@@ -3,10 +3,11 @@
  * {@link registerPrompts} is called by the server factory (server.ts) for every instance, so a
  * prompt listed in {@link PROMPTS} is served to both protocol eras on every transport.
  *
- * Adding one: give it a name, a title, a description, a zod object of its arguments (wrap an
- * argument in the SDK's `completable(schema, complete)` to answer `completion/complete` for it)
- * and a function from the arguments to the messages. None are defined yet; the server declares
- * the `prompts` and `completions` capabilities all the same, so `prompts/list` answers [].
+ * Adding one: give it a name, a title, a description, a zod object of its arguments and a
+ * function from the arguments to the messages. Wrap an argument in the SDK's
+ * `completable(schema, complete)` for its values to complete: the SDK then answers
+ * `completion/complete` and declares `completions`. None are defined yet; the server declares
+ * the `prompts` capability all the same, so `prompts/list` answers [].
  *
  * @module
  */

@@ -206,9 +206,9 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
         // Declared even while prompts.ts lists none: prompts/list answers [] (the 2026 era's
-        // caching rules expect it), and completion/complete serves their arguments.
+        // caching rules expect it). The SDK adds `completions` once a prompt has a completable
+        // argument.
         prompts: { listChanged: true },
-        completions: {},
       },
       instructions: INSTRUCTIONS,
     },
