@@ -3,7 +3,9 @@
  * message and pins the connection to one server from the factory, a 2025-era one (`initialize`)
  * or a 2026-07-28 one (`server/discover` or any request with the protocol version in `_meta`).
  * The factory may also be called for a `server/discover` probe that the SDK discards when the
- * client falls back to `initialize`; such an instance is never connected and holds nothing.
+ * client falls back to `initialize`; the SDK closes that instance, which releases what it
+ * subscribed to. On a 2026-era connection the instance's `resources/updated` notifications go to
+ * the `subscriptions/listen` streams that asked for the resource (the SDK routes them).
  *
  * Lines are read by the SDK's stdio transport over node:process's stdin; main.ts hears that
  * stream end (or stdout fail) itself and shuts the program down.
