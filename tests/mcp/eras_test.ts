@@ -31,19 +31,14 @@ import {
 } from "../../src/mcp/mod.ts";
 import { Runtime } from "../../src/robot/runtime.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
-import {
-  keepAliveSimOpener,
-  type RecordingPort,
-  TEST_RUNTIME_SETTINGS,
-  type WireEvent,
-} from "../robot/_harness.ts";
+import { keepAliveSimOpener, testSettings, type WireEvent, type WireTap } from "../_helpers/mod.ts";
 
 const MODERN = "2026-07-28";
 
 interface Stack {
   runtime: Runtime;
   http: McpHttpServer;
-  wire: RecordingPort;
+  wire: WireTap;
   stopped: string[];
   close(): Promise<void>;
 }
@@ -52,7 +47,7 @@ interface Stack {
 async function stack(): Promise<Stack> {
   const robot = keepAliveSimOpener({}, "eras");
   const runtime = new Runtime(
-    { ...TEST_RUNTIME_SETTINGS, commandTimeout: 0 },
+    { ...testSettings(), commandTimeout: 0 },
     robot.open,
     new Metrics({ processMetrics: false }),
   );
@@ -109,7 +104,7 @@ async function legacyClient(url: string): Promise<LegacyClient> {
 }
 
 /** Resolves with the first packet named `name` the robot receives from now on. */
-function nextReceived(wire: RecordingPort, name: string): Promise<WireEvent> {
+function nextReceived(wire: WireTap, name: string): Promise<WireEvent> {
   const { promise, resolve } = Promise.withResolvers<WireEvent>();
   const previous = wire.onReceived;
   wire.onReceived = (e) => {
