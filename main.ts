@@ -340,7 +340,9 @@ export async function startProgram(
   // signal ends us.
   // Both protocol eras on stdio: the client's first message picks one for the connection.
   const stdio: McpStdio | undefined = config.mcpStdio
-    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }))
+    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), {
+      maxLineBytes: config.maxBodyBytes,
+    })
     : undefined;
   const exit: Promise<ExitReason> = stdio
     ? Promise.race([
@@ -355,6 +357,9 @@ export async function startProgram(
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
+      maxBodyBytes: config.maxBodyBytes,
+      sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
+      maxSessions: config.mcpMaxSessions,
       // 2025 era: a server per session; 2026-07-28: a server per request, whose resource
       // changes the endpoint's one watch publishes.
       createServer: (era) =>

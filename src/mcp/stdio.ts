@@ -7,14 +7,19 @@
  * subscribed to. On a 2026-era connection the instance's `resources/updated` notifications go to
  * the `subscriptions/listen` streams that asked for the resource (the SDK routes them).
  *
- * Lines are read by the SDK's stdio transport over node:process's stdin; main.ts hears that
- * stream end (or stdout fail) itself and shuts the program down.
+ * Lines are read by the program's own transport (_stdio_transport.ts) over node:process's stdin,
+ * in linear time, each at most `maxLineBytes` (RVR_MAX_BODY_BYTES, the HTTP body limit too), each
+ * checked by the JSON-RPC gate before the SDK sees it; main.ts hears stdin end (or stdout fail)
+ * itself and shuts the program down.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import process from "node:process";
+import { DEFAULT_MAX_BODY_BYTES } from "../http/body_limit.ts";
+import { LineTransport } from "./_stdio_transport.ts";
 import type { Era } from "./server.ts";
 
 const log = getLogger(["rvr", "mcp", "stdio"]);
@@ -25,13 +30,24 @@ export interface McpStdio {
   close(): Promise<void>;
 }
 
+export interface McpStdioOptions {
+  /** The longest line read, in bytes; default DEFAULT_MAX_BODY_BYTES (RVR_MAX_BODY_BYTES). */
+  maxLineBytes?: number;
+}
+
 /** Serves MCP on this process's stdin/stdout with a server from `createServer` for its era. */
-export function serveMcpStdio(createServer: (era: Era) => McpServer): McpStdio {
+export function serveMcpStdio(
+  createServer: (era: Era) => McpServer,
+  options: McpStdioOptions = {},
+): McpStdio {
+  const transport = new LineTransport(process.stdin, process.stdout, {
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_BODY_BYTES,
+  });
   const handle = serveStdio((ctx) => {
     log.debug("MCP on stdio: a {era} server", { era: ctx.era });
     return createServer(ctx.era);
   }, {
-    transport: new StdioServerTransport(),
+    transport,
     onerror: (error) => log.warn("MCP on stdio: {error}", { error: error.message }),
   });
   return { close: () => handle.close() };
