@@ -181,21 +181,6 @@ function portOpener(
 }
 
 /**
- * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
- * reads it through node:process and does not report the end itself).
- */
-function stdinClosed(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.once("end", () => resolve());
-    process.stdin.once("close", () => resolve());
-    process.stdin.once("error", (e: Error) => {
-      log.warn("stdin failed: {error}", { error: e.message });
-      resolve();
-    });
-  });
-}
-
-/**
  * Resolves when stdout fails: its reader went away (the client crashed, an ssh session
  * half-closed, a pipe reader exited). Deno ignores SIGPIPE, so the next write to such a pipe fails
  * with EPIPE, which the stdio transport's `process.stdout` emits as an "error" event; unheard, it
@@ -341,12 +326,13 @@ export async function startProgram(
   // Both protocol eras on stdio: the client's first message picks one for the connection.
   const stdio: McpStdio | undefined = config.mcpStdio
     ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), {
+      input: Deno.stdin,
       maxLineBytes: config.maxBodyBytes,
     })
     : undefined;
   const exit: Promise<ExitReason> = stdio
     ? Promise.race([
-      stdinClosed().then(() => "stdin_eof" as const),
+      stdio.ended.then(() => "stdin_eof" as const),
       stdoutClosed().then(() => "stdout_closed" as const),
       signalled(),
     ])

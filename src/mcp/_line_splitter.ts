@@ -4,7 +4,8 @@
  * pieces are joined once, when its newline arrives. A line that passes `maxBytes` before its
  * newline is refused at once ({@link LineSplitterEvents.tooLong}) and the rest of it is counted
  * and dropped unread up to the next newline, where reading resyncs: an endless line costs the
- * limit in memory, no more.
+ * limit in memory, no more. Pushed chunks are not kept (what a line needs is copied), so a reader
+ * can reuse one buffer for every read.
  *
  * Private to src/mcp.
  *
@@ -77,7 +78,8 @@ export class LineSplitter {
       this.#events.tooLong(this.#dropped);
       return;
     }
-    this.#parts.push(piece);
+    // A copy: the caller may reuse its chunk's buffer for the next read.
+    this.#parts.push(piece.slice());
     this.#size += piece.length;
   }
 

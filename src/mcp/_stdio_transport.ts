@@ -1,7 +1,8 @@
 /**
  * The program's own stdio transport, which the SDK's `serveStdio` entry is given in place of the
- * SDK's `StdioServerTransport`: it reads newline-delimited JSON-RPC from a stream (the process's
- * stdin) and writes to another (stdout), with three differences that are the reason it exists:
+ * SDK's `StdioServerTransport`: it reads newline-delimited JSON-RPC from a reader (the process's
+ * stdin, read into one reused buffer: a flood of bytes makes no garbage) and writes to a stream
+ * (stdout), with three differences that are the reason it exists:
  *
  * - Lines are split in linear time and bounded ({@link LineSplitter}): a line past the limit
  *   (RVR_MAX_BODY_BYTES, the same as an HTTP body) is answered at once with a JSON-RPC error
@@ -13,8 +14,8 @@
  * - The arguments of each tools/call are noted as read from the text (_wire_arguments.ts).
  *
  * Writing goes through the stream's `write` (`process.stdout`): an EPIPE surfaces as the stream's
- * "error" event, which main.ts hears; stdin ending or closing closes the transport (main.ts hears
- * that too and shuts the program down).
+ * "error" event, which main.ts hears. The input ending (or failing) closes the transport and
+ * resolves {@link LineTransport.ended}, from which main.ts learns that the client went away.
  *
  * Private to src/mcp.
  *
@@ -27,13 +28,22 @@ import {
   type JSONRPCMessage,
   type Transport,
 } from "@modelcontextprotocol/server";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { MAX_BODY_SETTING } from "../http/body_limit.ts";
 import { errorResponse, INVALID_REQUEST, screenBytes } from "./_jsonrpc_gate.ts";
 import { LineSplitter } from "./_line_splitter.ts";
 import { WireArguments } from "./_wire_arguments.ts";
 
 const log = getLogger(["rvr", "mcp", "stdio"]);
+
+/** Where lines come from: `Deno.stdin` is one. */
+export interface ByteReader {
+  /** Reads into `buffer`; the number of bytes read, or null at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** The size of the one read buffer. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export interface LineTransportOptions {
   /** The longest line read, in bytes (RVR_MAX_BODY_BYTES). */
@@ -46,15 +56,16 @@ export class LineTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T) => void;
 
-  readonly #input: Readable;
+  readonly #input: ByteReader;
   readonly #output: Writable;
   readonly #splitter: LineSplitter;
   /** The tools/call arguments of this connection, as read. */
   readonly wireArguments = new WireArguments();
   #started = false;
   #closed = false;
+  readonly #ended = Promise.withResolvers<void>();
 
-  constructor(input: Readable, output: Writable, options: LineTransportOptions) {
+  constructor(input: ByteReader, output: Writable, options: LineTransportOptions) {
     this.#input = input;
     this.#output = output;
     const maxBytes = options.maxLineBytes;
@@ -75,28 +86,40 @@ export class LineTransport implements Transport {
     });
   }
 
-  #onData = (chunk: Uint8Array) => {
-    try {
-      this.#splitter.push(chunk);
-    } catch (error) {
-      // A bug in a message handler: report it, keep reading (the next line is another message).
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-    }
-  };
-  #onInputError = (error: Error) => this.onerror?.(error);
-  #onInputEnd = () => {
-    this.close().catch((error) => this.onerror?.(error as Error));
-  };
+  /** Resolves when the input ends or fails (logged): the client went away. */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
+  }
 
   start(): Promise<void> {
     if (this.#started) return Promise.reject(new Error("LineTransport already started"));
     this.#started = true;
-    this.#input.on("data", this.#onData);
-    this.#input.on("error", this.#onInputError);
-    this.#input.on("end", this.#onInputEnd);
-    this.#input.on("close", this.#onInputEnd);
-    if (this.#input.readableEnded || this.#input.destroyed) queueMicrotask(this.#onInputEnd);
+    this.#pump().then(
+      () => log.debug("MCP on stdio: stdin reached its end"),
+      (error) => {
+        log.warn("MCP on stdio: reading stdin failed: {error}", { error: String(error) });
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      },
+    ).finally(() => {
+      this.#ended.resolve();
+      this.close().catch((error) => this.onerror?.(error as Error));
+    });
     return Promise.resolve();
+  }
+
+  async #pump(): Promise<void> {
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    while (!this.#closed) {
+      const n = await this.#input.read(buffer);
+      if (n === null) return;
+      if (this.#closed) return;
+      try {
+        this.#splitter.push(buffer.subarray(0, n));
+      } catch (error) {
+        // A bug in a message handler: report it, keep reading (the next line is another message).
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
   }
 
   #receive(bytes: Uint8Array): void {
@@ -141,11 +164,6 @@ export class LineTransport implements Transport {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#input.off("data", this.#onData);
-    this.#input.off("error", this.#onInputError);
-    this.#input.off("end", this.#onInputEnd);
-    this.#input.off("close", this.#onInputEnd);
-    if (this.#input.listenerCount("data") === 0) this.#input.pause();
     this.#splitter.clear();
     this.onclose?.();
     return Promise.resolve();

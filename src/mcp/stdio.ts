@@ -7,10 +7,10 @@
  * subscribed to. On a 2026-era connection the instance's `resources/updated` notifications go to
  * the `subscriptions/listen` streams that asked for the resource (the SDK routes them).
  *
- * Lines are read by the program's own transport (_stdio_transport.ts) over node:process's stdin,
+ * Lines are read by the program's own transport (_stdio_transport.ts) from stdin (`input`),
  * in linear time, each at most `maxLineBytes` (RVR_MAX_BODY_BYTES, the HTTP body limit too), each
  * checked by the JSON-RPC gate before the SDK sees it; main.ts hears stdin end (or stdout fail)
- * itself and shuts the program down.
+ * from {@link McpStdio.ended} and shuts the program down.
  *
  * @module
  */
@@ -19,18 +19,22 @@ import type { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/body_limit.ts";
-import { LineTransport } from "./_stdio_transport.ts";
+import { type ByteReader, LineTransport } from "./_stdio_transport.ts";
 import type { Era } from "./server.ts";
 
 const log = getLogger(["rvr", "mcp", "stdio"]);
 
 /** MCP being served on stdio. */
 export interface McpStdio {
+  /** Resolves when stdin reaches its end or fails: the client went away. */
+  readonly ended: Promise<void>;
   /** Closes the connection's server and the transport. */
   close(): Promise<void>;
 }
 
 export interface McpStdioOptions {
+  /** What the lines are read from: the process's stdin (main.ts passes `Deno.stdin`). */
+  input: ByteReader;
   /** The longest line read, in bytes; default DEFAULT_MAX_BODY_BYTES (RVR_MAX_BODY_BYTES). */
   maxLineBytes?: number;
 }
@@ -38,9 +42,9 @@ export interface McpStdioOptions {
 /** Serves MCP on this process's stdin/stdout with a server from `createServer` for its era. */
 export function serveMcpStdio(
   createServer: (era: Era) => McpServer,
-  options: McpStdioOptions = {},
+  options: McpStdioOptions,
 ): McpStdio {
-  const transport = new LineTransport(process.stdin, process.stdout, {
+  const transport = new LineTransport(options.input, process.stdout, {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
   const handle = serveStdio((ctx) => {
@@ -50,5 +54,5 @@ export function serveMcpStdio(
     transport,
     onerror: (error) => log.warn("MCP on stdio: {error}", { error: error.message }),
   });
-  return { close: () => handle.close() };
+  return { ended: transport.ended, close: () => handle.close() };
 }
