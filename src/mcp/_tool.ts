@@ -1,8 +1,10 @@
 /**
  * The adapter from the tool catalog (src/tools) to the MCP SDK, and the only file that knows how
- * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (a strict
- * input schema: unknown keys are refused; the output schema with the simulated_robot mark; the
- * annotations) and runs its handler with a context made from the request: a correlation id (as
+ * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (the catalog's
+ * strict `inputSchema(tool)`; the output schema with the simulated_robot mark; the annotations),
+ * checks the call's arguments with the catalog's `parseArguments` as the transport read them off
+ * the wire (_wire_arguments.ts: the SDK's own copy has lost any `"__proto__"` key), a refusal
+ * being an `isError` result "Input validation error: <one line>", and runs its handler with a context made from the request: a correlation id (as
  * logtape context and in every robot command of the call), the request's AbortSignal
  * (notifications/cancelled), progress notifications when the client sent a progressToken, and
  * notes that go to the event log (rvr://events).
