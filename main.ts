@@ -146,6 +146,18 @@ export async function probeBoard(): Promise<BoardFacts> {
 }
 
 /**
+ * Serial devices in /dev a robot could be wired to (serial aliases, PL011, USB and ACM ttys):
+ * the diagnose_connection prompt completes its port from them.
+ */
+export async function listSerialPorts(): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/dev")) {
+    if (/^(?:serial\d+|tty(?:AMA|USB|ACM)\d+)$/.test(entry.name)) found.push(`/dev/${entry.name}`);
+  }
+  return found.sort();
+}
+
+/**
  * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
  * once and kept alive, so a reconnect finds it where it was (like a real robot).
  */
@@ -328,7 +340,11 @@ export async function startProgram(
     ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
       .catch((e: Error) => Promise.reject(new ConfigError(e.message, { cause: e })))
     : undefined;
-  const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
+  const serverOptions = {
+    eventLog,
+    updateWindowMs: config.aggregatorWindowMs,
+    serialPorts: listSerialPorts,
+  };
   const deps = {
     runtime,
     streams: runtime.streams,
