@@ -532,3 +532,15 @@ Deno.test("diagnose_connection walks README's Troubleshooting table", async (t) 
     }
   });
 });
+
+Deno.test("README's Prompts table lists every prompt with its arguments", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.split("\n### Prompts\n")[1].split("\n## ")[0];
+  const rows = section.split("\n").filter((line) => /^\| `/.test(line));
+  assert.deepEqual(rows.map((row) => row.split("`")[1]), PROMPT_NAMES);
+  for (const [i, p] of PROMPTS.entries()) {
+    for (const name of Object.keys(p.arguments)) {
+      assert.ok(rows[i].includes(`\`${name}\``), `README names ${p.name}'s ${name}`);
+    }
+  }
+});
