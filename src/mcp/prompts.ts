@@ -37,13 +37,13 @@ export interface PromptOptions {
 function argsSchema(p: Prompt, context: (args?: Record<string, string>) => PromptContext) {
   const shape: Record<string, z.ZodType<string | undefined>> = {};
   for (const arg of promptArguments(p)) {
-    const base = arg.required
-      ? z.string({ error: `${arg.name} is missing: ${arg.description}` })
-      : z.string().optional();
-    shape[arg.name] = completable(
-      base.describe(arg.description),
+    // Completable inside, optional outside: the SDK unwraps an optional argument to find its
+    // completer.
+    const field = completable(
+      z.string({ error: `${arg.name} is missing: ${arg.description}` }).describe(arg.description),
       (value, ctx) => p.complete(arg.name, value ?? "", context(ctx?.arguments)),
     );
+    shape[arg.name] = arg.required ? field : field.optional();
   }
   return z.strictObject(shape, {
     error: (issue) =>

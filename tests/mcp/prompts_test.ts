@@ -1,5 +1,5 @@
 /**
- * The prompt catalog through the SDK 1.x server and Client: prompts/list (names, titles,
+ * The prompt catalog through the server (SDK v2, the 2025 era) and the SDK 1.x Client: prompts/list (names, titles,
  * arguments and which are required), prompts/get (messages with the robot's live facts; bad
  * arguments answered with InvalidParams and the catalog's one-line message) and
  * completion/complete (prefix, the injected serial ports, the other arguments in context).
