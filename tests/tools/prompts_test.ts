@@ -3,16 +3,15 @@
  * one-line refusals), completions (prefix, bounded, injected serial ports), texts whose every
  * tool mention and call the tool catalog accepts, live facts of a real Runtime over the simulated
  * robot, the diagnosis against README's Troubleshooting table, and the plans followed call by
- * call on the simulator (a shape and the first drive end where they started).
+ * call on the simulator (a shape and the first drive end where they started, also one after
+ * another on a robot that has already moved).
  */
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
 import { z } from "zod";
-import { Metrics } from "../../src/core/metrics.ts";
-import { Runtime } from "../../src/robot/mod.ts";
+import type { Runtime } from "../../src/robot/mod.ts";
 import {
   callTool,
-  CATALOG,
   filterCompletions,
   InvalidArgumentsError,
   MAX_COMPLETIONS,
@@ -22,7 +21,6 @@ import {
   PROMPT_NAMES,
   promptArguments,
   PROMPTS,
-  type ToolContext,
 } from "../../src/tools/mod.ts";
 import {
   diagnoseConnection,
@@ -34,15 +32,8 @@ import { firstDrive } from "../../src/tools/prompt_first_drive.ts";
 import { LIGHT_SHOWS, lightShow } from "../../src/tools/prompt_light_show.ts";
 import { driveShape, SHAPE_NAMES } from "../../src/tools/prompt_shape.ts";
 import { getBatteryStatus } from "../../src/tools/sensors.ts";
-import {
-  captureLogs,
-  fakeClock,
-  keepAliveSimOpener,
-  settleWith,
-  testSettings,
-} from "../_helpers/mod.ts";
-
-const TOOLS = new Map(CATALOG.map((t) => [t.name, t]));
+import { captureLogs } from "../_helpers/mod.ts";
+import { context, rig, TOOLS } from "./_rig.ts";
 
 /** A tool mention (`name`) or call (`name {json}`) in a prompt's text. */
 interface Mention {
@@ -74,44 +65,6 @@ function checkTools(label: string, text: string): Mention[] {
     if (m.args !== undefined) parseArguments(t, m.args); // throws with the reason
   }
   return found.filter((m) => m.step && m.args !== undefined);
-}
-
-/** A Runtime over the simulated robot (connected unless told otherwise), on fake time. */
-async function rig(
-  options: { connect?: boolean; sim?: Parameters<typeof keepAliveSimOpener>[0] } = {},
-) {
-  const clock = fakeClock();
-  const robot = keepAliveSimOpener(options.sim ?? {}, "prompts");
-  const runtime = new Runtime(testSettings(), robot.open, new Metrics({ processMetrics: false }));
-  const settle = <T>(p: Promise<T>) => settleWith(clock, p, 120_000);
-  if (options.connect ?? true) {
-    await settle(runtime.connection.connect());
-    await settle(runtime.rvr.ready());
-  }
-  return {
-    clock,
-    robot,
-    runtime,
-    settle,
-    async close() {
-      try {
-        runtime.moves.dispose();
-        runtime.streams.dispose();
-        await settle(runtime.close("sigterm"));
-        if (robot.wires.length > 0) await settle(robot.sim.stop());
-      } finally {
-        clock.uninstall();
-      }
-    },
-  };
-}
-
-function context(): ToolContext {
-  return {
-    correlationId: "prompts-test",
-    signal: new AbortController().signal,
-    notify: () => {},
-  };
 }
 
 /** The one text of a prompt's messages (every prompt here is one user message). */
@@ -397,30 +350,64 @@ Deno.test("prompt texts on a Runtime over the simulated robot", async (t) => {
   }
 });
 
+type ToolRig = Awaited<ReturnType<typeof rig>>;
+
+const SHAPES: Record<string, string>[] = [
+  { shape: "square", size: "0.5" },
+  { shape: "star", size: "0.4", direction: "left" },
+  { shape: "circle", size: "0.6", speed: "0.5" },
+];
+
+/** Follows drive_shape `raw` on `r`: it ends at its start (the reset origin), facing heading 0. */
+async function followShape(r: ToolRig, raw: Record<string, string>): Promise<void> {
+  const calls = checkTools("drive_shape", textOf(driveShape, raw, r.runtime));
+  assert.deepEqual(calls.slice(0, 2).map((c) => c.name), ["reset_locator", "reset_yaw"]);
+  assert.ok(
+    calls.slice(2).every((c) => c.name === "drive_forward" || c.name === "pivot"),
+    "timed moves only",
+  );
+  const drivesBefore = r.robot.wire.received("drive_to_position_si").length;
+  const results = await follow(r, calls);
+  const pose = results.at(-1)?.pose as { x_m: number; y_m: number; heading_deg: number };
+  assert.ok(Math.hypot(pose.x_m, pose.y_m) < 0.05, `home: ${JSON.stringify(pose)}`);
+  const off = Math.min(pose.heading_deg, 360 - pose.heading_deg);
+  assert.ok(off < 1.5, `facing the start heading: ${pose.heading_deg}`);
+  const moved = r.robot.wire.received("drive_to_position_si").length - drivesBefore;
+  assert.equal(moved, calls.filter((c) => c.name === "drive_forward").length);
+  assert.equal(r.robot.wire.received("raw_motors").length, 0, "never raw motors");
+}
+
+/** Follows first_drive on `r`: 0.5 m out along the reset heading, back home, facing it. */
+async function followFirstDrive(r: ToolRig): Promise<void> {
+  const calls = checkTools("first_drive", textOf(firstDrive, { distance: "0.5" }, r.runtime));
+  assert.deepEqual(calls.map((c) => c.name), [
+    "get_battery_status",
+    "set_all_leds",
+    "reset_yaw",
+    "reset_locator",
+    "drive_forward",
+    "pivot",
+    "drive_forward",
+    "pivot",
+  ]);
+  const results = await follow(r, calls);
+  const out = results[4].pose as { x_m: number; y_m: number };
+  assert.ok(Math.abs(out.y_m - 0.5) < 0.03, `drove 0.5 m out: ${JSON.stringify(out)}`);
+  assert.ok(
+    Math.abs(out.x_m) < 0.03,
+    `straight ahead of the reset heading: ${JSON.stringify(out)}`,
+  );
+  const end = results.at(-1)?.pose as { x_m: number; y_m: number; heading_deg: number };
+  assert.ok(Math.hypot(end.x_m, end.y_m) < 0.05, `back home: ${JSON.stringify(end)}`);
+  assert.ok(Math.min(end.heading_deg, 360 - end.heading_deg) < 1.5, `${end.heading_deg}`);
+}
+
 Deno.test("plans followed call by call on the simulator end where they started", async (t) => {
-  const shapes: Record<string, string>[] = [
-    { shape: "square", size: "0.5" },
-    { shape: "star", size: "0.4", direction: "left" },
-    { shape: "circle", size: "0.6", speed: "0.5" },
-  ];
-  for (const raw of shapes) {
+  for (const raw of SHAPES) {
     await t.step(`drive_shape ${raw.shape}`, async () => {
       const r = await rig();
       try {
-        const calls = checkTools("drive_shape", textOf(driveShape, raw, r.runtime));
-        assert.deepEqual(calls.slice(0, 2).map((c) => c.name), ["reset_locator", "reset_yaw"]);
-        assert.ok(
-          calls.slice(2).every((c) => c.name === "drive_forward" || c.name === "pivot"),
-          "timed moves only",
-        );
-        const results = await follow(r, calls);
-        const pose = results.at(-1)?.pose as { x_m: number; y_m: number; heading_deg: number };
-        assert.ok(Math.hypot(pose.x_m, pose.y_m) < 0.05, `home: ${JSON.stringify(pose)}`);
-        const off = Math.min(pose.heading_deg, 360 - pose.heading_deg);
-        assert.ok(off < 1.5, `facing the start heading: ${pose.heading_deg}`);
-        const moved = r.robot.wire.received("drive_to_position_si").length;
-        assert.equal(moved, calls.filter((c) => c.name === "drive_forward").length);
-        assert.equal(r.robot.wire.received("raw_motors").length, 0, "never raw motors");
+        await followShape(r, raw);
       } finally {
         await r.close();
       }
@@ -430,23 +417,30 @@ Deno.test("plans followed call by call on the simulator end where they started",
   await t.step("first_drive: out, back, facing the start", async () => {
     const r = await rig();
     try {
-      const calls = checkTools("first_drive", textOf(firstDrive, { distance: "0.5" }, r.runtime));
-      assert.deepEqual(calls.map((c) => c.name), [
-        "get_battery_status",
-        "set_all_leds",
-        "reset_yaw",
-        "reset_locator",
-        "drive_forward",
-        "pivot",
-        "drive_forward",
-        "pivot",
-      ]);
-      const results = await follow(r, calls);
-      const out = results[4].pose as { y_m: number };
-      assert.ok(Math.abs(out.y_m - 0.5) < 0.03, `drove 0.5 m out: ${JSON.stringify(out)}`);
-      const end = results.at(-1)?.pose as { x_m: number; y_m: number; heading_deg: number };
-      assert.ok(Math.hypot(end.x_m, end.y_m) < 0.05, `back home: ${JSON.stringify(end)}`);
-      assert.ok(Math.min(end.heading_deg, 360 - end.heading_deg) < 1.5, `${end.heading_deg}`);
+      await followFirstDrive(r);
+    } finally {
+      await r.close();
+    }
+  });
+
+  await t.step("one after another on a robot that has already moved and turned", async () => {
+    const r = await rig();
+    try {
+      // Away from the power-on frame: turned 30 deg right, 0.3 m along that, then 100 deg left.
+      await r.call("pivot", { degrees: 30 });
+      await r.call("drive_forward", { distance: 0.3 });
+      await r.call("pivot", { degrees: -100 });
+      const world = () => r.robot.sim.body.worldPose;
+      const before = world();
+      assert.ok(Math.hypot(before.x, before.y) > 0.25, "moved away from the power-on origin");
+      await followFirstDrive(r);
+      for (const raw of SHAPES) await followShape(r, raw);
+      // Every plan ended where it started: where the robot stood before the first of them.
+      const after = world();
+      assert.ok(
+        Math.hypot(after.x - before.x, after.y - before.y) < 0.1,
+        `back where the plans began: ${JSON.stringify({ before, after })}`,
+      );
     } finally {
       await r.close();
     }
