@@ -25,6 +25,8 @@ import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "
 import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
+import { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
@@ -193,14 +195,30 @@ function portOpener(
 }
 
 /**
- * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
- * reads it through node:process and does not report the end itself).
+ * What the stdio transport reads. A pipe or a socket (how MCP clients start a server) is read as
+ * a node:net socket: non-blocking, on the event loop, where Deno's process.stdin reads a pipe on a
+ * worker thread, one thread hop per message (README "Speed"). A tty or a file has no such socket
+ * (a TypeError says so): process.stdin reads those.
  */
-function stdinClosed(): Promise<void> {
+function mcpStdin(): Readable {
+  try {
+    return new Socket({ fd: 0, readable: true, writable: false });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log.debug("stdin is read through process.stdin: {reason}", { reason: error.message });
+    return process.stdin;
+  }
+}
+
+/**
+ * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
+ * does not report the end itself).
+ */
+function stdinClosed(stdin: Readable): Promise<void> {
   return new Promise((resolve) => {
-    process.stdin.once("end", () => resolve());
-    process.stdin.once("close", () => resolve());
-    process.stdin.once("error", (e: Error) => {
+    stdin.once("end", () => resolve());
+    stdin.once("close", () => resolve());
+    stdin.once("error", (e: Error) => {
       log.warn("stdin failed: {error}", { error: e.message });
       resolve();
     });
@@ -355,12 +373,13 @@ export async function startProgram(
   // Its stdin ending or its stdout closing means it went away. Without stdio (a service) only a
   // signal ends us.
   // Both protocol eras on stdio: the client's first message picks one for the connection.
-  const stdio: McpStdio | undefined = config.mcpStdio
-    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }))
+  const stdin = config.mcpStdio ? mcpStdin() : undefined;
+  const stdio: McpStdio | undefined = stdin
+    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), { stdin })
     : undefined;
-  const exit: Promise<ExitReason> = stdio
+  const exit: Promise<ExitReason> = stdin
     ? Promise.race([
-      stdinClosed().then(() => "stdin_eof" as const),
+      stdinClosed(stdin).then(() => "stdin_eof" as const),
       stdoutClosed().then(() => "stdout_closed" as const),
       signalled(),
     ])

@@ -7,14 +7,16 @@
  * subscribed to. On a 2026-era connection the instance's `resources/updated` notifications go to
  * the `subscriptions/listen` streams that asked for the resource (the SDK routes them).
  *
- * Lines are read by the SDK's stdio transport over node:process's stdin; main.ts hears that
- * stream end (or stdout fail) itself and shuts the program down.
+ * Lines are read by the SDK's stdio transport over the stdin stream main.ts hands in (a
+ * non-blocking socket on a pipe, see main.ts `mcpStdin`); main.ts hears that stream end (or stdout
+ * fail) itself and shuts the program down.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import type { Readable } from "node:stream";
 import type { Era } from "./server.ts";
 
 const log = getLogger(["rvr", "mcp", "stdio"]);
@@ -25,13 +27,22 @@ export interface McpStdio {
   close(): Promise<void>;
 }
 
+/** Options of {@link serveMcpStdio}. */
+export interface McpStdioOptions {
+  /** Where the client's messages come from; default node:process's stdin. */
+  readonly stdin?: Readable;
+}
+
 /** Serves MCP on this process's stdin/stdout with a server from `createServer` for its era. */
-export function serveMcpStdio(createServer: (era: Era) => McpServer): McpStdio {
+export function serveMcpStdio(
+  createServer: (era: Era) => McpServer,
+  options: McpStdioOptions = {},
+): McpStdio {
   const handle = serveStdio((ctx) => {
     log.debug("MCP on stdio: a {era} server", { era: ctx.era });
     return createServer(ctx.era);
   }, {
-    transport: new StdioServerTransport(),
+    transport: new StdioServerTransport(options.stdin),
     onerror: (error) => log.warn("MCP on stdio: {error}", { error: error.message }),
   });
   return { close: () => handle.close() };
