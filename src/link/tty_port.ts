@@ -2,14 +2,14 @@
  * TtyPort: a BytePort on a real serial device (/dev/serial0 on a Raspberry Pi) or a pty, after
  * the path is checked and the line set with `stty` (stty.ts: raw 8N1, no echo, no flow control).
  *
- * The bytes go through Node's `tty.ReadStream`, which Deno 2.9 implements as libuv does: it
- * reopens the terminal non-blocking (O_NONBLOCK, O_NOCTTY) and watches it with the event loop's
- * epoll, so a read or a write is one system call on the main thread when the line is ready. No
- * worker thread sits in a blocking read(2), and none is woken per chunk: an answer is handed to
- * the link in the same turn of the event loop in which it arrived (with `Deno.FsFile` every read
- * and every write was a trip through Deno's blocking thread pool, measured at 0.1-0.2 ms per round
- * trip on a pty; see README "Speed"). Reads and writes share the one non-blocking descriptor, so a
- * write never waits behind a read.
+ * Reads go through Node's `tty.ReadStream`, which Deno 2.9 implements as libuv does: it reopens
+ * the terminal non-blocking and watches it with the event loop's epoll, so a chunk is one read(2)
+ * on the main thread, handed to the link in the same turn of the event loop in which it arrived:
+ * no worker thread sits in a blocking read(2), none is woken per chunk (with `Deno.FsFile.read`
+ * every chunk was a trip through Deno's blocking thread pool; README "Speed" has the figures).
+ * Writes go through a `Deno.FsFile` of their own, in order: the stream's own write stalls for
+ * good once the line's buffer fills (Deno 2.9.6, measured: a 256 KiB write to a pty stops at
+ * about 40 KiB and never resumes), and a non-blocking `writeSync` loses count of a partial write.
  *
  * - `close()` waits (at most CLOSE_WAIT_MS) for the writes already handed to it, then closes the
  *   descriptor at once: nothing is left reading, so the next open of the same tty gets every byte.
@@ -19,8 +19,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { open as openFile } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
+import { closeSync, constants, openSync } from "node:fs";
 import { ReadStream } from "node:tty";
 import { type BytePort, type BytePortHandlers, PortClosedError } from "../core/mod.ts";
 import { type BaudRate, checkBaudRate, checkPath, openError, runStty } from "./stty.ts";
@@ -50,20 +49,29 @@ const ignore = () => {};
 export class TtyPort implements BytePort {
   readonly path: string;
   readonly baudRate: BaudRate;
-  readonly #file: FileHandle;
+  /** The descriptor the stream was made from (the stream reopens the tty for itself). */
+  readonly #fd: number;
+  readonly #writer: Deno.FsFile;
   readonly #stream: ReadStream;
   #open = true;
   #handlers: BytePortHandlers | undefined;
-  /** Settles (never rejects) once every write handed to the stream so far is done. */
-  #lastWrite: Promise<void> = Promise.resolve();
+  /** Orders the writes; settles (never rejects) once every write so far is done. */
+  #writeChain: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
   #released = false;
   #closeNotified = false;
 
-  private constructor(path: string, baudRate: BaudRate, file: FileHandle, stream: ReadStream) {
+  private constructor(
+    path: string,
+    baudRate: BaudRate,
+    fd: number,
+    stream: ReadStream,
+    writer: Deno.FsFile,
+  ) {
     this.path = path;
     this.baudRate = baudRate;
-    this.#file = file;
+    this.#fd = fd;
+    this.#writer = writer;
     this.#stream = stream;
     stream.on("error", (error: Error) => this.#onStreamError(error));
     stream.on("end", () => this.#fail(hangupError(this.path, undefined)));
@@ -81,12 +89,13 @@ export class TtyPort implements BytePort {
     const baudRate = checkBaudRate(options.baudRate ?? 115200);
     await checkPath(path);
     await runStty(path, baudRate);
-    let file: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      file = await openFile(path, "r+");
-      return new TtyPort(path, baudRate, file, new ReadStream(file.fd));
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+      const stream = new ReadStream(fd);
+      return new TtyPort(path, baudRate, fd, stream, await Deno.open(path, { write: true }));
     } catch (error) {
-      await file?.close().catch((e) => log.warn("Closing {path}: {error}", { path, error: e }));
+      if (fd !== undefined) closeQuietly(path, fd);
       throw openError(path, error);
     }
   }
@@ -114,14 +123,24 @@ export class TtyPort implements BytePort {
 
   write(bytes: Uint8Array): Promise<void> {
     if (!this.#open) return Promise.reject(new PortClosedError(this.path));
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
     // A copy: the caller may reuse its buffer before the line took the bytes.
-    this.#stream.write(bytes.slice(), (error) => {
-      if (error) reject(this.#writeError(error));
-      else resolve();
-    });
-    this.#lastWrite = promise.then(ignore, ignore);
-    return promise;
+    const data = bytes.slice();
+    const done = this.#writeChain.then(() => this.#writeAll(data));
+    // The chain only orders writes; each caller gets its own outcome through `done`.
+    this.#writeChain = done.then(ignore, ignore);
+    return done;
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    for (let offset = 0; offset < data.length;) {
+      // Writes queued before close() still go out; close() waits for them.
+      if (this.#released) throw new PortClosedError(this.path);
+      try {
+        offset += await this.#writer.write(data.subarray(offset));
+      } catch (error) {
+        throw this.#writeError(error as Error);
+      }
+    }
   }
 
   /** Flushes the writes handed over so far (waits <= CLOSE_WAIT_MS), then closes. Idempotent. */
@@ -134,7 +153,7 @@ export class TtyPort implements BytePort {
     this.#open = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
-      this.#lastWrite.then(() => false),
+      this.#writeChain.then(() => false),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), CLOSE_WAIT_MS);
       }),
@@ -147,18 +166,18 @@ export class TtyPort implements BytePort {
         { path: this.path, ms: CLOSE_WAIT_MS },
       );
     }
-    await this.#release();
+    this.#release();
     this.#notifyClose(undefined);
   }
 
-  async #release(): Promise<void> {
+  #release(): void {
     if (this.#released) return;
     this.#released = true;
     this.#stream.destroy();
+    closeQuietly(this.path, this.#fd);
     try {
-      await this.#file.close();
+      this.#writer.close();
     } catch (error) {
-      // Nothing is left to release; say so and go on closing.
       log.warn("Closing {path} reported: {error}", { path: this.path, error: errorMessage(error) });
     }
   }
@@ -175,7 +194,9 @@ export class TtyPort implements BytePort {
   }
 
   #writeError(error: Error): Error {
-    if (this.#released || !this.#open && !isEio(error)) return new PortClosedError(this.path);
+    if (this.#released && error instanceof Deno.errors.BadResource) {
+      return new PortClosedError(this.path);
+    }
     if (isEio(error)) {
       // The other end hung up: the port is done, whether the read side noticed yet or not.
       const hangup = hangupError(this.path, error);
@@ -191,9 +212,18 @@ export class TtyPort implements BytePort {
     this.#open = false;
     log.warn("Serial port {path} closed: {error}", { path: this.path, error: error.message });
     // Writes in flight fail on their own (EIO); wait for them so the file closes last.
-    this.#closing = this.#lastWrite.then(async () => {
-      await this.#release();
+    this.#closing = this.#writeChain.then(() => {
+      this.#release();
       this.#notifyClose(error);
     });
+  }
+}
+
+function closeQuietly(path: string, fd: number): void {
+  try {
+    closeSync(fd);
+  } catch (error) {
+    // Nothing is left to release; say so and go on closing.
+    log.warn("Closing {path} reported: {error}", { path, error: errorMessage(error) });
   }
 }
