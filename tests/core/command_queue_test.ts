@@ -144,12 +144,12 @@ Deno.test("CommandQueue", async (t) => {
     const m = manual();
     const shared = { shared: true };
     const all = ["s1", "s2", "s3"].map((n) => queue.enqueue(q(n), m.executor, shared));
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1", "s2"], "two at once, the third waits for a free place");
     assert.equal(queue.stats.running, 2);
     assert.equal(queue.stats.runningCommand, "s1");
     m.calls[1].resolve("S2");
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1", "s2", "s3"]);
     m.calls[0].resolve("S1");
     m.calls[2].resolve("S3");
@@ -164,17 +164,17 @@ Deno.test("CommandQueue", async (t) => {
     const s1 = queue.enqueue(q("s1"), m.executor, shared);
     const move = queue.enqueue(mv("move"), m.executor);
     const s2 = queue.enqueue(q("s2"), m.executor, shared);
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1"], "the ordinary command waits for the shared one");
     m.calls[0].resolve("S1");
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1", "move"], "the shared one behind it does not overtake");
     assert.equal(queue.stats.running, 1);
     const high = queue.enqueue(q("high"), m.executor, { shared: true, priority: "high" });
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1", "move"], "not beside an ordinary one, whatever priority");
     m.calls[1].resolve("MOVE");
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["s1", "move", "high", "s2"]);
     m.calls[2].resolve("HIGH");
     m.calls[3].resolve("S2");
@@ -187,7 +187,7 @@ Deno.test("CommandQueue", async (t) => {
     const a = queue.enqueue(q("a"), m.executor, { shared: true });
     const b = queue.enqueue(q("b"), m.executor, { shared: true });
     const drive = queue.enqueue(mv("drive"), m.executor);
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["a", "b"]);
     let started = false;
     const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
