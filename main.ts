@@ -25,6 +25,8 @@ import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "
 import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
+import { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
@@ -146,6 +148,18 @@ export async function probeBoard(): Promise<BoardFacts> {
 }
 
 /**
+ * Serial devices in /dev a robot could be wired to (serial aliases, PL011, USB and ACM ttys):
+ * the diagnose_connection prompt completes its port from them.
+ */
+export async function listSerialPorts(): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/dev")) {
+    if (/^(?:serial\d+|tty(?:AMA|USB|ACM)\d+)$/.test(entry.name)) found.push(`/dev/${entry.name}`);
+  }
+  return found.sort();
+}
+
+/**
  * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
  * once and kept alive, so a reconnect finds it where it was (like a real robot).
  */
@@ -178,6 +192,22 @@ function portOpener(
     return { port, simulated: false, close: () => port.close() };
   };
   return Object.assign(open, { stop: async () => await sim?.stop() });
+}
+
+/**
+ * What the stdio transport reads. A pipe or a socket (how MCP clients start a server) is read as
+ * a node:net socket: non-blocking, on the event loop, where Deno's process.stdin reads a pipe on a
+ * worker thread, one thread hop per message (README "Speed"). A tty or a file has no such socket
+ * (a TypeError says so): process.stdin reads those.
+ */
+function mcpStdin(): Readable {
+  try {
+    return new Socket({ fd: 0, readable: true, writable: false });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log.debug("stdin is read through process.stdin: {reason}", { reason: error.message });
+    return process.stdin;
+  }
 }
 
 /**
@@ -313,7 +343,11 @@ export async function startProgram(
     ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
       .catch((e: Error) => Promise.reject(new ConfigError(e.message, { cause: e })))
     : undefined;
-  const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
+  const serverOptions = {
+    eventLog,
+    updateWindowMs: config.aggregatorWindowMs,
+    serialPorts: listSerialPorts,
+  };
   const deps = {
     runtime,
     streams: runtime.streams,
@@ -326,7 +360,7 @@ export async function startProgram(
   // Both protocol eras on stdio: the client's first message picks one for the connection.
   const stdio: McpStdio | undefined = config.mcpStdio
     ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), {
-      input: Deno.stdin,
+      input: mcpStdin(),
       maxLineBytes: config.maxBodyBytes,
     })
     : undefined;

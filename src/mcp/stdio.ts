@@ -18,6 +18,7 @@ import { getLogger } from "@logtape/logtape";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
+import type { Readable } from "node:stream";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/body_limit.ts";
 import { type ByteReader, LineTransport } from "./_stdio_transport.ts";
 import type { Era } from "./server.ts";
@@ -33,8 +34,11 @@ export interface McpStdio {
 }
 
 export interface McpStdioOptions {
-  /** What the lines are read from: the process's stdin (main.ts passes `Deno.stdin`). */
-  input: ByteReader;
+  /**
+   * What the lines are read from: the process's stdin, as a byte reader (`Deno.stdin`) or a node
+   * stream (main.ts passes a non-blocking socket on a pipe, see {@link byteReaderOf}).
+   */
+  input: ByteReader | Readable;
   /** The longest line read, in bytes; default DEFAULT_MAX_BODY_BYTES (RVR_MAX_BODY_BYTES). */
   maxLineBytes?: number;
 }
@@ -44,7 +48,8 @@ export function serveMcpStdio(
   createServer: (era: Era) => McpServer,
   options: McpStdioOptions,
 ): McpStdio {
-  const transport = new LineTransport(options.input, process.stdout, {
+  const input = isNodeStream(options.input) ? byteReaderOf(options.input) : options.input;
+  const transport = new LineTransport(input, process.stdout, {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
   const handle = serveStdio((ctx) => {
@@ -55,4 +60,34 @@ export function serveMcpStdio(
     onerror: (error) => log.warn("MCP on stdio: {error}", { error: error.message }),
   });
   return { ended: transport.ended, close: () => handle.close() };
+}
+
+function isNodeStream(input: ByteReader | Readable): input is Readable {
+  return typeof (input as Readable).pipe === "function";
+}
+
+/**
+ * A node stream as a {@link ByteReader}: each `read` hands out the next bytes of the chunk the
+ * stream delivered (what does not fit waits for the next call), null at its end; a stream error
+ * rejects. Chunks arrive as the stream's events fire (for a socket: on the event loop, no thread
+ * hop per read).
+ */
+export function byteReaderOf(stream: Readable): ByteReader {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+  let pending: Uint8Array | undefined;
+  return {
+    async read(buffer: Uint8Array): Promise<number | null> {
+      if (pending === undefined || pending.length === 0) {
+        const next = await chunks.next();
+        if (next.done) return null;
+        pending = typeof next.value === "string"
+          ? new TextEncoder().encode(next.value)
+          : next.value;
+      }
+      const n = Math.min(buffer.length, pending.length);
+      buffer.set(pending.subarray(0, n));
+      pending = pending.subarray(n);
+      return n;
+    },
+  };
 }
