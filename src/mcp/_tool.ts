@@ -1,52 +1,57 @@
 /**
  * The adapter from the tool catalog (src/tools) to the MCP SDK, and the only file that knows how
- * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (a strict
- * input schema: unknown keys are refused; the output schema with the simulated_robot mark; the
- * annotations) and runs its handler with a context made from the request: a correlation id (as
- * logtape context and in every robot command of the call), the request's AbortSignal
- * (notifications/cancelled), progress notifications when the client sent a progressToken, and
- * notes that go to the event log (rvr://events), and, when the client declared form elicitation,
- * `approve`: the question what RVR_APPROVAL gates (the model clearing a person's e-stop, ...) puts
- * to the person, as an `elicitation/create` request (form mode, one boolean) sent on the call's
- * own stream. A client without elicitation gets no `approve`: the catalog refuses those actions
- * with the way out.
+ * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (the catalog's
+ * strict `inputSchema(tool)`; the output schema with the simulated_robot mark; the annotations),
+ * checks the call's arguments with the catalog's `parseArguments` as the transport read them off
+ * the wire (_wire_arguments.ts: the SDK's own copy has lost any `"__proto__"` key), a refusal
+ * being an `isError` result "Input validation error: <one line>", and runs its handler with a
+ * context made from the request: a correlation id (as logtape context and in every robot command
+ * of the call), the request's AbortSignal (notifications/cancelled), progress notifications when
+ * the client sent a progressToken, notes that go to the event log (rvr://events), and, when the
+ * client can ask a person, `approve` (_approval.ts: the question what RVR_APPROVAL gates puts to
+ * the person, by `elicitation/create` on the call's own stream in the 2025 era, by an
+ * `input_required` result the client answers by calling again in the 2026 era). A client without
+ * elicitation gets no `approve`: the catalog refuses those actions with the way out.
  *
  * Errors: a `DomainError` (or the call's own cancellation) becomes an `isError: true` result whose
  * text is its hint, the cause first and then the way out ({@link describeToolError}). Anything
- * else is a bug: it is logged with its stack at error level and rethrown. The SDK (1.x) then
- * answers with an `isError` result carrying the bare message (it turns every throw from a tool
- * handler into one; only URL-elicitation errors become JSON-RPC errors), so the client is told and
- * the session goes on, while the log has what a developer needs.
+ * else is a bug: it is logged with its stack at error level and rethrown. The SDK then answers
+ * with an `isError` result carrying the bare message (it turns every throw from a tool handler
+ * into one), so the client is told and the session goes on, while the log has what a developer
+ * needs. The same handler serves both protocol eras: progress goes out request-related (on the
+ * call's own stream in the 2026 era), and the signal aborts on notifications/cancelled (2025) or
+ * when the client closes the call's stream (2026).
  *
  * Private to src/mcp.
  *
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/shared/protocol"
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  type CallToolResult,
-  ElicitResultSchema,
-  type ServerNotification,
-  type ServerRequest,
-  type ToolAnnotations,
-} from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  InputRequiredResult,
+  McpServer,
+  RegisteredTool,
+  ServerContext,
+  ToolAnnotations,
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
-import type { ApprovalDecision } from "../robot/mod.ts";
 import {
-  type ApprovalRequest,
+  inputSchema,
+  InvalidArgumentsError,
   outputShape,
+  parseArguments,
   runTool,
   type Tool,
   type ToolContext,
   type ToolRobot,
 } from "../tools/mod.ts";
+import { type Approver, approver } from "./_approval.ts";
+import { takeWireArguments } from "./_wire_arguments.ts";
+
+export { APPROVAL_FIELD, APPROVAL_TIMEOUT_MS, approvalKey } from "./_approval.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
@@ -72,7 +77,8 @@ export interface ToolEnv {
   notify(name: string, detail: string, data: Record<string, unknown>): void;
 }
 
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The SDK's context of one request: its id, `_meta`, signal and notification channel. */
+export type Extra = ServerContext;
 
 let calls = 0;
 
@@ -113,75 +119,23 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
   };
 }
 
-/** How long a person has to answer an approval question before it counts as failed, ms. */
-export const APPROVAL_TIMEOUT_MS = 5 * 60_000;
-
-/** The form field the person sets to approve. */
-export const APPROVAL_FIELD = "approve";
-
 /**
- * `ctx.approve` for a call from a client that declared form elicitation (else undefined): asks
- * with `elicitation/create` on the call's own stream (so it reaches the client over Streamable
- * HTTP too), cancelled with the call. "accept" only when the person accepted with the box checked.
+ * The handler's context for one request: its id, signal, progress (if asked for), notes and
+ * approve (if the client can ask a person).
  */
-function approver(
-  server: McpServer,
-  tool: string,
-  extra: Extra,
-): ((request: ApprovalRequest) => Promise<ApprovalDecision>) | undefined {
-  if (server.server.getClientCapabilities()?.elicitation?.form === undefined) return undefined;
-  return async (request) => {
-    log.info("{tool}: asking the person to approve {action}", { tool, action: request.action });
-    const result = await extra.sendRequest(
-      {
-        method: "elicitation/create",
-        params: {
-          mode: "form",
-          message: request.message,
-          requestedSchema: {
-            type: "object",
-            properties: {
-              [APPROVAL_FIELD]: {
-                type: "boolean",
-                title: "Allow it",
-                description: "Check to allow it; leave unchecked or decline to refuse.",
-                default: false,
-              },
-            },
-            required: [APPROVAL_FIELD],
-          },
-        },
-      },
-      ElicitResultSchema,
-      { signal: extra.signal, timeout: APPROVAL_TIMEOUT_MS },
-    );
-    const decision: ApprovalDecision = result.action !== "accept"
-      ? result.action
-      : result.content?.[APPROVAL_FIELD] === true
-      ? "accept"
-      : "decline";
-    log.info("{tool}: the person answered {decision} to {action}", {
-      tool,
-      decision,
-      action: request.action,
-    });
-    return decision;
-  };
-}
-
-/** The handler's context for one request: its id, signal, progress (if asked for) and notes. */
 function makeContext(
-  server: McpServer,
   tool: string,
   correlationId: string,
   extra: Extra,
   env: ToolEnv,
+  asker: Approver,
 ): ToolContext {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
+  const signal = extra.mcpReq.signal;
   let last = -Infinity;
   const progress = (progress: number, total?: number, message?: string) => {
     // The spec requires increasing progress: a value not above the last one sent is skipped.
-    if (token === undefined || extra.signal.aborted || !(progress > last)) return;
+    if (token === undefined || signal.aborted || !(progress > last)) return;
     last = progress;
     const params: {
       progressToken: string | number;
@@ -191,19 +145,18 @@ function makeContext(
     } = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
-    extra.sendNotification({ method: "notifications/progress", params }).catch((error) => {
+    extra.mcpReq.notify({ method: "notifications/progress", params }).catch((error) => {
       log.warn("{tool}: progress notification not sent: {error}", {
         tool,
         error: describe(error),
       });
     });
   };
-  const approve = approver(server, tool, extra);
   return {
     correlationId,
-    signal: extra.signal,
+    signal,
     ...(token === undefined ? {} : { progress }),
-    ...(approve === undefined ? {} : { approve }),
+    ...(asker.approve === undefined ? {} : { approve: asker.approve }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };
 }
@@ -221,28 +174,58 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     idempotentHint: t.hints.idempotentHint,
     openWorldHint: false,
   };
-  return server.registerTool(
-    t.name,
-    {
-      title: t.title,
-      description: t.description,
-      inputSchema: z.strictObject(t.input),
-      outputSchema: z.object(outputShape(t)),
-      annotations,
-    },
-    (args: unknown, extra: Extra) => call(server, t, args as z.output<z.ZodObject<I>>, extra, env),
-  );
+  return server.registerTool(t.name, {
+    title: t.title,
+    description: t.description,
+    inputSchema: checkedInHandler(inputSchema(t)),
+    outputSchema: z.object(outputShape(t)),
+    annotations,
+  }, (args: unknown, extra: Extra) => call(server, t, args, extra, env));
+}
+
+/**
+ * `schema` as the SDK lists it (its JSON Schema: tools/list shows the catalog's strict schema),
+ * but letting every value through the SDK's own check: the handler checks the arguments as they
+ * came off the wire with the catalog's `parseArguments`, which the SDK's copy could not show it
+ * (a dropped `"__proto__"`), and says what is wrong in one line.
+ */
+function checkedInHandler<S extends z.ZodType>(schema: S): S {
+  const standard = schema["~standard"];
+  return {
+    "~standard": { ...standard, validate: (value: unknown) => ({ value }) },
+  } as unknown as S;
+}
+
+/** The text of a refused argument set: the SDK's phrase, then the catalog's one line. */
+function refusedArguments(error: InvalidArgumentsError, correlationId: string): CallToolResult {
+  return {
+    content: [{ type: "text", text: `Input validation error: ${error.hint}` }],
+    isError: true,
+    _meta: { [CORRELATION_META_KEY]: correlationId, [ERROR_META_KEY]: error.name },
+  };
 }
 
 async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   server: McpServer,
   t: Tool<I, O>,
-  args: z.output<z.ZodObject<I>>,
+  sdkArgs: unknown,
   extra: Extra,
   env: ToolEnv,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const correlationId = newCorrelationId(t.name);
-  const ctx = makeContext(server, t.name, correlationId, extra, env);
+  // The arguments as the transport read them (own "__proto__" keys intact); the SDK's copy only
+  // on a transport that reads no text (in-memory).
+  const wire = takeWireArguments(extra.mcpReq.id, t.name);
+  let args: z.output<z.ZodObject<I>>;
+  try {
+    args = parseArguments(t, wire.found ? wire.arguments : sdkArgs);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentsError)) throw error;
+    log.info("{tool} refused its arguments: {error}", { tool: t.name, error: error.message });
+    return refusedArguments(error, correlationId);
+  }
+  const asker = approver(server, t.name, extra);
+  const ctx = makeContext(t.name, correlationId, extra, env, asker);
   return await withContext({ correlationId, tool: t.name }, async () => {
     const started = performance.now();
     try {
@@ -257,6 +240,9 @@ async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
         _meta: { [CORRELATION_META_KEY]: correlationId },
       };
     } catch (error) {
+      // 2026 era: approve has to ask the person first; the client calls again with the answer.
+      const asking = asker.asking(error);
+      if (asking !== undefined) return asking;
       const result = toolErrorResult(error, correlationId);
       if (result !== undefined) {
         log.info("{tool} refused: {error}", { tool: t.name, error: describe(error) });
