@@ -27,9 +27,9 @@ import { getLogger } from "@logtape/logtape";
 import { type LoggingLevel, McpServer } from "@modelcontextprotocol/server";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { BATTERY_STATES } from "../core/mod.ts";
-import { CATALOG } from "../tools/mod.ts";
+import { CATALOG, TOOL_NAMES as CATALOG_TOOL_NAMES } from "../tools/mod.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
-import { registerApps } from "./apps.ts";
+import { APP_TOOL_NAMES, registerApps } from "./apps.ts";
 import { registerPrompts } from "./prompts.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
 
@@ -37,8 +37,11 @@ export type { ServerDeps } from "./_tool.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
-/** The catalog's tools by group, and their names in the order tools/list shows them. */
-export { TOOL_GROUPS, TOOL_NAMES } from "../tools/mod.ts";
+/** The catalog's tools by group. */
+export { TOOL_GROUPS } from "../tools/mod.ts";
+
+/** Every tool's name in the order tools/list shows them: the catalog's, then the apps' (apps.ts). */
+export const TOOL_NAMES: readonly string[] = [...CATALOG_TOOL_NAMES, ...APP_TOOL_NAMES];
 
 export const SERVER_NAME = "rvr-mcp";
 
@@ -224,7 +227,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
   };
   for (const tool of CATALOG) registerTool(server, tool, env);
   registerPrompts(server, deps);
-  registerApps(server, deps);
+  registerApps(server, deps, env);
   if (legacy) server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
   const previous = server.server.onclose;
   server.server.onclose = () => {

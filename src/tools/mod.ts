@@ -43,7 +43,13 @@ export {
   type ConnectionStatusView,
 } from "./connection.ts";
 export { safetyStatusShape, type SafetyStatusView, safetyView } from "./safety.ts";
-export { readingShape, readingView, type SensorDataView, sensorDataView } from "./sensors.ts";
+export {
+  readingShape,
+  readingView,
+  type SensorDataView,
+  sensorDataView,
+  telemetryStateNow,
+} from "./sensors.ts";
 
 /** Every tool, by group, in the order they are listed. */
 export const TOOL_GROUPS = {
