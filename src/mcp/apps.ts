@@ -18,9 +18,9 @@
  * @module
  */
 import {
+  registerAppResource,
   RESOURCE_MIME_TYPE,
   RESOURCE_URI_META_KEY,
-  registerAppResource,
 } from "@modelcontextprotocol/ext-apps/server";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { CATALOG, type Tool, tool } from "../tools/mod.ts";
