@@ -244,7 +244,8 @@ Deno.test({
         const last = await waitInFrame<string>(
           inFrame,
           `(() => { const l = ${attr("path-canvas", "data-last")};
-            return l && Number(l.split(",")[1]) > 0.15 && l; })()`,
+            const n = Number(${attr("path-points", "data-count")});
+            return l && Number(l.split(",")[1]) > 0.15 && n >= ${before + 3} && l; })()`,
           page,
         );
         const [x, y] = last.split(",").map(Number);
