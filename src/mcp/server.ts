@@ -56,7 +56,7 @@ Safety: speeds above the speed limit (get_safety_status, set_speed_limit; defaul
 
 Moves that take time (drive_to_position, drive_forward, drive_backward, pivot, calibrate_magnetometer) return when done; send a progressToken for progress, cancel the request to stop the robot.
 
-Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too.
+Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too. get_telemetry returns everything a dashboard shows in one call; show_dashboard opens a live dashboard (map, battery, e-stop state, an EMERGENCY STOP button for the person) inside the chat where the client shows MCP Apps.
 
 Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).
 
