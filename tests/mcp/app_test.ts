@@ -8,7 +8,8 @@
  * that calls show_dashboard, reads the page from the `ui://` resource and shows it in a
  * sandboxed iframe. The page reaches the robot only through the host: the robot drives (a
  * drive tool called by a second client) and the page's map follows it; its EMERGENCY STOP button
- * latches the e-stop and puts drive_stop on the simulator's wire.
+ * latches the e-stop and puts drive_stop on the simulator's wire. A screenshot of the host page
+ * with the app is written to /tmp/rvr-mcp-app.png for a human to look at.
  */
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
@@ -23,6 +24,9 @@ import { APP_OUT, buildAppScript } from "../../scripts/mcp_app.ts";
 import { keepAliveSimOpener, testSettings } from "../_helpers/mod.ts";
 import { type CdpPage, Chromium, CHROMIUM_BIN, chromiumAvailable } from "../http/_chromium.ts";
 import { receivedNames } from "./_rig.ts";
+
+/** The host page with the app, after the robot drove (for a human to look at). */
+const SCREENSHOT = "/tmp/rvr-mcp-app.png";
 
 // Continuous drives go on until stopped: the watchdog must not be what stops the robot.
 const SETTINGS = testSettings({ requestTimeoutMs: 500, wakeTimeout: 5, commandTimeout: 600 });
@@ -255,6 +259,8 @@ Deno.test({
         const after = Number(await inFrame(attr("path-points", "data-count")));
         assert.ok(after > before + 2, `path points ${before} -> ${after}`);
         assert.ok(Number(await inFrame(attr("speed", "data-value"))) > 0, "moving");
+        // For a human to look at: the host page with the app in its iframe.
+        await Deno.writeFile(SCREENSHOT, await page.screenshot());
       });
 
       await t.step("EMERGENCY STOP through the host: drive_stop on the wire, latched", async () => {
