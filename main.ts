@@ -25,6 +25,8 @@ import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "
 import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
+import { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
@@ -146,6 +148,18 @@ export async function probeBoard(): Promise<BoardFacts> {
 }
 
 /**
+ * Serial devices in /dev a robot could be wired to (serial aliases, PL011, USB and ACM ttys):
+ * the diagnose_connection prompt completes its port from them.
+ */
+export async function listSerialPorts(): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/dev")) {
+    if (/^(?:serial\d+|tty(?:AMA|USB|ACM)\d+)$/.test(entry.name)) found.push(`/dev/${entry.name}`);
+  }
+  return found.sort();
+}
+
+/**
  * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
  * once and kept alive, so a reconnect finds it where it was (like a real robot).
  */
@@ -181,18 +195,19 @@ function portOpener(
 }
 
 /**
- * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
- * reads it through node:process and does not report the end itself).
+ * What the stdio transport reads. A pipe or a socket (how MCP clients start a server) is read as
+ * a node:net socket: non-blocking, on the event loop, where Deno's process.stdin reads a pipe on a
+ * worker thread, one thread hop per message (README "Speed"). A tty or a file has no such socket
+ * (a TypeError says so): process.stdin reads those.
  */
-function stdinClosed(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.once("end", () => resolve());
-    process.stdin.once("close", () => resolve());
-    process.stdin.once("error", (e: Error) => {
-      log.warn("stdin failed: {error}", { error: e.message });
-      resolve();
-    });
-  });
+function mcpStdin(): Readable {
+  try {
+    return new Socket({ fd: 0, readable: true, writable: false });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log.debug("stdin is read through process.stdin: {reason}", { reason: error.message });
+    return process.stdin;
+  }
 }
 
 /**
@@ -328,7 +343,11 @@ export async function startProgram(
     ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
       .catch((e: Error) => Promise.reject(new ConfigError(e.message, { cause: e })))
     : undefined;
-  const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
+  const serverOptions = {
+    eventLog,
+    updateWindowMs: config.aggregatorWindowMs,
+    serialPorts: listSerialPorts,
+  };
   const deps = {
     runtime,
     streams: runtime.streams,
@@ -340,11 +359,14 @@ export async function startProgram(
   // signal ends us.
   // Both protocol eras on stdio: the client's first message picks one for the connection.
   const stdio: McpStdio | undefined = config.mcpStdio
-    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }))
+    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), {
+      input: mcpStdin(),
+      maxLineBytes: config.maxBodyBytes,
+    })
     : undefined;
   const exit: Promise<ExitReason> = stdio
     ? Promise.race([
-      stdinClosed().then(() => "stdin_eof" as const),
+      stdio.ended.then(() => "stdin_eof" as const),
       stdoutClosed().then(() => "stdout_closed" as const),
       signalled(),
     ])
@@ -355,6 +377,9 @@ export async function startProgram(
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
+      maxBodyBytes: config.maxBodyBytes,
+      sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
+      maxSessions: config.mcpMaxSessions,
       // 2025 era: a server per session; 2026-07-28: a server per request, whose resource
       // changes the endpoint's one watch publishes.
       createServer: (era) =>

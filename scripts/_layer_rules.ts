@@ -79,6 +79,7 @@ export const DENO_ADAPTERS: readonly string[] = [
   "main.ts",
   "src/logging.ts",
   "src/link/tty_port.ts",
+  "src/link/stty.ts",
   "src/http/server.ts",
   "src/mcp/http.ts",
   "src/fleet/nats.ts",

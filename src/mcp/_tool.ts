@@ -1,8 +1,10 @@
 /**
  * The adapter from the tool catalog (src/tools) to the MCP SDK, and the only file that knows how
- * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (a strict
- * input schema: unknown keys are refused; the output schema with the simulated_robot mark; the
- * annotations) and runs its handler with a context made from the request: a correlation id (as
+ * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (the catalog's
+ * strict `inputSchema(tool)`; the output schema with the simulated_robot mark; the annotations),
+ * checks the call's arguments with the catalog's `parseArguments` as the transport read them off
+ * the wire (_wire_arguments.ts: the SDK's own copy has lost any `"__proto__"` key), a refusal
+ * being an `isError` result "Input validation error: <one line>", and runs its handler with a context made from the request: a correlation id (as
  * logtape context and in every robot command of the call), the request's AbortSignal
  * (notifications/cancelled), progress notifications when the client sent a progressToken, and
  * notes that go to the event log (rvr://events).
@@ -31,7 +33,17 @@ import type {
 import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
-import { outputShape, runTool, type Tool, type ToolContext, type ToolRobot } from "../tools/mod.ts";
+import {
+  inputSchema,
+  InvalidArgumentsError,
+  outputShape,
+  parseArguments,
+  runTool,
+  type Tool,
+  type ToolContext,
+  type ToolRobot,
+} from "../tools/mod.ts";
+import { takeWireArguments } from "./_wire_arguments.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
@@ -151,20 +163,53 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   return server.registerTool(t.name, {
     title: t.title,
     description: t.description,
-    inputSchema: z.strictObject(t.input),
+    inputSchema: checkedInHandler(inputSchema(t)),
     outputSchema: z.object(outputShape(t)),
     annotations,
     ...(meta === undefined ? {} : { _meta: meta }),
-  }, (args: unknown, extra: Extra) => call(t, args as z.output<z.ZodObject<I>>, extra, env));
+  }, (args: unknown, extra: Extra) => call(t, args, extra, env));
+}
+
+/**
+ * `schema` as the SDK lists it (its JSON Schema: tools/list shows the catalog's strict schema),
+ * but letting every value through the SDK's own check: the handler checks the arguments as they
+ * came off the wire with the catalog's `parseArguments`, which the SDK's copy could not show it
+ * (a dropped `"__proto__"`), and says what is wrong in one line.
+ */
+function checkedInHandler<S extends z.ZodType>(schema: S): S {
+  const standard = schema["~standard"];
+  return {
+    "~standard": { ...standard, validate: (value: unknown) => ({ value }) },
+  } as unknown as S;
+}
+
+/** The text of a refused argument set: the SDK's phrase, then the catalog's one line. */
+function refusedArguments(error: InvalidArgumentsError, correlationId: string): CallToolResult {
+  return {
+    content: [{ type: "text", text: `Input validation error: ${error.hint}` }],
+    isError: true,
+    _meta: { [CORRELATION_META_KEY]: correlationId, [ERROR_META_KEY]: error.name },
+  };
 }
 
 async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   t: Tool<I, O>,
-  args: z.output<z.ZodObject<I>>,
+  sdkArgs: unknown,
   extra: Extra,
   env: ToolEnv,
 ): Promise<CallToolResult> {
   const correlationId = newCorrelationId(t.name);
+  // The arguments as the transport read them (own "__proto__" keys intact); the SDK's copy only
+  // on a transport that reads no text (in-memory).
+  const wire = takeWireArguments(extra.mcpReq.id, t.name);
+  let args: z.output<z.ZodObject<I>>;
+  try {
+    args = parseArguments(t, wire.found ? wire.arguments : sdkArgs);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentsError)) throw error;
+    log.info("{tool} refused its arguments: {error}", { tool: t.name, error: error.message });
+    return refusedArguments(error, correlationId);
+  }
   const ctx = makeContext(t.name, correlationId, extra, env);
   return await withContext({ correlationId, tool: t.name }, async () => {
     const started = performance.now();

@@ -11,7 +11,14 @@
  *   {@link McpHttpOptions.onSessionClosed} hears. The SDK's `isLegacyRequest` (its own
  *   classification) decides the era.
  *
- * The body of a POST is read and parsed here, once, and handed to whichever side serves it.
+ * The body of a POST is read here, once, bounded (RVR_MAX_BODY_BYTES: 413 from Content-Length or
+ * while streaming, before anything is parsed; src/http/body_limit.ts), checked by the JSON-RPC
+ * gate (_jsonrpc_gate.ts: -32700, -32600 and -32602 answered here, 400 or in-band 200), its
+ * tools/call arguments noted as read (_wire_arguments.ts), and handed to whichever side serves it.
+ *
+ * 2025-era sessions expire after RVR_MCP_SESSION_IDLE_TIMEOUT without a request in flight (a
+ * client that leaves without DELETE), and at most RVR_MCP_MAX_SESSIONS live: one more
+ * `initialize` is refused with 503 and the way out (_session_table.ts).
  *
  * Security, for both eras: without RVR_API_KEY the endpoint binds to 127.0.0.1 only and checks
  * the Host header against DNS rebinding; with a key it binds to RVR_HTTP_HOST and every request
@@ -31,6 +38,10 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { authorized, bindHost, isLoopback } from "../http/auth.ts";
+import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, readBody } from "../http/body_limit.ts";
+import { INVALID_PARAMS, INVALID_REQUEST, screenBytes } from "./_jsonrpc_gate.ts";
+import { SessionTable } from "./_session_table.ts";
+import { WireArguments } from "./_wire_arguments.ts";
 import type { Era } from "./server.ts";
 
 const log = getLogger(["rvr", "mcp", "http"]);
@@ -39,6 +50,12 @@ const log = getLogger(["rvr", "mcp", "http"]);
 export const MCP_PATH = "/mcp";
 /** RVR_MCP_HTTP_PORT when `--http` is given without it. */
 export const DEFAULT_MCP_HTTP_PORT = 3000;
+/** RVR_MCP_SESSION_IDLE_TIMEOUT's default, in seconds: a 2025-era session idle this long ends. */
+export const DEFAULT_SESSION_IDLE_TIMEOUT_S = 600;
+/** RVR_MCP_MAX_SESSIONS's default: 2025-era sessions open at once. */
+export const DEFAULT_MAX_SESSIONS = 32;
+const IDLE_SETTING = "RVR_MCP_SESSION_IDLE_TIMEOUT";
+const MAX_SESSIONS_SETTING = "RVR_MCP_MAX_SESSIONS";
 
 export interface McpHttpOptions {
   port: number;
@@ -56,8 +73,14 @@ export interface McpHttpOptions {
    * for `uri`. Returns what stops it.
    */
   resourceUpdates?: (publish: (uri: string) => void) => () => void;
-  /** Called when a 2025-era session ends (client DELETE, transport closed, or shutdown). */
+  /** Called when a 2025-era session ends (client DELETE, idle expiry, transport closed, shutdown). */
   onSessionClosed?: (sessionId: string) => void | Promise<void>;
+  /** The largest request body in bytes (RVR_MAX_BODY_BYTES); default DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
+  /** A 2025-era session with no request in flight this long expires; default 600 s. */
+  sessionIdleTimeoutMs?: number;
+  /** The most 2025-era sessions at once; default DEFAULT_MAX_SESSIONS. */
+  maxSessions?: number;
 }
 
 export interface McpHttpServer {
@@ -65,13 +88,20 @@ export interface McpHttpServer {
   readonly url: string;
   /** Open 2025-era sessions. */
   readonly sessions: number;
+  /** Sessions that expired for idleness since the start. */
+  readonly expiredSessions: number;
   close(): Promise<void>;
 }
 
-function jsonRpcError(status: number, code: number, message: string): Response {
+function jsonRpcError(
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
   });
 }
 
@@ -102,7 +132,24 @@ interface Session {
 export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServer> {
   const hostname = bindHost(options.host, options.apiKey);
   const loopback = isLoopback(hostname);
-  const sessions = new Map<string, Session>();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const idleTimeoutMs = options.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_S * 1000;
+  let expired = 0;
+  const sessions: SessionTable<Session> = new SessionTable({
+    idleTimeoutMs,
+    maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    expire: (id, session) => {
+      expired++;
+      endSession(id, `idle for ${idleTimeoutMs / 1000} s, ${IDLE_SETTING}`, session).catch(
+        (error) => {
+          log.error("MCP HTTP: closing expired session {id} failed: {error}", {
+            id,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        },
+      );
+    },
+  });
   const ready = Promise.withResolvers<Deno.NetAddr>();
   let port = options.port;
 
@@ -112,23 +159,33 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   });
   const stopUpdates = options.resourceUpdates?.((uri) => modern.notify.resourceUpdated(uri));
 
-  const endSession = async (id: string, why: string) => {
-    const session = sessions.get(id);
+  /** Ends session `id`; `dropped`: the one the table already dropped for idleness. */
+  const endSession = async (id: string, why: string, dropped?: Session) => {
+    const session = dropped ?? sessions.delete(id);
     if (!session) return;
-    sessions.delete(id);
     log.info("MCP HTTP session {id} ended ({why})", { id, why });
-    await session.server.close();
-    await options.onSessionClosed?.(id);
+    try {
+      await session.server.close();
+    } finally {
+      await options.onSessionClosed?.(id);
+    }
   };
 
   /** The 2025 era: sessions on the SDK's Streamable HTTP transport. */
-  const serveLegacy = async (req: Request, body: unknown): Promise<Response> => {
+  const serveLegacy = async (
+    req: Request,
+    body: unknown,
+    done: Promise<unknown>,
+  ): Promise<Response> => {
     const sessionId = req.headers.get("mcp-session-id");
     if (sessionId) {
       const session = sessions.get(sessionId);
       if (!session) {
         return jsonRpcError(404, -32001, `Session ${sessionId} not found; initialize a new one.`);
       }
+      // Not idle until the response (a GET stream: for as long as it is open) is delivered.
+      const end = sessions.begin(sessionId);
+      done.then(end, end);
       return await session.transport.handleRequest(req, { parsedBody: body });
     }
     if (req.method !== "POST") {
@@ -146,12 +203,30 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
           "the protocol version in _meta (2026-07-28).",
       );
     }
+    if (sessions.full) {
+      const text = `Too many MCP sessions: ${sessions.maxSessions} are open ` +
+        `(${MAX_SESSIONS_SETTING}); end one with DELETE, wait until an idle one expires (after ` +
+        `${idleTimeoutMs / 1000} s, ${IDLE_SETTING}), or raise ${MAX_SESSIONS_SETTING}.`;
+      log.warn("MCP HTTP: initialize refused: {text}", { text });
+      return jsonRpcError(503, -32000, text, {
+        "retry-after": String(Math.ceil(idleTimeoutMs / 1000)),
+      });
+    }
+    const release = sessions.reserve();
+    try {
+      return await openSession(req, body);
+    } finally {
+      release();
+    }
+  };
+
+  const openSession = async (req: Request, body: unknown): Promise<Response> => {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableDnsRebindingProtection: loopback,
       ...(loopback ? { allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`] } : {}),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
+        sessions.add(id, { transport, server });
         log.info("MCP HTTP session {id} started", { id });
       },
       onsessionclosed: (id) => endSession(id, "closed by the client"),
@@ -180,16 +255,43 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       const rejected = hostHeaderValidationResponse(req, localhostAllowedHostnames());
       if (rejected) return rejected;
     }
-    let body: unknown;
-    if (req.method === "POST") {
-      try {
-        body = await received.json();
-      } catch (e) {
-        return jsonRpcError(400, -32700, `Parse error: ${(e as Error).message}`);
+    if (req.method !== "POST") {
+      if (await isLegacyRequest(req, undefined)) {
+        return await serveLegacy(req, undefined, info.completed);
       }
+      return await modern.fetch(req);
     }
-    if (await isLegacyRequest(req, body)) return await serveLegacy(req, body);
-    return await modern.fetch(req, { parsedBody: body });
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(received, { maxBytes: maxBodyBytes });
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      log.warn("MCP HTTP: {error}", { error: error.message, readBytes: error.readBytes });
+      return jsonRpcError(error.status, INVALID_REQUEST, error.message);
+    }
+    const screened = screenBytes(bytes);
+    if (!screened.ok) {
+      const response = screened.response;
+      log.info("MCP HTTP: refused {reason}", { reason: screened.reason });
+      // A request's invalid params are answered in-band (200), like the SDK's own; a message that
+      // is no request at all (or a refused notification) is a bad HTTP request (400).
+      const inBand = response !== undefined && response.id !== null &&
+        response.error.code === INVALID_PARAMS;
+      return new Response(
+        JSON.stringify(
+          response ??
+            { jsonrpc: "2.0", id: null, error: { code: INVALID_PARAMS, message: screened.reason } },
+        ),
+        { status: inBand ? 200 : 400, headers: { "content-type": "application/json" } },
+      );
+    }
+    const body = screened.raw;
+    const wire = new WireArguments();
+    wire.note(body);
+    return await wire.run(async () => {
+      if (await isLegacyRequest(req, body)) return await serveLegacy(req, body, info.completed);
+      return await modern.fetch(req, { parsedBody: body });
+    });
   };
 
   const server = Deno.serve({
@@ -215,9 +317,12 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     get sessions() {
       return sessions.size;
     },
+    get expiredSessions() {
+      return expired;
+    },
     close: async () => {
       stopUpdates?.();
-      for (const id of [...sessions.keys()]) await endSession(id, "server shutting down");
+      for (const id of sessions.ids()) await endSession(id, "server shutting down");
       await modern.close();
       await server.shutdown();
     },

@@ -30,8 +30,8 @@ import { BATTERY_STATES } from "../core/mod.ts";
 import { CATALOG, TOOL_NAMES as CATALOG_TOOL_NAMES } from "../tools/mod.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
 import { APP_TOOL_NAMES, registerApps } from "./apps.ts";
-import { registerPrompts } from "./prompts.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
+import { type PromptOptions, registerPrompts } from "./prompts.ts";
 
 export type { ServerDeps } from "./_tool.ts";
 
@@ -66,7 +66,7 @@ Simulation: a result with simulated_robot: true came from the built-in simulated
 export type Era = "legacy" | "modern";
 
 /** Options beyond the deps. */
-export interface ServerOptions extends ResourceOptions {
+export interface ServerOptions extends ResourceOptions, PromptOptions {
   /** Default "legacy". The SDK's serving entries say which one each instance serves. */
   era?: Era;
 }
@@ -208,9 +208,8 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
         ...(legacy ? { logging: {} } : {}),
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
-        // Declared even while prompts.ts lists none: prompts/list answers [] (the 2026 era's
-        // caching rules expect it). The SDK adds `completions` once a prompt has a completable
-        // argument.
+        // The prompt catalog (prompts.ts); the SDK adds `completions` for their completable
+        // arguments.
         prompts: { listChanged: true },
       },
       instructions: INSTRUCTIONS,
@@ -226,7 +225,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
     notify: (name, detail, data) => resources.eventLog.noteSetting(name, detail, data),
   };
   for (const tool of CATALOG) registerTool(server, tool, env);
-  registerPrompts(server, deps);
+  registerPrompts(server, deps.runtime, options);
   registerApps(server, deps, env);
   if (legacy) server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
   const previous = server.server.onclose;

@@ -6,6 +6,10 @@
  * tool with {@link runTool} (or both at once with {@link callTool}); they turn a thrown `DomainError` into an
  * error result with its `hint` and let anything else surface as a bug.
  *
+ * The prompt catalog ({@link PROMPTS}, prompts.ts) sits beside it: what a person picks from a
+ * menu (a first drive, a shape, a light show, a connection diagnosis), with argument completion
+ * and messages that name the tools above.
+ *
  * @module
  */
 import { CONNECTION_TOOLS } from "./connection.ts";
@@ -42,6 +46,17 @@ export {
   connectionStatusShape,
   type ConnectionStatusView,
 } from "./connection.ts";
+export {
+  filterCompletions,
+  MAX_COMPLETIONS,
+  parsePromptArguments,
+  type Prompt,
+  type PromptArgumentInfo,
+  promptArguments,
+  type PromptContext,
+  type PromptMessage,
+} from "./_prompt.ts";
+export { PROMPT_NAMES, PROMPTS } from "./prompts.ts";
 export { safetyStatusShape, type SafetyStatusView, safetyView } from "./safety.ts";
 export {
   readingShape,

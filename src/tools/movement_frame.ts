@@ -15,7 +15,7 @@ export const resetYaw = tool({
   output: { reset: z.literal("yaw") },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async handler(robot, _args, ctx) {
-    await robot.rvr.command("reset_yaw", {}, commandOptions(ctx));
+    await robot.moves.resetYaw(commandOptions(ctx));
     return { reset: "yaw" } as const;
   },
 });
@@ -30,7 +30,7 @@ export const resetLocator = tool({
   output: { reset: z.literal("locator") },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async handler(robot, _args, ctx) {
-    await robot.rvr.command("reset_locator_x_and_y", {}, commandOptions(ctx));
+    await robot.moves.resetLocator(commandOptions(ctx));
     return { reset: "locator" } as const;
   },
 });

@@ -139,6 +139,69 @@ Deno.test("CommandQueue", async (t) => {
     assert.equal(s.running, 0);
   });
 
+  await t.step("shared commands run together, up to maxShared, in order", async () => {
+    const queue = new CommandQueue({ maxShared: 2 });
+    const m = manual();
+    const shared = { shared: true };
+    const all = ["s1", "s2", "s3"].map((n) => queue.enqueue(q(n), m.executor, shared));
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "s2"], "two at once, the third waits for a free place");
+    assert.equal(queue.stats.running, 2);
+    assert.equal(queue.stats.runningCommand, "s1");
+    m.calls[1].resolve("S2");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "s2", "s3"]);
+    m.calls[0].resolve("S1");
+    m.calls[2].resolve("S3");
+    assert.deepEqual(await Promise.all(all), ["S1", "S2", "S3"]);
+    assert.equal(m.maxRunning, 2);
+  });
+
+  await t.step("an ordinary command runs alone: nothing shared passes it either way", async () => {
+    const queue = new CommandQueue();
+    const m = manual();
+    const shared = { shared: true };
+    const s1 = queue.enqueue(q("s1"), m.executor, shared);
+    const move = queue.enqueue(mv("move"), m.executor);
+    const s2 = queue.enqueue(q("s2"), m.executor, shared);
+    await settle();
+    assert.deepEqual(m.names(), ["s1"], "the ordinary command waits for the shared one");
+    m.calls[0].resolve("S1");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move"], "the shared one behind it does not overtake");
+    assert.equal(queue.stats.running, 1);
+    const high = queue.enqueue(q("high"), m.executor, { shared: true, priority: "high" });
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move"], "not beside an ordinary one, whatever priority");
+    m.calls[1].resolve("MOVE");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move", "high", "s2"]);
+    m.calls[2].resolve("HIGH");
+    m.calls[3].resolve("S2");
+    assert.deepEqual(await Promise.all([s1, move, s2, high]), ["S1", "MOVE", "S2", "HIGH"]);
+  });
+
+  await t.step("emergency overtakes shared commands in flight", async () => {
+    const queue = new CommandQueue();
+    const m = manual();
+    const a = queue.enqueue(q("a"), m.executor, { shared: true });
+    const b = queue.enqueue(q("b"), m.executor, { shared: true });
+    const drive = queue.enqueue(mv("drive"), m.executor);
+    await settle();
+    assert.deepEqual(m.names(), ["a", "b"]);
+    let started = false;
+    const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
+      started = true;
+      return Promise.resolve("stopped");
+    });
+    assert.equal(started, true);
+    await assert.rejects(drive, CancelledByEmergencyStopError);
+    assert.equal(await estop, "stopped");
+    m.calls[0].resolve("A");
+    m.calls[1].resolve("B");
+    assert.deepEqual(await Promise.all([a, b]), ["A", "B"]);
+  });
+
   await t.step("a synchronously throwing executor fails its command only", async () => {
     const queue = new CommandQueue();
     const boom = () => {
@@ -557,6 +620,7 @@ Deno.test("CommandQueue", async (t) => {
       /capacity must be an integer >= 1, got 0/,
     );
     assert.throws(() => new CommandQueue({ defaultTimeoutMs: -1 }), RangeError);
+    assert.throws(() => new CommandQueue({ maxShared: 0 }), /maxShared must be an integer >= 1/);
     const queue = new CommandQueue();
     const { executor } = instant();
     assert.throws(

@@ -31,6 +31,11 @@ export class StdioRpc {
     this.#timeoutMs = options.timeoutMs;
   }
 
+  /** Writes `data` as it is (a malformed message, part of a line): no newline is added. */
+  async writeRaw(data: string | Uint8Array): Promise<void> {
+    await this.#writer.write(typeof data === "string" ? this.#encoder.encode(data) : data);
+  }
+
   async notify(method: string, params: unknown = {}): Promise<void> {
     await this.#writer.write(
       this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", method, params }) + "\n"),

@@ -48,7 +48,12 @@ interface Env {
   moves: Moves;
 }
 
-async function withMoves(options: RigOptions, fn: (env: Env) => Promise<void>): Promise<void> {
+/** `userResets`: the resets the test itself makes through Moves (a move never makes any). */
+async function withMoves(
+  options: RigOptions,
+  fn: (env: Env) => Promise<void>,
+  userResets: { yaw: number; locator: number } = { yaw: 0, locator: 0 },
+): Promise<void> {
   const clock = fakeClock();
   const rig = makeRig({ commandTimeoutS: 0, speedLimitPercent: 100, ...options });
   const streams = new SensorStreams({
@@ -66,8 +71,16 @@ async function withMoves(options: RigOptions, fn: (env: Env) => Promise<void>): 
     await clock.tickAsync(0);
     rig.wire.clear();
     await fn({ rig, clock, streams, moves });
-    assert.equal(rig.wire.received("reset_yaw").length, 0, "no yaw reset: the frame is kept");
-    assert.equal(rig.wire.received("reset_locator_x_and_y").length, 0, "no locator reset");
+    assert.equal(
+      rig.wire.received("reset_yaw").length,
+      userResets.yaw,
+      "no yaw reset but the user's: the frame is kept",
+    );
+    assert.equal(
+      rig.wire.received("reset_locator_x_and_y").length,
+      userResets.locator,
+      "no locator reset but the user's",
+    );
   } finally {
     try {
       moves.dispose();
@@ -530,4 +543,57 @@ Deno.test("pose() streams briefly when needed; moves keep the user's streams", a
     assert.equal(rig.sim.streamingSlots(2).size, 0);
     assert.equal(rig.sim.isStreaming(1), true);
   });
+});
+
+Deno.test("resets right after a move: pose() and the next move are in the new frame", async (t) => {
+  const variants = [
+    { label: "yaw, then locator", order: ["yaw", "locator"], viaMoves: true },
+    { label: "locator, then yaw", order: ["locator", "yaw"], viaMoves: true },
+    // Not through Moves, so it cannot know: the next move still starts from a new sample.
+    { label: "both sent with rvr.command", order: ["yaw", "locator"], viaMoves: false },
+  ] as const;
+  for (const v of variants) {
+    await t.step(v.label, async () => {
+      await withMoves({}, async ({ rig, clock, moves }) => {
+        const turned = await settleWith(clock, moves.pivot({ degrees: 30 }));
+        await settleWith(clock, moves.driveDistance({ distance_m: 0.2, direction: "forward" }));
+        assert.ok(Math.abs(turned.pose.yaw_deg) > 20, "somewhere else, turned");
+        for (const which of v.order) {
+          const reset: Promise<unknown> = v.viaMoves
+            ? (which === "yaw" ? moves.resetYaw() : moves.resetLocator())
+            : rig.rvr.command(which === "yaw" ? "reset_yaw" : "reset_locator_x_and_y", {}, {
+              requestsResponse: true,
+            });
+          await settleWith(clock, reset);
+        }
+        if (v.viaMoves) {
+          // Asked at once (the move's last samples are still "fresh"): the new frame's origin.
+          const pose = await settleWith(clock, moves.pose());
+          assertNear(pose.x_m, 0, 1e-3, "x after the reset");
+          assertNear(pose.y_m, 0, 1e-3, "y after the reset");
+          assertNear(wrap180(pose.yaw_deg), 0, 0.1, "yaw after the reset");
+        }
+        const worldBefore = rig.sim.body.worldPose;
+        const out = await settleWith(
+          clock,
+          moves.driveDistance({ distance_m: 0.5, direction: "forward" }),
+        );
+        const sent = paramsOf(
+          "drive_to_position_si",
+          rig.wire.received("drive_to_position_si").at(-1) as WireEvent,
+        );
+        assertNear(sent.x, 0, 1e-4, "target x sent");
+        assertNear(sent.y, 0.5, 1e-4, "target y sent");
+        assertNear(sent.yaw_angle, 0, 0.1, "final yaw sent");
+        assertNear(out.pose.x_m, 0, 0.025, "x");
+        assertNear(out.pose.y_m, 0.5, 0.025, "y");
+        assertNear(wrap180(out.pose.yaw_deg), 0, 1.5, "yaw");
+        // The body drove 0.5 m along the direction it faced at the reset.
+        const w = rig.sim.body.worldPose;
+        const dir = worldBefore.headingRad;
+        assertNear(w.x - worldBefore.x, -0.5 * Math.sin(dir), 0.025, "world dx");
+        assertNear(w.y - worldBefore.y, 0.5 * Math.cos(dir), 0.025, "world dy");
+      }, { yaw: 1, locator: 1 });
+    });
+  }
 });

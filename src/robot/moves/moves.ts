@@ -3,8 +3,10 @@
  * robot's own measurements until it arrives, reports progress, can be cancelled, and resolves with
  * the final pose.
  *
- * **Frames and conventions** (the robot's locator frame, section 9.4/9.5; nothing is ever reset
- * here: no `reset_yaw`, no `reset_locator_x_and_y`, so the user's frame is kept):
+ * **Frames and conventions** (the robot's locator frame, section 9.4/9.5; a move never resets it:
+ * no `reset_yaw`, no `reset_locator_x_and_y`, so the user's frame is kept; the user resets it with
+ * {@link Moves.resetYaw} / {@link Moves.resetLocator}, after which the next move starts from a
+ * pose read in the new frame, see pose.ts):
  * - Position `x_m`, `y_m`: metres, +x to the right and +y forward of the robot at the last locator
  *   reset (power-on, or the user's reset_locator / reset_yaw).
  * - `yaw_deg`: the IMU yaw, right-hand rule: + = left (counter-clockwise seen from above), 0 = the
@@ -66,7 +68,7 @@ import { getLogger } from "@logtape/logtape";
 import { bearingYaw, wrap180 } from "../../protocol/mod.ts";
 import { MotionStoppedError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
-import type { Rvr } from "../rvr.ts";
+import type { CommandOptions, Rvr } from "../rvr.ts";
 import type { SensorStreams } from "../sensors/mod.ts";
 import { End, MoveRun } from "./_run.ts";
 import { MoveCancelledError, MoveSupersededError } from "./errors.ts";
@@ -254,6 +256,28 @@ export class Moves {
       return this.#move("pivot", options, (run) => turnInPlace(run, this.#ctx(), degrees));
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /**
+   * reset_yaw: the direction the robot faces becomes yaw (and heading) 0, and with locator flag
+   * bit 0 clear the locator axes turn with it. Cached readings stop counting as the pose, also
+   * when the reply did not come (the robot may have reset anyway).
+   */
+  async resetYaw(options: CommandOptions = {}): Promise<void> {
+    try {
+      await this.#rvr.command("reset_yaw", {}, options);
+    } finally {
+      this.#poses.frameChanged();
+    }
+  }
+
+  /** reset_locator_x_and_y: the robot's position becomes (0, 0); as {@link resetYaw} for the cache. */
+  async resetLocator(options: CommandOptions = {}): Promise<void> {
+    try {
+      await this.#rvr.command("reset_locator_x_and_y", {}, options);
+    } finally {
+      this.#poses.frameChanged();
     }
   }
 
