@@ -161,11 +161,15 @@ function makeContext(
   };
 }
 
-/** Registers the catalog tool `t` on `server`, run against `env`; see the module doc. */
+/**
+ * Registers the catalog tool `t` on `server`, run against `env`; see the module doc. `meta` goes
+ * into the tool's `_meta` in tools/list (an MCP App tool's `ui.resourceUri`, apps.ts).
+ */
 export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   server: McpServer,
   t: Tool<I, O>,
   env: ToolEnv,
+  meta?: Record<string, unknown>,
 ): RegisteredTool {
   const annotations: ToolAnnotations = {
     title: t.title,
@@ -180,6 +184,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
     inputSchema: checkedInHandler(inputSchema(t)),
     outputSchema: z.object(outputShape(t)),
     annotations,
+    ...(meta === undefined ? {} : { _meta: meta }),
   }, (args: unknown, extra: Extra) => call(server, t, args, extra, env));
 }
 

@@ -27,9 +27,9 @@ import { getLogger } from "@logtape/logtape";
 import { type LoggingLevel, McpServer } from "@modelcontextprotocol/server";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { BATTERY_STATES } from "../core/mod.ts";
-import { CATALOG } from "../tools/mod.ts";
+import { CATALOG, TOOL_NAMES as CATALOG_TOOL_NAMES } from "../tools/mod.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
-import { registerApps } from "./apps.ts";
+import { APP_TOOL_NAMES, registerApps } from "./apps.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
 import { type PromptOptions, registerPrompts } from "./prompts.ts";
 
@@ -37,8 +37,11 @@ export type { ServerDeps } from "./_tool.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
-/** The catalog's tools by group, and their names in the order tools/list shows them. */
-export { TOOL_GROUPS, TOOL_NAMES } from "../tools/mod.ts";
+/** The catalog's tools by group. */
+export { TOOL_GROUPS } from "../tools/mod.ts";
+
+/** Every tool's name in the order tools/list shows them: the catalog's, then the apps' (apps.ts). */
+export const TOOL_NAMES: readonly string[] = [...CATALOG_TOOL_NAMES, ...APP_TOOL_NAMES];
 
 export const SERVER_NAME = "rvr-mcp";
 
@@ -53,7 +56,7 @@ Safety: speeds above the speed limit (get_safety_status, set_speed_limit; defaul
 
 Moves that take time (drive_to_position, drive_forward, drive_backward, pivot, calibrate_magnetometer) return when done; send a progressToken for progress, cancel the request to stop the robot.
 
-Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too.
+Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too. get_telemetry returns everything a dashboard shows in one call; show_dashboard opens a live dashboard (map, battery, e-stop state, an EMERGENCY STOP button for the person) inside the chat where the client shows MCP Apps.
 
 Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).
 
@@ -223,7 +226,7 @@ export function createServer(deps: ServerDeps, options: ServerOptions = {}): Rvr
   };
   for (const tool of CATALOG) registerTool(server, tool, env);
   registerPrompts(server, deps.runtime, options);
-  registerApps(server, deps);
+  registerApps(server, deps, env);
   if (legacy) server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
   const previous = server.server.onclose;
   server.server.onclose = () => {

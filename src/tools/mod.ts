@@ -59,7 +59,13 @@ export {
 } from "./_prompt.ts";
 export { PROMPT_NAMES, PROMPTS } from "./prompts.ts";
 export { safetyStatusShape, type SafetyStatusView, safetyView } from "./safety.ts";
-export { readingShape, readingView, type SensorDataView, sensorDataView } from "./sensors.ts";
+export {
+  readingShape,
+  readingView,
+  type SensorDataView,
+  sensorDataView,
+  telemetryStateNow,
+} from "./sensors.ts";
 
 /** Every tool, by group, in the order they are listed. */
 export const TOOL_GROUPS = {

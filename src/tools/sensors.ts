@@ -2,7 +2,8 @@
  * Sensor tools: streaming (start_sensor_streaming, stop_sensor_streaming, get_sensor_data:
  * sensor_streaming.ts) and one-shot readings (get_ambient_light, get_color_detection,
  * get_battery_status, get_motor_temperatures, get_encoder_counts, get_magnetometer,
- * calibrate_magnetometer, get_ir_readings: sensor_readings.ts), listed in that order.
+ * calibrate_magnetometer, get_ir_readings: sensor_readings.ts), and the whole telemetry state
+ * (get_telemetry: telemetry_state.ts), listed in that order.
  *
  * @module
  */
@@ -17,6 +18,8 @@ import {
   getMotorTemperatures,
 } from "./sensor_readings.ts";
 import { getSensorData, startSensorStreaming, stopSensorStreaming } from "./sensor_streaming.ts";
+export { telemetryStateNow } from "./telemetry_state.ts";
+import { getTelemetry } from "./telemetry_state.ts";
 
 export {
   compassHeadingDeg,
@@ -43,4 +46,5 @@ export const SENSOR_TOOLS = [
   getMagnetometer,
   calibrateMagnetometer,
   getIrReadings,
+  getTelemetry,
 ] as const;

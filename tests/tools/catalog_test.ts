@@ -66,8 +66,8 @@ function unbounded(schema: JsonSchema, path: string): string[] {
   return out;
 }
 
-Deno.test("catalog: 42 tools in seven groups, unique snake_case names, every argument bounded", () => {
-  assert.equal(CATALOG.length, 42);
+Deno.test("catalog: 43 tools in seven groups, unique snake_case names, every argument bounded", () => {
+  assert.equal(CATALOG.length, 43);
   assert.deepEqual(Object.keys(TOOL_GROUPS), [
     "connection",
     "movement",
@@ -77,7 +77,7 @@ Deno.test("catalog: 42 tools in seven groups, unique snake_case names, every arg
     "safety",
     "ir",
   ]);
-  assert.equal(new Set(TOOL_NAMES).size, 42, "names are unique");
+  assert.equal(new Set(TOOL_NAMES).size, 43, "names are unique");
   for (const t of CATALOG) {
     assert.match(t.name, /^[a-z]+(_[a-z]+)*$/, t.name);
     assert.ok(t.title.length > 0 && t.description.length > 40, `${t.name} is described`);

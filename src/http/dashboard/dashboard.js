@@ -367,6 +367,34 @@
     return false;
   }
 
+  // src/http/dashboard/trail.ts
+  var Trail = class {
+    path = new PathTrace();
+    imuSamples = [];
+    accelSamples = [];
+    /**
+     * Records state `s` after a frame applied at epoch ms `at`; `changes` are the paths the frame
+     * changed (null = everything, a full frame).
+     */
+    record(s, at, changes) {
+      if (touches(changes, "pose")) this.path.add(num(s, "pose.x_m"), num(s, "pose.y_m"));
+      if (touches(changes, "imu")) {
+        pushSample(this.imuSamples, at, [
+          num(s, "imu.pitch_deg"),
+          num(s, "imu.roll_deg"),
+          num(s, "imu.yaw_deg")
+        ]);
+      }
+      if (touches(changes, "accelerometer")) {
+        pushSample(this.accelSamples, at, [
+          num(s, "accelerometer.x_g"),
+          num(s, "accelerometer.y_g"),
+          num(s, "accelerometer.z_g")
+        ]);
+      }
+    }
+  };
+
   // src/http/dashboard/draw.ts
   function prep(canvas2) {
     const dpr = globalThis.devicePixelRatio || 1;
@@ -734,7 +762,13 @@
     st.setAttribute("data-gaps", String(stats.gaps));
     st.setAttribute("data-errors", String(stats.errors));
     setText("telemetry-error", m.lastError);
-    drawPath(canvas("path-canvas"), m.path, x, y, yaw);
+    const pathCanvas = canvas("path-canvas");
+    drawPath(pathCanvas, m.path, x, y, yaw);
+    const lastPoint = m.path.points[m.path.points.length - 1];
+    const lastText = lastPoint ? lastPoint[0] + "," + lastPoint[1] : "";
+    if (pathCanvas.getAttribute("data-last") !== lastText) {
+      pathCanvas.setAttribute("data-last", lastText);
+    }
     const count = $("path-points");
     const n = m.path.points.length;
     count.setAttribute("data-count", String(n));
@@ -763,9 +797,8 @@
   var socketDetail = "";
   var lastError = "";
   var renderQueued = false;
-  var path = new PathTrace();
-  var imuSamples = [];
-  var accelSamples = [];
+  var trail = new Trail();
+  var path = trail.path;
   var follower = new TelemetryFollower({
     requestFullFrame(why) {
       if (socket && socket.readyState === WebSocket.OPEN) {
@@ -781,23 +814,7 @@
     const outcome = follower.receive(frame);
     scheduleRender();
     if (outcome.kind === "gap") return;
-    const s = follower.state;
-    const { at, changes } = outcome;
-    if (touches(changes, "pose")) path.add(num(s, "pose.x_m"), num(s, "pose.y_m"));
-    if (touches(changes, "imu")) {
-      pushSample(imuSamples, at, [
-        num(s, "imu.pitch_deg"),
-        num(s, "imu.roll_deg"),
-        num(s, "imu.yaw_deg")
-      ]);
-    }
-    if (touches(changes, "accelerometer")) {
-      pushSample(accelSamples, at, [
-        num(s, "accelerometer.x_g"),
-        num(s, "accelerometer.y_g"),
-        num(s, "accelerometer.z_g")
-      ]);
-    }
+    trail.record(follower.state, outcome.at, outcome.changes);
   }
   function telemetryUrl() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -870,8 +887,8 @@
       socketDetail,
       lastError,
       path,
-      imuSamples,
-      accelSamples
+      imuSamples: trail.imuSamples,
+      accelSamples: trail.accelSamples
     });
   }
   function scheduleRender() {
