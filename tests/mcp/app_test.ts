@@ -8,14 +8,16 @@
  * that calls show_dashboard, reads the page from the `ui://` resource and shows it in a
  * sandboxed iframe. The page reaches the robot only through the host: the robot drives (a
  * drive tool called by a second client) and the page's map follows it; its EMERGENCY STOP button
- * latches the e-stop and puts drive_stop on the simulator's wire. A screenshot of the host page
- * with the app is written to /tmp/rvr-mcp-app.png for a human to look at.
+ * calls the app-only app_emergency_stop (hidden from the model by the host), which puts
+ * drive_stop on the simulator's wire and latches a person's e-stop: the model's
+ * clear_emergency_stop, with no person to ask, is refused and the latch holds. A screenshot of
+ * the host page with the app is written to /tmp/rvr-mcp-app.png for a human to look at.
  */
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { Metrics } from "../../src/core/metrics.ts";
-import { APP_MIME_TYPE, APPS } from "../../src/mcp/apps.ts";
-import { appHtml, estopArguments } from "../../src/mcp/app/page.ts";
+import { APP_ESTOP_REASON, APP_MIME_TYPE, APP_ONLY_TOOL_NAMES, APPS } from "../../src/mcp/apps.ts";
+import { appHtml } from "../../src/mcp/app/page.ts";
 import { type McpHttpServer, serveMcpHttp } from "../../src/mcp/http.ts";
 import { createServer } from "../../src/mcp/server.ts";
 import { Runtime } from "../../src/robot/runtime.ts";
@@ -48,10 +50,12 @@ Deno.test("app.js is what `deno task app` makes from the sources now; the page i
   assert.equal(APPS.length, 1);
   assert.equal(APPS[0].uri, "ui://rvr-mcp/dashboard");
   assert.equal(APP_MIME_TYPE, "text/html;profile=mcp-app");
-  // emergency_stop as the catalog has it now: the page's arguments are ones it accepts.
-  const meta = /<meta name="rvr-estop-arguments" content="([^"]*)">/.exec(html);
-  assert.ok(meta, "the page names its e-stop arguments");
-  assert.deepEqual(JSON.parse(meta[1].replaceAll("&quot;", '"')), estopArguments());
+  // The button calls the app-only tool (src/mcp/app/main.ts ESTOP_TOOL), never the model's.
+  assert.deepEqual(APPS[0].appTools.map((t) => t.name), ["app_emergency_stop"]);
+  assert.deepEqual(APP_ONLY_TOOL_NAMES, ["app_emergency_stop"]);
+  assert.ok(fresh.includes('"app_emergency_stop"'), "app.js calls app_emergency_stop");
+  assert.ok(!fresh.includes('"emergency_stop"'), "app.js never calls the model's emergency_stop");
+  assert.doesNotMatch(html, /rvr-estop-arguments/);
 });
 
 interface Rig {
@@ -219,6 +223,14 @@ Deno.test({
           await page.evaluate(`[testHost.resourceUri, testHost.mimeType]`),
           ["ui://rvr-mcp/dashboard", APP_MIME_TYPE],
         );
+        // The host offers the model everything but the app's button, which only the page sees.
+        const seen = await page.evaluate(`[testHost.modelTools, testHost.appOnlyTools]`) as [
+          string[],
+          string[],
+        ];
+        assert.deepEqual(seen[1], ["app_emergency_stop"]);
+        assert.ok(!seen[0].includes("app_emergency_stop"), seen[0].join(", "));
+        assert.ok(seen[0].includes("emergency_stop") && seen[0].includes("show_dashboard"));
         await page.waitFor(`window.testHost.initialized`);
         inFrame = await frameEvaluator(page);
         // The page polls get_telemetry through the host and shows the robot.
@@ -263,38 +275,69 @@ Deno.test({
         await Deno.writeFile(SCREENSHOT, await page.screenshot());
       });
 
-      await t.step("EMERGENCY STOP through the host: drive_stop on the wire, latched", async () => {
-        const wire = rig.opener.wire;
-        const from = wire.events.length;
-        assert.equal(rig.runtime.safety.status().estop.latched, false);
-        await inFrame(`document.getElementById("estop-button").click()`);
-        const status = await waitInFrame<string>(
-          inFrame,
-          `(() => { const s = ${attr("estop-result", "data-status")};
+      await t.step(
+        "EMERGENCY STOP through the host: drive_stop on the wire, a person's latch",
+        async () => {
+          const wire = rig.opener.wire;
+          const from = wire.events.length;
+          assert.equal(rig.runtime.safety.status().estop.latched, false);
+          await inFrame(`document.getElementById("estop-button").click()`);
+          const status = await waitInFrame<string>(
+            inFrame,
+            `(() => { const s = ${attr("estop-result", "data-status")};
             return s && s !== "pending" && s; })()`,
-          page,
-        );
-        assert.equal(
-          status,
-          "ok",
-          String(await inFrame(`document.getElementById("estop-result").textContent`)),
-        );
-        assert.ok(
-          receivedNames(wire, from).includes("drive_stop"),
-          `drive_stop reached the robot: ${receivedNames(wire, from).join(", ")}`,
-        );
-        const estop = rig.runtime.safety.status().estop;
-        assert.equal(estop.latched, true);
-        assert.equal(estop.reason, "emergency_stop tool");
-        // The page shows the latch (it polls at once after the press).
-        await waitInFrame(inFrame, `${attr("estop-state", "data-latched")} === "true"`, page);
-        // Movement is refused while latched: the robot stays stopped.
-        const again = await driver.callTool({
-          name: "drive_with_heading",
-          arguments: { speed: 80, heading: 0 },
-        });
-        assert.equal(again.isError, true);
-      });
+            page,
+          );
+          assert.equal(
+            status,
+            "ok",
+            String(await inFrame(`document.getElementById("estop-result").textContent`)),
+          );
+          assert.ok(
+            receivedNames(wire, from).includes("drive_stop"),
+            `drive_stop reached the robot: ${receivedNames(wire, from).join(", ")}`,
+          );
+          // The page called the app-only tool through the host, never the model's emergency_stop.
+          const calls = await page.evaluate(`testHost.toolCalls`) as Record<string, number>;
+          assert.equal(calls.app_emergency_stop, 1, JSON.stringify(calls));
+          assert.equal(calls.emergency_stop, undefined, JSON.stringify(calls));
+          const estop = rig.runtime.safety.status().estop;
+          assert.equal(estop.latched, true);
+          assert.equal(estop.latchedBy, "person");
+          assert.equal(estop.source, "app");
+          assert.equal(estop.reason, APP_ESTOP_REASON);
+          // What the model sees: a person's stop.
+          const safety = await driver.callTool({ name: "get_safety_status", arguments: {} });
+          assert.notEqual(safety.isError, true, JSON.stringify(safety.content));
+          const seen = (safety.structuredContent as { estop: Record<string, unknown> }).estop;
+          assert.equal(seen.latched, true);
+          assert.equal(seen.latched_by, "person");
+          assert.equal(seen.source, "app");
+          assert.equal(seen.reason, APP_ESTOP_REASON);
+          // The page shows the latch (it polls at once after the press).
+          await waitInFrame(inFrame, `${attr("estop-state", "data-latched")} === "true"`, page);
+          // Movement is refused while latched: the robot stays stopped.
+          const again = await driver.callTool({
+            name: "drive_with_heading",
+            arguments: { speed: 80, heading: 0 },
+          });
+          assert.equal(again.isError, true);
+          // The model cannot clear a person's stop alone: this client has no person to ask.
+          const clear = await driver.callTool({ name: "clear_emergency_stop", arguments: {} });
+          assert.equal(clear.isError, true, JSON.stringify(clear.content));
+          assert.match(JSON.stringify(clear.content), /cannot ask a person/);
+          assert.equal(rig.runtime.safety.status().estop.latched, true, "the latch holds");
+          const still = await driver.callTool({
+            name: "drive_with_heading",
+            arguments: { speed: 80, heading: 0 },
+          });
+          assert.equal(still.isError, true);
+          assert.ok(
+            !receivedNames(wire, from).includes("drive_with_heading"),
+            `no drive after the stop: ${receivedNames(wire, from).join(", ")}`,
+          );
+        },
+      );
       assert.deepEqual(
         page.console.filter((l) => l.startsWith("exception") || l.startsWith("error")),
         [],

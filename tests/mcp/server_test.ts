@@ -74,10 +74,25 @@ Deno.test("server: every tool listed with title, description, annotations, bound
 
     const { tools } = await rig.settle(rig.client.listTools());
     assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
-    // The catalog's 43 and show_dashboard (apps.ts).
-    assert.equal(TOOL_NAMES.length, 44);
+    // The catalog's 43, show_dashboard and the app-only app_emergency_stop (apps.ts).
+    assert.equal(TOOL_NAMES.length, 45);
     assert.equal(Object.values(TOOL_GROUPS).flat().length, 43);
     const byName = new Map(tools.map((t) => [t.name, t]));
+    // MCP Apps: show_dashboard names its page for the model; the page's EMERGENCY STOP button is
+    // app-only (a host hides it from the model, so the model cannot latch a person's stop).
+    assert.deepEqual(byName.get("show_dashboard")?._meta, {
+      ui: { resourceUri: "ui://rvr-mcp/dashboard" },
+      "ui/resourceUri": "ui://rvr-mcp/dashboard",
+    });
+    assert.deepEqual(byName.get("app_emergency_stop")?._meta, {
+      ui: { resourceUri: "ui://rvr-mcp/dashboard", visibility: ["app"] },
+    });
+    const appOnly = tools.filter((t) =>
+      (t._meta?.ui as { visibility?: string[] } | undefined)?.visibility?.includes("model") ===
+        false
+    );
+    assert.deepEqual(appOnly.map((t) => t.name), ["app_emergency_stop"]);
+    assert.match(byName.get("app_emergency_stop")?.description ?? "", /button only/);
     for (const tool of tools) {
       assert.ok(tool.title && tool.title.length > 3, `${tool.name} has a title`);
       assert.ok((tool.description ?? "").length >= 60, `${tool.name} has a usable description`);

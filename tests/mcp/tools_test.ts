@@ -190,6 +190,24 @@ Deno.test("tools: continuous drives, stops and the reference frame", async () =>
       latched: false,
       approval: "not_needed",
     });
+
+    // The MCP App's button (app-only, apps.ts): the same stop, latched as a person's.
+    const drives = rig.wire.received("drive_stop").length;
+    const pressed = await ok(rig, "app_emergency_stop");
+    assert.equal(pressed.sent, true);
+    assert.equal(pressed.newly_latched, true);
+    assert.equal(pressed.error, null);
+    assert.equal(rig.wire.received("drive_stop").length, drives + 1, "drive_stop on the wire");
+    const safety = await ok<{ estop: Record<string, unknown> }>(rig, "get_safety_status");
+    assert.equal(safety.estop.latched, true);
+    assert.equal(safety.estop.latched_by, "person");
+    assert.equal(safety.estop.source, "app");
+    assert.equal(safety.estop.reason, "EMERGENCY STOP button in the MCP App");
+    // This client cannot ask a person: the model's clear is refused and the latch holds.
+    assert.match(await rig.fails("clear_emergency_stop"), /cannot ask a person/);
+    assert.equal(rig.runtime.safety.estopLatched, true);
+    // The person releases it (the side port's clear).
+    assert.equal(rig.runtime.rvr.clearEmergencyStop("test: the person", { by: "person" }), true);
   } finally {
     await rig.close();
   }

@@ -10,9 +10,10 @@
  *   state in `show_dashboard`'s own result is taken in the same way.
  * - Draws with the dashboard's view and drawing code (same element ids, same look): the x/y path,
  *   heading, battery, e-stop state, safety, the sensors being streamed.
- * - EMERGENCY STOP calls the `emergency_stop` tool through the host with the arguments the page
- *   was built with (`<meta name="rvr-estop-arguments">`, page.ts); `#estop-result` carries
- *   `data-status` "pending", "ok", "tool-error" (an isError result) or "error" (the call failed).
+ * - EMERGENCY STOP calls the app-only `app_emergency_stop` tool through the host (apps.ts: the
+ *   host hides it from the model), so the stop latches as a person's, which the model clears
+ *   only with that person's accept; `#estop-result` carries `data-status` "pending", "ok",
+ *   "tool-error" (an isError result) or "error" (the call failed).
  *
  * `window.rvrApp` exposes the state and counters for debugging and tests.
  *
@@ -27,9 +28,9 @@ import { $, render, type SocketStatus } from "../../http/dashboard/view.ts";
 export const POLL_MS = 250;
 /** Time before the next poll after a failed one. */
 export const RETRY_MS = 2000;
-/** The tool the page polls and the one its button calls. */
+/** The tool the page polls and the one its button calls (app-only: a person's stop). */
 export const TELEMETRY_TOOL = "get_telemetry";
-export const ESTOP_TOOL = "emergency_stop";
+export const ESTOP_TOOL = "app_emergency_stop";
 
 let status: SocketStatus = "connecting";
 let statusDetail = "";
@@ -157,24 +158,13 @@ function scheduleRender(): void {
 
 // ---- the e-stop ------------------------------------------------------------------------------
 
-/** The emergency_stop arguments page.ts wrote into the page (an e-stop of a person). */
-function estopArguments(): Record<string, unknown> {
-  const meta = document.querySelector('meta[name="rvr-estop-arguments"]');
-  const text = meta?.getAttribute("content") ?? "{}";
-  const parsed = JSON.parse(text) as unknown;
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new TypeError("rvr-estop-arguments is not a JSON object: " + text);
-  }
-  return parsed as Record<string, unknown>;
-}
-
 async function pressEstop(button: HTMLButtonElement, out: HTMLElement): Promise<void> {
   button.disabled = true;
   out.className = "";
   out.textContent = "sending...";
   out.setAttribute("data-status", "pending");
   try {
-    const result = await app.callServerTool({ name: ESTOP_TOOL, arguments: estopArguments() });
+    const result = await app.callServerTool({ name: ESTOP_TOOL, arguments: {} });
     const r = result.structuredContent as { sent?: unknown; error?: unknown } | undefined;
     if (result.isError) {
       out.className = "bad";
@@ -202,7 +192,7 @@ async function pressEstop(button: HTMLButtonElement, out: HTMLElement): Promise<
 
 const estopButton = $("estop-button");
 if (!(estopButton instanceof HTMLButtonElement)) throw new Error("#estop-button is not a button");
-estopButton.title = "emergency_stop through the chat: stop the robot now and latch";
+estopButton.title = "Stop the robot now and latch; the assistant cannot release it without you";
 estopButton.addEventListener("click", () => {
   pressEstop(estopButton, $("estop-result")).catch((e) => {
     console.error("e-stop: " + message(e));

@@ -5,14 +5,21 @@
  * chat client does it: list the tools, call `show_dashboard`, read the `ui://` resource its
  * `_meta.ui.resourceUri` names, show that HTML in an iframe (`sandbox="allow-scripts"`: opaque
  * origin, no network of its own), answer the page's `ui/initialize`, give it the tool's result,
- * and forward its tool calls to the server (the bridge does that for a bridge built with a
- * client).
+ * and forward its tool calls to the server. Tool visibility (`_meta.ui.visibility`) as a host
+ * honours it: the tools a model would be offered leave out the app-only ones, and the page may
+ * call every tool but the model-only ones (any other call is refused here, not forwarded).
  *
  * `window.testHost` holds what happened (`step`, `error`, the resource's MIME type, the tool's
- * uri, `initialized`) for the test to read.
+ * uri, `initialized`, the tools offered to the model, the app-only ones, the page's tool calls by
+ * name) for the test to read.
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { AppBridge, PostMessageTransport } from "@modelcontextprotocol/ext-apps/app-bridge";
+import {
+  AppBridge,
+  isToolVisibilityAppOnly,
+  isToolVisibilityModelOnly,
+  PostMessageTransport,
+} from "@modelcontextprotocol/ext-apps/app-bridge";
 
 interface HostState {
   step: string;
@@ -20,7 +27,12 @@ interface HostState {
   resourceUri: string;
   mimeType: string;
   initialized: boolean;
-  toolCalls: string[];
+  /** The tools a model is offered (all but the app-only ones). */
+  modelTools: string[];
+  /** The tools only the page may call. */
+  appOnlyTools: string[];
+  /** The page's tool calls, by name: how many (refused ones too). */
+  toolCalls: Record<string, number>;
 }
 
 const state: HostState = {
@@ -29,7 +41,9 @@ const state: HostState = {
   resourceUri: "",
   mimeType: "",
   initialized: false,
-  toolCalls: [],
+  modelTools: [],
+  appOnlyTools: [],
+  toolCalls: {},
 };
 (globalThis as unknown as { testHost: HostState }).testHost = state;
 
@@ -40,6 +54,11 @@ async function main(): Promise<void> {
 
   state.step = "listing tools";
   const { tools } = await client.listTools();
+  state.modelTools = tools.filter((t) => !isToolVisibilityAppOnly(t)).map((t) => t.name);
+  state.appOnlyTools = tools.filter((t) => isToolVisibilityAppOnly(t)).map((t) => t.name);
+  const appCallable = new Set(
+    tools.filter((t) => !isToolVisibilityModelOnly(t)).map((t) => t.name),
+  );
   const tool = tools.find((t) => t.name === "show_dashboard");
   if (!tool) throw new Error("the server lists no show_dashboard tool");
   const ui = (tool._meta as { ui?: { resourceUri?: unknown } } | undefined)?.ui;
@@ -66,9 +85,17 @@ async function main(): Promise<void> {
   const view = iframe.contentWindow;
   if (!view) throw new Error("the iframe has no window");
 
-  const bridge = new AppBridge(client, { name: "rvr-test-host", version: "1.0.0" }, {
+  // Built without the client: the bridge would forward every call; this host checks each first.
+  const bridge = new AppBridge(null, { name: "rvr-test-host", version: "1.0.0" }, {
     serverTools: {},
   });
+  bridge.oncalltool = (params, extra) => {
+    state.toolCalls[params.name] = (state.toolCalls[params.name] ?? 0) + 1;
+    if (!appCallable.has(params.name)) {
+      return Promise.reject(new Error(`the app may not call ${params.name} (not listed for apps)`));
+    }
+    return client.request({ method: "tools/call", params }, { signal: extra.mcpReq.signal });
+  };
   bridge.addEventListener("initialized", () => {
     state.initialized = true;
     bridge.sendToolResult(result as Parameters<typeof bridge.sendToolResult>[0]).catch((e) => {
