@@ -10,9 +10,9 @@
  */
 import { type BytePort, type BytePortHandlers, MemoryPort, RvrLink } from "../src/link/mod.ts";
 import { FrameDecoder } from "../src/protocol/mod.ts";
-import { CircuitBreaker, CommandQueue, EventBus, StateStore } from "../src/core/mod.ts";
+import { CircuitBreaker, CommandQueue, EventBus } from "../src/core/mod.ts";
 import { Metrics } from "../src/core/metrics.ts";
-import { type LinkProvider, type RobotTopics, Rvr, Safety } from "../src/robot/mod.ts";
+import { type LinkProvider, type RobotTopics, Rvr, Safety, StateStore } from "../src/robot/mod.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
 import { calibrate } from "./_calibration.ts";
 

@@ -35,26 +35,13 @@ export const ALLOWLIST: readonly AllowlistEntry[] = [
     subject: "Deno.*",
     why: `Deno.unrefTimer of the lag timer; ${RESTRUCTURE} (unref passed in by main.ts)`,
   },
-  // Core's errors say "the robot" in their hints; robot errors move to src/robot/errors.ts.
-  {
-    file: "src/core/errors.ts",
-    rule: "robot-word-in-core",
-    subject: "robot",
-    why: `robot hints in core errors; ${RESTRUCTURE} (src/robot/errors.ts)`,
-  },
+
   // Core declares every layer's instruments; each layer declares its own, core keeps the registry.
   ...["rvr", "robot", "estop", "drive", "motor", "battery", "sensor"].map((subject) => ({
     file: "src/core/metrics.ts",
     rule: "robot-word-in-core" as const,
     subject,
     why: `robot instruments in core's registry; ${RESTRUCTURE} (each layer its own metrics)`,
-  })),
-  // The robot's state store (battery, sensors, motors, e-stop) lives in src/robot/state.ts.
-  ...["battery", "sensors", "estop", "motor", "sensor"].map((subject) => ({
-    file: "src/core/state.ts",
-    rule: "robot-word-in-core" as const,
-    subject,
-    why: `robot state in core; ${RESTRUCTURE} (src/robot/state.ts)`,
   })),
 ];
 

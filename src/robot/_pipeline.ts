@@ -21,7 +21,6 @@ import {
   type Command,
   type CommandKind,
   type CommandQueue,
-  EmergencyStopActiveError,
   isSuperseded,
   type Priority,
   QueueClosedError,
@@ -40,7 +39,12 @@ import {
   type RequestOf,
   type ResponseOf,
 } from "../protocol/mod.ts";
-import { BatteryCriticalError, MotionStoppedError, NotConnectedError } from "./errors.ts";
+import {
+  BatteryCriticalError,
+  EmergencyStopActiveError,
+  MotionStoppedError,
+  NotConnectedError,
+} from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
 
 const log = getLogger(["rvr", "robot"]);

@@ -26,7 +26,6 @@
  * failed explicit connect.
  */
 import { getLogger } from "@logtape/logtape";
-import type { ConnectionStatus } from "../core/state.ts";
 import { RvrLink } from "../link/mod.ts";
 import { NotConnectedError } from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
@@ -42,6 +41,7 @@ import type {
 } from "./connection/types.ts";
 import { LinkWaiters } from "./connection/waiters.ts";
 import { wakeRobot } from "./connection/wake.ts";
+import { type ConnectionStatus } from "./state.ts";
 
 export type {
   ClosingHook,

@@ -8,12 +8,9 @@ import {
   CircuitBreaker,
   type CircuitStateName,
   CommandQueue,
-  CONNECTION_STATUSES,
   EventBus,
   Metrics,
-  POWER_STATUSES,
   PRIORITIES,
-  StateStore,
 } from "../core/mod.ts";
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
@@ -22,6 +19,7 @@ import { Moves } from "./moves/mod.ts";
 import { Rvr } from "./rvr.ts";
 import { SensorStreams } from "./sensors/mod.ts";
 import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety/mod.ts";
+import { CONNECTION_STATUSES, POWER_STATUSES, StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
 

@@ -34,7 +34,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { CircuitBreaker, CommandQueue, StateStore } from "../core/mod.ts";
+import type { CircuitBreaker, CommandQueue } from "../core/mod.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import type { RequestName, RequestOf, ResponseOf } from "../protocol/mod.ts";
@@ -62,6 +62,7 @@ import {
   type StopResult,
   Stops,
 } from "./stops.ts";
+import type { StateStore } from "./state.ts";
 
 export {
   COMMAND_RESULT_OUTCOMES,

@@ -21,7 +21,6 @@ import {
   CancelledByEmergencyStopError,
   type CircuitBreaker,
   type CommandQueue,
-  type StateStore,
 } from "../core/mod.ts";
 import type { Metrics } from "../core/metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
@@ -43,6 +42,7 @@ import {
   STOP_CONFIRM_MS,
   StopGuard,
 } from "./safety/stop_guard.ts";
+import type { StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 

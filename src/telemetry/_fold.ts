@@ -30,7 +30,7 @@
  * @module
  */
 import type { BusEvent } from "../core/event_bus.ts";
-import { BATTERY_STATES } from "../core/state.ts";
+import { BATTERY_STATES } from "../robot/mod.ts";
 import type { RobotTopics } from "../robot/mod.ts";
 import { isPlainObject } from "./json_delta.ts";
 import {

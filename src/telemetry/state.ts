@@ -34,7 +34,7 @@ export type MotorThermalStatus = typeof MOTOR_THERMAL_STATUSES[number];
 /** The telemetry state: plain JSON (nested objects of numbers, strings, booleans and null). */
 export interface TelemetryState {
   connection: {
-    /** A ConnectionStatus of src/core/state.ts. */
+    /** A ConnectionStatus of src/robot/state.ts. */
     status: string;
     /** The serial port, when the composition root knows it. */
     port: string | null;

@@ -5,8 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { BATTERY_STATES } from "../core/mod.ts";
-import { AUTO_STOP_REASONS, type SafetyStatus } from "../robot/mod.ts";
+import { AUTO_STOP_REASONS, BATTERY_STATES, type SafetyStatus } from "../robot/mod.ts";
 import { commandOptions, tool } from "./_tool.ts";
 
 /** Longest watchdog timeout set_command_timeout accepts, seconds. */

@@ -6,8 +6,12 @@
  * @module
  */
 import { z } from "zod";
-import { BATTERY_STATES } from "../core/mod.ts";
-import { batteryThresholds, nextNotification, UnexpectedReplyError } from "../robot/mod.ts";
+import {
+  BATTERY_STATES,
+  batteryThresholds,
+  nextNotification,
+  UnexpectedReplyError,
+} from "../robot/mod.ts";
 import { commandOptions, tool, type ToolRobot } from "./_tool.ts";
 
 /** How long get_color_detection waits for the colour notification. */

@@ -17,7 +17,6 @@ import {
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
-  EmergencyStopActiveError,
   EventBus,
   IllegalTransitionError,
   QueueClosedError,
@@ -35,6 +34,7 @@ import {
 } from "../../src/link/mod.ts";
 import {
   BatteryCriticalError,
+  EmergencyStopActiveError,
   MotionStoppedError,
   MoveCancelledError,
   MoveFailedError,

@@ -12,7 +12,6 @@ import {
   CommandQueue,
   type CommandQueueOptions,
   EventBus,
-  StateStore,
 } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import { MemoryPort, RvrLink } from "../../src/link/mod.ts";
@@ -25,6 +24,7 @@ import {
   Rvr,
   Safety,
   type SafetyEvent,
+  StateStore,
 } from "../../src/robot/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import { WireTap } from "../_helpers/mod.ts";

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
-import { type StateChange, StateStore } from "../../src/core/state.ts";
 import { MemoryPort, type RvrLink } from "../../src/link/mod.ts";
 import {
   Connection,
@@ -14,7 +13,12 @@ import {
   type OpenedPort,
   type PortSpec,
 } from "../../src/robot/connection.ts";
-import { NotConnectedError, RobotNotRespondingError } from "../../src/robot/mod.ts";
+import {
+  NotConnectedError,
+  RobotNotRespondingError,
+  type StateChange,
+  StateStore,
+} from "../../src/robot/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "../../src/sim/mod.ts";
 import { settleWith, withClock } from "../_helpers/mod.ts";
 

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EmergencyStopActiveError, EventBus, StateStore } from "../../src/core/mod.ts";
+import { EventBus } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RequestName, RequestOf } from "../../src/protocol/mod.ts";
 import {
   BatteryCriticalError,
+  EmergencyStopActiveError,
   ESTOP_ACTIVE_MESSAGE,
   LIMIT_RULES,
   type RobotTopics,
@@ -12,6 +13,7 @@ import {
   type SafetyEvent,
   SPEED_LIMITED_COMMANDS,
   type SpeedLimitedCommand,
+  StateStore,
   TOP_SPEED_MPS,
 } from "../../src/robot/mod.ts";
 import { fakeClock, metricValue, settle } from "../_helpers/mod.ts";

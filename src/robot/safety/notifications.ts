@@ -8,7 +8,6 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { BATTERY_STATES, type BatteryState } from "../../core/mod.ts";
 import type { Metrics } from "../../core/metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
 import type { NodeId, NotificationName } from "../../protocol/mod.ts";
@@ -16,6 +15,7 @@ import type { RobotBus } from "../events.ts";
 import type { LinkProvider } from "../link_provider.ts";
 import type { Stops } from "../stops.ts";
 import type { Safety } from "./safety.ts";
+import { BATTERY_STATES, type BatteryState } from "../state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 

@@ -16,7 +16,6 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { BatteryState, StateStore } from "../../core/mod.ts";
 import type { Metrics } from "../../core/metrics.ts";
 import type { RequestName, RequestOf } from "../../protocol/mod.ts";
 import { BatteryCriticalError, emergencyStopError } from "../errors.ts";
@@ -31,6 +30,7 @@ import {
   type LimitResult,
 } from "./speed_limit.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { BatteryState, StateStore } from "../state.ts";
 
 const log = getLogger(["rvr", "safety"]);
 

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
+import { EventBus, IllegalTransitionError } from "../../src/core/mod.ts";
+import { withClock } from "../_helpers/mod.ts";
 import {
   CONNECTION_STATUSES,
   CONNECTION_TRANSITIONS,
   type ConnectionStatus,
-  EventBus,
-  IllegalTransitionError,
   type StateChange,
   StateStore,
-} from "../../src/core/mod.ts";
-import { withClock } from "../_helpers/mod.ts";
+} from "../../src/robot/mod.ts";
 
 /** Fake wall time starts at 1 000 000 ms: the timestamps asserted below count from there. */
 const START = { now: 1_000_000 };
