@@ -19,3 +19,4 @@ export {
 } from "./body_limit.ts";
 export * from "./telemetry_ws.ts";
 export * from "./dashboard.ts";
+export * from "./metrics.ts";

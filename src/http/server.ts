@@ -39,6 +39,8 @@ import {
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
+import type { SidePortInstruments } from "./metrics.ts";
+import type { RobotMetrics } from "../robot/metrics.ts";
 
 const log = getLogger(["rvr", "http"]);
 
@@ -63,7 +65,8 @@ export interface SidePortOptions {
   host: string;
   /** RVR_API_KEY. */
   apiKey?: string;
-  runtime: Runtime;
+  /** Its registry is served at GET /metrics and carries the side port's instruments too. */
+  runtime: Runtime<RobotMetrics & SidePortInstruments>;
   /** Its batches feed the telemetry WebSocket. */
   aggregator: Aggregator;
   /** The page served at GET /. */

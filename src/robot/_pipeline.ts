@@ -29,7 +29,7 @@ import {
   type Superseded,
   TimeoutError,
 } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "./metrics.ts";
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import {
   commandByName,

@@ -61,3 +61,4 @@ export {
   type PendingNotification,
 } from "./next_notification.ts";
 export { type BatteryThresholds, batteryThresholds } from "./battery_thresholds.ts";
+export * from "./metrics.ts";

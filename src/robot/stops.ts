@@ -22,7 +22,7 @@ import {
   type CircuitBreaker,
   type CommandQueue,
 } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import { MotionStoppedError } from "./errors.ts";
 import type { SafetyEventType } from "./events.ts";
@@ -94,7 +94,7 @@ export interface StopsOptions {
   breaker: CircuitBreaker;
   state: StateStore;
   safety: Safety;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */
   stopWriteTimeoutMs?: number;
   /** How long the robot may take to report a stop done before a follow-up drive_stop, ms. */
@@ -110,7 +110,7 @@ export class Stops {
   readonly #breaker: CircuitBreaker;
   readonly #state: StateStore;
   readonly #safety: Safety;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   readonly #stopWriteTimeoutMs: number;
   readonly #stopGuard: StopGuard;
   #moves = new AbortController();

@@ -41,3 +41,9 @@ export {
   type RecorderWriter,
   TelemetryRecorder,
 } from "./recorder.ts";
+export {
+  type TelemetryInstruments,
+  telemetryInstruments,
+  type TelemetryMetrics,
+  telemetryMetrics,
+} from "./metrics.ts";

@@ -13,11 +13,12 @@ import {
   type CommandQueueOptions,
   EventBus,
 } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
 import { MemoryPort, RvrLink } from "../../src/link/mod.ts";
 import {
   type LinkProvider,
   NotConnectedError,
+  type RobotMetrics,
+  robotMetrics,
   type RobotNotification,
   type RobotSample,
   type RobotTopics,
@@ -106,7 +107,7 @@ export interface Rig {
   readonly breaker: CircuitBreaker;
   readonly bus: EventBus<RobotTopics>;
   readonly state: StateStore;
-  readonly metrics: Metrics;
+  readonly metrics: RobotMetrics;
   readonly safety: Safety;
   readonly rvr: Rvr;
   /** Every safety event published so far (delivered asynchronously). */
@@ -131,7 +132,7 @@ export function makeRig(options: RigOptions = {}): Rig {
   const breaker = new CircuitBreaker({ name: "robot-test", ...options.breaker });
   const bus = new EventBus<RobotTopics>();
   const state = new StateStore();
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const safety = new Safety({
     bus,
     state,

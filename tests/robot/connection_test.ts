@@ -4,7 +4,6 @@
  * Time is driven by fake timers: nothing here waits on the wall clock.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
 import { MemoryPort, type RvrLink } from "../../src/link/mod.ts";
 import {
   Connection,
@@ -15,6 +14,7 @@ import {
 } from "../../src/robot/connection.ts";
 import {
   NotConnectedError,
+  robotMetrics,
   RobotNotRespondingError,
   type StateChange,
   StateStore,
@@ -75,7 +75,7 @@ function setup(overrides: Partial<ConnectionOptions> = {}) {
   state.addListener((c: StateChange) => {
     if (c.aspect === "connection") statuses.push(c.next.status);
   });
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const connection = new Connection({
     openPort: factory.open,
     spec: { path: "sim", baudRate: 115200 },

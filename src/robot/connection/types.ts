@@ -1,5 +1,5 @@
 /** The shapes the connection manager works with: ports, options, results, closing hooks. */
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "../metrics.ts";
 import type { BytePort, RvrLink, RvrLinkOptions } from "../../link/mod.ts";
 import { type StateStore } from "../state.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics } from "../metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
 import type { NodeId, NotificationName } from "../../protocol/mod.ts";
 import type { RobotBus } from "../events.ts";
@@ -24,7 +24,7 @@ export interface SafetyNotificationsOptions {
   bus: RobotBus;
   safety: Safety;
   stops: Stops;
-  metrics: Metrics;
+  metrics: RobotMetrics;
 }
 
 export class SafetyNotifications {
@@ -32,7 +32,7 @@ export class SafetyNotifications {
   readonly #bus: RobotBus;
   readonly #safety: Safety;
   readonly #stops: Stops;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
 
   constructor(options: SafetyNotificationsOptions) {
     this.#links = options.links;

@@ -16,7 +16,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics } from "../metrics.ts";
 import type { RequestName, RequestOf } from "../../protocol/mod.ts";
 import { BatteryCriticalError, emergencyStopError } from "../errors.ts";
 import type { RobotBus, SafetyEventType } from "../events.ts";
@@ -37,7 +37,7 @@ const log = getLogger(["rvr", "safety"]);
 export interface SafetyOptions {
   bus: RobotBus;
   state: StateStore;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** 0-100; default 50 (RVR_MAX_SPEED_PERCENT). 100 = no limit. */
   speedLimitPercent?: number;
   /** Seconds >= 0; default 5 (RVR_COMMAND_TIMEOUT). 0 disables the watchdog. */
@@ -78,7 +78,7 @@ export interface SafetyStatus {
 export class Safety {
   readonly #bus: RobotBus;
   readonly #state: StateStore;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   #speedLimitPercent: number;
   readonly #watchdog: Watchdog;
   #lastAutoStop: SafetyStatus["lastAutoStop"] = null;
