@@ -20,8 +20,6 @@ export {
 export {
   emptyTelemetryState,
   headingFromYaw,
-  MOTOR_THERMAL_STATUSES,
-  type MotorThermalStatus,
   TELEMETRY_DECIMALS,
   type TelemetryInit,
   type TelemetryState,
