@@ -29,7 +29,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
-import { bindHost, hasKey, isLoopback } from "./auth.ts";
+import { bindHost, hasKey, isLoopback, loopbackHostHeaders } from "./auth.ts";
 import {
   BodyTooLargeError,
   checkBodyLimit,
@@ -207,8 +207,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
     }
     if (guardHost) {
       const host = req.headers.get("host") ?? "";
-      const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-      if (!allowed.includes(host)) {
+      if (!loopbackHostHeaders(port).includes(host)) {
         return json(403, {
           error: `Forbidden: Host ${
             JSON.stringify(host)
