@@ -44,6 +44,7 @@
 import { getLogger } from "@logtape/logtape";
 import { backoff, withTimeout } from "./async.ts";
 import { CircuitOpenError } from "./errors.ts";
+import { checkIntegerAtLeast } from "./validate.ts";
 
 const log = getLogger(["rvr", "core"]);
 
@@ -181,11 +182,7 @@ export class CircuitBreaker {
       probeTimeoutMs = 5000,
       onTransition,
     } = options;
-    if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
-      throw new RangeError(
-        `failureThreshold must be an integer >= 1, got ${failureThreshold}; the default is 5.`,
-      );
-    }
+    checkIntegerAtLeast("failureThreshold", failureThreshold, 1, "the default is 5");
     if (!(Number.isFinite(openMs) && openMs > 0)) {
       throw new RangeError(
         `openMs must be a finite number > 0, got ${openMs}; the default is 30000.`,

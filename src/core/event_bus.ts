@@ -39,6 +39,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { checkIntegerAtLeast } from "./validate.ts";
 
 const log = getLogger(["rvr", "core"]);
 
@@ -110,9 +111,7 @@ export interface EventBusOptions {
 const DEFAULT_BUFFER_SIZE = 256;
 
 function checkBufferSize(n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`bufferSize must be an integer >= 1, got ${n}; the default is 256.`);
-  }
+  checkIntegerAtLeast("bufferSize", n, 1, "the default is 256");
 }
 
 /** Logs the 1st, 10th, 100th, ... occurrence so a misbehaving subscriber cannot flood the log. */
