@@ -21,7 +21,7 @@
  * - Callers that need the robot ({@link Connection.awaitLink}) wait for a connect in progress,
  *   bounded by the wake timeout and their own signal, and get its link or its own error.
  *
- * Connection states follow the table in src/core/state.ts:
+ * Connection states follow the table in src/robot/state_types.ts (CONNECTION_TRANSITIONS):
  * disconnected -> connecting -> connected -> reconnecting -> connected ..., with `error` after a
  * failed explicit connect.
  */
