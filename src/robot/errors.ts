@@ -14,12 +14,14 @@
  * | {@link MoveTimeoutError}, {@link MoveFailedError}, {@link MoveCancelledError}, {@link MoveSupersededError} | moves that take time |
  * | {@link StreamConfigurationError} | sensor streaming set-up refused by the robot |
  * | {@link UnexpectedReplyError} | a reply that decodes but does not answer what was asked |
+ * | {@link ApprovalRefusedError} | an action that needs a person's accept (RVR_APPROVAL) without it |
  *
  * @module
  */
 import { DomainError, TimeoutError } from "../core/mod.ts";
 import type { RobotError } from "../link/mod.ts";
 import type { NodeId } from "../protocol/mod.ts";
+import type { ApprovalAction, ApprovalDecision } from "./safety/approval.ts";
 import { describePose } from "./moves/pose.ts";
 import type { MoveName, Pose } from "./moves/types.ts";
 
@@ -236,4 +238,42 @@ export function emergencyStopError(
     `${new Date(latchedAt).toISOString()}: ${reason}). Clearing it does not resume anything; ` +
     `send the movement again afterwards.`;
   return error;
+}
+
+/**
+ * Why an action that needs a person's approval did not get it: they declined, dismissed the
+ * question (cancel), the client cannot ask a person (unavailable), or asking failed.
+ */
+export type ApprovalRefusal = Exclude<ApprovalDecision, "accept"> | "unavailable" | "failed";
+
+/**
+ * An action that needs a person's accept (RVR_APPROVAL) was not done, because it did not get it.
+ * `what` names the action with its values; `wayOut` says how it can still be done (for
+ * "unavailable": the dashboard, or the setting that allows it). Nothing was changed.
+ */
+export class ApprovalRefusedError extends DomainError {
+  override name = "ApprovalRefusedError";
+
+  constructor(
+    readonly action: ApprovalAction,
+    readonly refusal: ApprovalRefusal,
+    what: string,
+    wayOut: string,
+    options: { cause?: unknown } = {},
+  ) {
+    const why = {
+      decline: "the person declined",
+      cancel: "the person dismissed the question without accepting",
+      unavailable: "this client cannot ask a person (it did not declare elicitation)",
+      failed: `asking the person failed (${describe(options.cause)})`,
+    }[refusal];
+    const next = refusal === "decline" || refusal === "cancel"
+      ? "Do not retry unasked: ask the person what they want."
+      : wayOut;
+    super(
+      `${what} needs a person's approval (RVR_APPROVAL: ${action}), and ${why}: nothing was ` +
+        `changed. ${next}`,
+      options,
+    );
+  }
 }

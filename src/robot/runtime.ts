@@ -18,7 +18,12 @@ import type { RobotBus, RobotTopics } from "./events.ts";
 import { Moves } from "./moves/mod.ts";
 import { Rvr } from "./rvr.ts";
 import { SensorStreams } from "./sensors/mod.ts";
-import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety/mod.ts";
+import {
+  type ApprovalPolicy,
+  Safety,
+  SHUTDOWN_REASONS,
+  type ShutdownReason,
+} from "./safety/mod.ts";
 import { CONNECTION_STATUSES, POWER_STATUSES, StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
@@ -39,6 +44,8 @@ export interface RuntimeSettings {
   sensorInterval: number;
   /** RVR_SENSOR_CACHE_TTL: a reading older than this is stale, ms. */
   sensorCacheTtl: number;
+  /** RVR_APPROVAL: what needs a person's approval; default: clearing a person's e-stop. */
+  approval?: ApprovalPolicy;
 }
 
 const BREAKER_STATE_VALUE: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
@@ -140,6 +147,7 @@ export class Runtime<M extends RobotMetrics = RobotMetrics> {
       metrics: m,
       speedLimitPercent: settings.maxSpeedPercent,
       commandTimeoutS: settings.commandTimeout,
+      approval: settings.approval,
     });
     this.rvr = new Rvr({
       links: this.connection,

@@ -47,6 +47,7 @@ import type { LinkProvider } from "./link_provider.ts";
 import { type CommandOptions, Pipeline } from "./_pipeline.ts";
 import type { EstopSource, ShutdownReason } from "./safety/reasons.ts";
 import type { Safety, SafetyStatus } from "./safety/safety.ts";
+import type { ClearEstopOptions } from "./safety/estop_latch.ts";
 import { SafetyNotifications } from "./safety/notifications.ts";
 import {
   type BatteryReading,
@@ -355,9 +356,18 @@ export class Rvr {
     return this.#stops.emergencyStop(source, options);
   }
 
-  /** Releases the e-stop latch. Resumes nothing. Returns false if it was not latched. */
-  clearEmergencyStop(reason = "cleared by request"): boolean {
-    return this.#stops.clearEmergencyStop(reason);
+  /**
+   * Releases the e-stop latch. Resumes nothing. Returns false if it was not latched. `by` says
+   * who clears ("code" by default; "person" for the side port's clear; "model" for the
+   * clear_emergency_stop tool): the model clearing a stop a person latched needs that person's
+   * `approval: "accept"`, else it throws ApprovalRefusedError and the latch holds (see
+   * safety/estop_latch.ts; RVR_APPROVAL=none lifts it).
+   */
+  clearEmergencyStop(
+    reason = "cleared by request",
+    options: ClearEstopOptions = {},
+  ): boolean {
+    return this.#stops.clearEmergencyStop(reason, options);
   }
 
   /**

@@ -35,6 +35,7 @@ import {
   SHUTDOWN_REASONS,
   type ShutdownReason,
 } from "./safety/reasons.ts";
+import type { ClearEstopOptions } from "./safety/estop_latch.ts";
 import type { Safety } from "./safety/safety.ts";
 import {
   MAX_STOP_DECELERATION_MPS2,
@@ -254,8 +255,8 @@ export class Stops {
   }
 
   /** See `Rvr.clearEmergencyStop`. */
-  clearEmergencyStop(reason: string): boolean {
-    const released = this.#safety.clearEstop(reason);
+  clearEmergencyStop(reason: string, options: ClearEstopOptions = {}): boolean {
+    const released = this.#safety.clearEstop(reason, options);
     if (this.#moves.signal.aborted) this.#moves = new AbortController();
     return released;
   }
