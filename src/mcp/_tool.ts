@@ -51,10 +51,10 @@ export interface ServerDeps {
   readonly version: string;
 }
 
-/** What every registered tool runs against. */
-export interface ToolEnv {
+/** What every registered tool runs against (`R`: a robot runtime, or a fleet gateway). */
+export interface ToolEnv<R = ToolRobot> {
   /** The robot the catalog's handlers drive. */
-  readonly robot: ToolRobot;
+  readonly robot: R;
   /** Where a handler's notes (ctx.notify: setting changes) go: the event log of rvr://events. */
   notify(name: string, detail: string, data: Record<string, unknown>): void;
 }
@@ -101,7 +101,12 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
 }
 
 /** The handler's context for one request: its id, signal, progress (if asked for) and notes. */
-function makeContext(tool: string, correlationId: string, extra: Extra, env: ToolEnv): ToolContext {
+function makeContext<R>(
+  tool: string,
+  correlationId: string,
+  extra: Extra,
+  env: ToolEnv<R>,
+): ToolContext {
   const token = extra._meta?.progressToken;
   let last = -Infinity;
   const progress = (progress: number, total?: number, message?: string) => {
@@ -132,10 +137,10 @@ function makeContext(tool: string, correlationId: string, extra: Extra, env: Too
 }
 
 /** Registers the catalog tool `t` on `server`, run against `env`; see the module doc. */
-export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
   server: McpServer,
-  t: Tool<I, O>,
-  env: ToolEnv,
+  t: Tool<I, O, R>,
+  env: ToolEnv<R>,
 ): RegisteredTool {
   const annotations: ToolAnnotations = {
     title: t.title,
@@ -153,11 +158,11 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   }, (args: unknown, extra: Extra) => call(t, args as z.output<z.ZodObject<I>>, extra, env));
 }
 
-async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  t: Tool<I, O>,
+async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
+  t: Tool<I, O, R>,
   args: z.output<z.ZodObject<I>>,
   extra: Extra,
-  env: ToolEnv,
+  env: ToolEnv<R>,
 ): Promise<CallToolResult> {
   const correlationId = newCorrelationId(t.name);
   const ctx = makeContext(t.name, correlationId, extra, env);

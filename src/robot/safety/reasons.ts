@@ -7,7 +7,7 @@
  */
 
 /** Who latched an emergency stop: an MCP tool, the HTTP dashboard, or code using the API. */
-export const ESTOP_SOURCES = ["tool", "http", "api"] as const;
+export const ESTOP_SOURCES = ["tool", "http", "api", "fleet"] as const;
 export type EstopSource = typeof ESTOP_SOURCES[number];
 
 /**

@@ -1,0 +1,163 @@
+/**
+ * The telemetry wire format other programs read: one aggregator {@link Batch} as a
+ * `rvr.v1.TelemetryBatch` (proto/rvr/v1/telemetry.proto, the source of truth; the message types
+ * are generated into ./gen by `deno task proto`). {@link encodeBatch} writes protobuf binary,
+ * {@link encodeBatchJson} the proto3 JSON mapping of the same message, {@link decodeBatch} reads
+ * either back.
+ *
+ * Free-form payloads (notification values, state aspects, safety data) travel as
+ * `google.protobuf.Struct`: what JSON can say. A value JSON cannot say (a function, a symbol, a
+ * cycle) never reaches the wire: it is dropped the way `JSON.stringify` drops it, and a cycle is
+ * replaced by the string "[unserializable: <reason>]" so the rest of the batch still goes out.
+ *
+ * @module
+ */
+import {
+  create,
+  fromBinary,
+  fromJsonString,
+  type JsonObject,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
+import type { Batch, RobotEvent } from "../../robot/mod.ts";
+import {
+  type Event,
+  EventSchema,
+  type TelemetryBatch,
+  TelemetryBatchSchema,
+} from "./gen/rvr/v1/telemetry_pb.ts";
+
+export { type TelemetryBatch, TelemetryBatchSchema };
+
+/** Who the batch is from: the robot id, its fleet, and whether it is the simulator. */
+export interface BatchOrigin {
+  readonly robotId: string;
+  readonly fleet: string;
+  readonly simulated: boolean;
+}
+
+/** The wire formats of a fleet's telemetry subject (RVR_FLEET_FORMAT). */
+export const WIRE_FORMATS = ["protobuf", "json"] as const;
+export type WireFormat = typeof WIRE_FORMATS[number];
+
+/** A plain JSON object of `value` (a Struct's content); non-objects are wrapped as {value}. */
+function struct(value: unknown): JsonObject {
+  if (value === undefined || value === null) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(JSON.stringify(value));
+  } catch (e) {
+    return { value: `[unserializable: ${(e as Error).message}]` };
+  }
+  if (json !== null && typeof json === "object" && !Array.isArray(json)) return json as JsonObject;
+  return json === undefined ? {} : { value: json as JsonObject[string] };
+}
+
+const ms = (value: unknown): bigint =>
+  typeof value === "number" && Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
+
+function eventMessage(e: RobotEvent): Event {
+  const base = { seq: BigInt(e.seq), publishedAtMs: ms(e.publishedAt) };
+  switch (e.topic) {
+    case "robot.notification": {
+      const n = e.payload;
+      return create(EventSchema, {
+        ...base,
+        kind: {
+          case: "notification",
+          value: { name: n.name, node: n.node, values: struct(n.values), atMs: ms(n.at) },
+        },
+      });
+    }
+    case "robot.sample": {
+      const s = e.payload as { sensor?: unknown; values?: unknown; valid?: unknown; at: number };
+      const values: Record<string, number> = {};
+      if (s.values && typeof s.values === "object") {
+        for (const [k, v] of Object.entries(s.values)) if (typeof v === "number") values[k] = v;
+      }
+      return create(EventSchema, {
+        ...base,
+        kind: {
+          case: "sample",
+          value: {
+            sensor: typeof s.sensor === "string" ? s.sensor : "",
+            values,
+            valid: s.valid !== false,
+            atMs: ms(s.at),
+          },
+        },
+      });
+    }
+    case "robot.state": {
+      const c = e.payload;
+      return create(EventSchema, {
+        ...base,
+        kind: {
+          case: "state",
+          value: {
+            aspect: c.aspect,
+            previous: struct(c.previous),
+            next: struct(c.next),
+            reason: c.reason ?? "",
+            atMs: ms(c.at),
+          },
+        },
+      });
+    }
+    case "safety": {
+      const s = e.payload;
+      return create(EventSchema, {
+        ...base,
+        kind: {
+          case: "safety",
+          value: { type: s.type, detail: s.detail, data: struct(s.data), atMs: ms(s.at) },
+        },
+      });
+    }
+  }
+}
+
+/** The `rvr.v1.TelemetryBatch` message of one aggregator batch. */
+export function batchMessage(batch: Batch, origin: BatchOrigin): TelemetryBatch {
+  return create(TelemetryBatchSchema, {
+    robotId: origin.robotId,
+    fleet: origin.fleet,
+    seq: BigInt(batch.seq),
+    openedAtMs: ms(batch.openedAt),
+    closedAtMs: ms(batch.closedAt),
+    overflowed: batch.overflowed,
+    simulated: origin.simulated,
+    events: batch.events.map(eventMessage),
+  });
+}
+
+/** The batch as protobuf binary. */
+export function encodeBatch(batch: Batch, origin: BatchOrigin): Uint8Array {
+  return toBinary(TelemetryBatchSchema, batchMessage(batch, origin));
+}
+
+/** The batch as the proto3 JSON mapping of the same message (field names in lowerCamelCase). */
+export function encodeBatchJson(batch: Batch, origin: BatchOrigin): string {
+  return toJsonString(TelemetryBatchSchema, batchMessage(batch, origin));
+}
+
+/** The batch in `format`. */
+export function encodeBatchAs(
+  format: WireFormat,
+  batch: Batch,
+  origin: BatchOrigin,
+): Uint8Array | string {
+  return format === "json" ? encodeBatchJson(batch, origin) : encodeBatch(batch, origin);
+}
+
+/**
+ * Reads a published batch in either format: JSON when the payload starts with `{`, else binary.
+ * Throws (a protobuf-es error naming the field) when it is neither.
+ */
+export function decodeBatch(payload: Uint8Array): TelemetryBatch {
+  if (payload[0] === 0x7b) {
+    return fromJsonString(TelemetryBatchSchema, new TextDecoder().decode(payload));
+  }
+  return fromBinary(TelemetryBatchSchema, payload);
+}
