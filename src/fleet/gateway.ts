@@ -16,17 +16,11 @@
 import { getLogger } from "@logtape/logtape";
 import { backoff, CircuitBreaker, CircuitOpenError, delay } from "../core/mod.ts";
 import { CATALOG } from "../tools/mod.ts";
-import type { CallResponse } from "./call.ts";
-import { FleetError } from "./errors.ts";
+import { requestCall } from "./_request.ts";
+import { FleetError, type FleetErrorCode } from "./errors.ts";
 import { TelemetryFanIn } from "./fan_in.ts";
 import type { FleetMetrics } from "./metrics.ts";
-import {
-  type FleetLink,
-  isNoResponders,
-  isRequestTimeout,
-  type NatsConnection,
-  pingService,
-} from "./nats.ts";
+import { type FleetLink, type NatsConnection, pingService } from "./nats.ts";
 import { Registry, type RobotEntry } from "./registry.ts";
 import { fleetSubjects, SERVICE_NAME } from "./subjects.ts";
 import { stopAll, type StopAllResult } from "./stop_all.ts";
@@ -74,7 +68,7 @@ export interface RobotResult {
   robot: string;
   ok: boolean;
   result?: Record<string, unknown>;
-  error?: { code: string; message: string };
+  error?: { code: FleetErrorCode; message: string };
   ms: number;
 }
 
@@ -131,6 +125,19 @@ export class Gateway {
     this.registry.stop();
     this.telemetry.stop();
     for (const b of this.#breakers.values()) b.dispose();
+  }
+
+  /**
+   * Resolves once the gateway knows the fleet: connected and one discovery done, or after
+   * `maxMs` (then it answers with what it has: the caller gets broker_unreachable or the robots).
+   */
+  async discovered(maxMs = 2000): Promise<void> {
+    if (this.registry.polls > 0) return;
+    const timeout = AbortSignal.timeout(maxMs);
+    await Promise.race([
+      this.registry.whenPolled(),
+      new Promise((resolve) => timeout.addEventListener("abort", resolve, { once: true })),
+    ]);
   }
 
   /** Every robot seen, for `list_robots`. */
@@ -225,64 +232,6 @@ export class Gateway {
     return b;
   }
 
-  /** One request to a robot's call subject, its failures as FleetErrors. */
-  async #request(
-    id: string,
-    tool: string,
-    args: Record<string, unknown>,
-    timeoutMs: number,
-  ): Promise<Record<string, unknown>> {
-    const nc = this.#nc();
-    let reply;
-    try {
-      reply = await nc.request(
-        this.#subjects.call(id),
-        JSON.stringify({ tool, arguments: args }),
-        { timeout: Math.max(1, Math.round(timeoutMs)) },
-      );
-    } catch (error) {
-      if (isRequestTimeout(error)) {
-        throw new FleetError(
-          "timeout",
-          `Robot ${id} did not answer ${tool} within ${timeoutMs} ms.`,
-          {
-            robot: id,
-            cause: error,
-            hint: `timeout: robot ${id} did not answer ${tool} within ${timeoutMs} ms; it may be ` +
-              `busy or its network slow. Try again, or raise timeout_ms.`,
-          },
-        );
-      }
-      if (isNoResponders(error)) {
-        throw new FleetError(
-          "robot_offline",
-          `Robot ${id} does not answer on ${
-            this.#subjects.call(id)
-          } (no responders): its program ` +
-            `left the fleet. Check that it runs; it comes back by itself.`,
-          { robot: id, cause: error },
-        );
-      }
-      if (!this.#options.link.connected) this.#nc();
-      throw error;
-    }
-    let body: CallResponse;
-    try {
-      body = JSON.parse(reply.string()) as CallResponse;
-    } catch (e) {
-      throw new FleetError(
-        "robot_error",
-        `Robot ${id} answered ${tool} with something not JSON: ${(e as Error).message}.`,
-        { robot: id },
-      );
-    }
-    if (body.isError) {
-      const text = body.content?.map((c) => c.text).join("\n") ?? "error";
-      throw new FleetError("robot_error", `${id}: ${text}`, { robot: id });
-    }
-    return body.structuredContent ?? {};
-  }
-
   /**
    * Calls `tool` on robot `id` and returns its structured result; throws {@link FleetError}.
    * Read-only tools are retried on timeouts and no responders; nothing else is.
@@ -304,7 +253,9 @@ export class Gateway {
     for (let attempt = 1;; attempt++) {
       const left = deadline - performance.now();
       try {
-        const result = await this.#breaker(id).execute(() => this.#request(id, tool, args, left));
+        const result = await this.#breaker(id).execute(() =>
+          requestCall(this.#nc(), this.#subjects.call(id), { id, tool, args, timeoutMs: left })
+        );
         m?.callsTotal.inc({ robot: id, tool, outcome: "ok" });
         m?.callSeconds.observe({ robot: id, tool }, (performance.now() - started) / 1000);
         return result;
@@ -371,10 +322,12 @@ export class Gateway {
           const result = await this.call(id, tool, args, options);
           results[i] = { robot: id, ok: true, result, ms: Math.round(performance.now() - started) };
         } catch (error) {
-          const e = error instanceof FleetError ? { code: error.code, message: error.hint } : {
-            code: "robot_error",
-            message: error instanceof Error ? error.message : String(error),
-          };
+          const e: RobotResult["error"] = error instanceof FleetError
+            ? { code: error.code, message: error.hint }
+            : {
+              code: "robot_error",
+              message: error instanceof Error ? error.message : String(error),
+            };
           results[i] = {
             robot: id,
             ok: false,
@@ -408,6 +361,9 @@ export class Gateway {
     this.#nc();
     this.#target(id);
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 5000;
-    return await this.#breaker(id).bypass(() => this.#request(id, "emergency_stop", {}, timeoutMs));
+    const spec = { id, tool: "emergency_stop", args: {}, timeoutMs };
+    return await this.#breaker(id).bypass(() =>
+      requestCall(this.#nc(), this.#subjects.call(id), spec)
+    );
   }
 }

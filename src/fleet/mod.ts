@@ -5,6 +5,14 @@
  *
  * @module
  */
+export {
+  type Classroom,
+  classroomIds,
+  type ClassroomOptions,
+  type ClassroomRobot,
+  MAX_CLASSROOM,
+  startClassroom,
+} from "./classroom.ts";
 export { type CallRequest, type CallResponse, parseCallRequest, runCall } from "./call.ts";
 export { FLEET_ERROR_CODES, FleetError, type FleetErrorCode } from "./errors.ts";
 export { type FanInCounts, TelemetryFanIn } from "./fan_in.ts";
@@ -26,6 +34,15 @@ export {
   parseServers,
 } from "./nats.ts";
 export { Registry, type RobotEntry } from "./registry.ts";
+export {
+  callRobots,
+  fleetEmergencyStop,
+  forwarded,
+  GATEWAY_INFO,
+  type GatewayTool,
+  gatewayTools,
+  listRobots,
+} from "./tools.ts";
 export { type StopAllResult } from "./stop_all.ts";
 export {
   checkId,

@@ -23,3 +23,4 @@ export {
   RobotEventLog,
 } from "./resources.ts";
 export * from "./http.ts";
+export { createToolServer, type ToolServerInfo } from "./tool_server.ts";
