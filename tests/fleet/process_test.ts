@@ -19,6 +19,18 @@ function robotProcess(id: string, url: string) {
   });
 }
 
+/** SIGTERM unless it already exited; resolves once it and its output streams ended. */
+async function stop(p: ReturnType<typeof spawnMain>): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e; // TypeError: it already exited
+  }
+  await p.child.status;
+  await p.stdout.done;
+  await p.stderr.done;
+}
+
 Deno.test("fleet processes: the gateway over MCP stdio; a robot SIGKILLed and restarted", async () => {
   await using nats = await NatsServer.start();
   let robot = robotProcess("p-a", nats.url);
@@ -76,15 +88,6 @@ Deno.test("fleet processes: the gateway over MCP stdio; a robot SIGKILLed and re
       await p.stderr.waitFor((l) => l.includes("Emergency stop latched: fleet e-stop"), "latched");
     }
   } finally {
-    for (const p of [robot, other, gateway]) {
-      try {
-        p.child.kill("SIGTERM");
-      } catch (e) {
-        if (!(e instanceof TypeError)) throw e; // already exited
-      }
-      await p.child.status;
-      await p.stdout.done;
-      await p.stderr.done;
-    }
+    for (const p of [robot, other, gateway]) await stop(p);
   }
 });
