@@ -43,17 +43,20 @@ import {
   serveMcpHttp,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
-import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
+import { dashboardHtml, fleetSideHandler, serveSidePort, type SidePort } from "./src/http/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
 import { Metrics } from "./src/core/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
+import { bindHost } from "./src/http/auth.ts";
 import {
+  fleetEmergencyStop,
   FleetLink,
   FleetMetrics,
   Gateway,
   GATEWAY_INFO,
   gatewayTools,
   idFromHostname,
+  listRobots,
   MAX_CLASSROOM,
   Member,
   parseServers,
@@ -518,6 +521,15 @@ function joinFleet(
   };
 }
 
+/** A tool context for the side port's calls (no MCP request behind them). */
+function sideContext() {
+  return {
+    correlationId: `http-${crypto.randomUUID().slice(0, 8)}`,
+    signal: AbortSignal.timeout(10_000),
+    notify: () => {},
+  };
+}
+
 /** `fleet`: the gateway, serving MCP for every robot of the fleet until its client leaves. */
 async function runGateway(
   config: Config,
@@ -550,6 +562,21 @@ async function runGateway(
     apiKey: config.apiKey,
     createServer: () => createToolServer(info, tools, gateway),
   });
+  // The side port: /metrics with a robot label, the classroom page with STOP ALL.
+  const side = config.httpPort === undefined ? undefined : Deno.serve(
+    {
+      port: config.httpPort,
+      hostname: bindHost(config.httpHost, config.apiKey),
+      onListen: ({ port }) => log.info("Fleet side port on {port}", { port }),
+    },
+    fleetSideHandler({
+      ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      metrics: () => metrics.text(),
+      metricsContentType: metrics.contentType,
+      robots: async () => await listRobots.handler(gateway, {}, sideContext()),
+      stopAll: async () => await fleetEmergencyStop.handler(gateway, {}, sideContext()),
+    }),
+  );
   log.info("Fleet gateway for fleet {fleet} via {servers}", {
     fleet: config.fleetName,
     servers: link.servers.join(","),
@@ -557,6 +584,7 @@ async function runGateway(
   const reason = await Promise.race([exit, fault.then(() => "uncaught_error")]);
   log.info("Fleet gateway stopping ({reason})", { reason });
   gateway.close();
+  await side?.shutdown();
   await mcpHttp?.close();
   await server?.close();
   await link.close();

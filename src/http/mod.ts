@@ -9,3 +9,4 @@
 export * from "./server.ts";
 export * from "./telemetry_ws.ts";
 export * from "./dashboard.ts";
+export { FLEET_PAGE, fleetSideHandler, type FleetSideOptions } from "./fleet_side.ts";
