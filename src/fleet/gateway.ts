@@ -251,7 +251,8 @@ export class Gateway {
     const started = performance.now();
     const m = this.#options.metrics;
     for (let attempt = 1;; attempt++) {
-      const left = deadline - performance.now();
+      // Each attempt of a read gets its share of the time left, so a retry has time to run.
+      const left = (deadline - performance.now()) / (attempts - attempt + 1);
       try {
         const result = await this.#breaker(id).execute(() =>
           requestCall(this.#nc(), this.#subjects.call(id), { id, tool, args, timeoutMs: left })
@@ -266,7 +267,7 @@ export class Gateway {
         const wait = waits.next().value;
         if (
           attempt < attempts && transient && !options.signal?.aborted &&
-          deadline - performance.now() > wait + 10
+          deadline - performance.now() > wait + 50
         ) {
           m?.retriesTotal.inc({ robot: id, tool });
           log.info("Retrying read-only {tool} on {robot} in {wait} ms: {error}", {
