@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "./core/errors.ts";
 import { BAUD_RATES } from "./link/mod.ts";
-import { DEFAULT_FLEET, ID_PATTERN, ID_SHAPE } from "./fleet/mod.ts";
+import { DEFAULT_FLEET, ID_PATTERN, ID_SHAPE } from "./fleet/subjects.ts";
 
 export { BAUD_RATES };
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;

@@ -31,7 +31,6 @@ export {
   isAuthError,
   isNoResponders,
   isRequestTimeout,
-  parseServers,
 } from "./nats.ts";
 export { Registry, type RobotEntry } from "./registry.ts";
 export {
@@ -51,5 +50,6 @@ export {
   ID_PATTERN,
   ID_SHAPE,
   idFromHostname,
+  parseServers,
   SERVICE_NAME,
 } from "./subjects.ts";

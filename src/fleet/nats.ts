@@ -65,11 +65,6 @@ export function isAuthError(error: unknown): boolean {
   return error instanceof errors.AuthorizationError;
 }
 
-/** The broker's addresses from RVR_FLEET_URL: comma-separated, blanks dropped. */
-export function parseServers(urls: string): string[] {
-  return urls.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
 /** A broker connection that keeps itself alive; see the module doc. */
 export class FleetLink {
   readonly #options: FleetLinkOptions;

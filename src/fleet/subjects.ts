@@ -45,6 +45,11 @@ export function idFromHostname(hostname: string): string {
   return id === "" ? "rvr" : id;
 }
 
+/** The broker's addresses from RVR_FLEET_URL: comma-separated, blanks dropped. */
+export function parseServers(urls: string): string[] {
+  return urls.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
 /** The subjects of one fleet. */
 export interface FleetSubjects {
   /** Where the member `robot` answers tool calls. */
