@@ -23,24 +23,22 @@ import {
   MODEL_FILE,
   TtyPort,
 } from "./src/link/mod.ts";
-import {
-  Aggregator,
-  type OpenedPort,
-  type PortOpener,
-  Runtime,
-  type ShutdownReason,
-  TelemetryRecorder,
-} from "./src/robot/mod.ts";
+import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "./src/robot/mod.ts";
+import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
 import { TimeoutError, withTimeout } from "./src/core/mod.ts";
 import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
+  type Era,
   type McpHttpServer,
+  type McpStdio,
   RobotEventLog,
   serveMcpHttp,
+  serveMcpStdio,
+  watchResources,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
 import { dashboardHtml, fleetSideHandler, serveSidePort, type SidePort } from "./src/http/mod.ts";
@@ -168,6 +166,18 @@ export async function probeBoard(): Promise<BoardFacts> {
 }
 
 /**
+ * Serial devices in /dev a robot could be wired to (serial aliases, PL011, USB and ACM ttys):
+ * the diagnose_connection prompt completes its port from them.
+ */
+export async function listSerialPorts(): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/dev")) {
+    if (/^(?:serial\d+|tty(?:AMA|USB|ACM)\d+)$/.test(entry.name)) found.push(`/dev/${entry.name}`);
+  }
+  return found.sort();
+}
+
+/**
  * The port opener of `serve`: a tty, or the built-in simulator. The simulated robot is created
  * once and kept alive, so a reconnect finds it where it was (like a real robot).
  */
@@ -203,18 +213,19 @@ function portOpener(
 }
 
 /**
- * Resolves when the MCP client goes away: stdin reaches its end or fails (the stdio transport
- * reads it through node:process and does not report the end itself).
+ * What the stdio transport reads. A pipe or a socket (how MCP clients start a server) is read as
+ * a node:net socket: non-blocking, on the event loop, where Deno's process.stdin reads a pipe on a
+ * worker thread, one thread hop per message (README "Speed"). A tty or a file has no such socket
+ * (a TypeError says so): process.stdin reads those.
  */
-function stdinClosed(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.once("end", () => resolve());
-    process.stdin.once("close", () => resolve());
-    process.stdin.once("error", (e: Error) => {
-      log.warn("stdin failed: {error}", { error: e.message });
-      resolve();
-    });
-  });
+function mcpStdin(): Readable {
+  try {
+    return new Socket({ fd: 0, readable: true, writable: false });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log.debug("stdin is read through process.stdin: {reason}", { reason: error.message });
+    return process.stdin;
+  }
 }
 
 /**
@@ -350,7 +361,11 @@ export async function startProgram(
     ? await TelemetryRecorder.open(config.telemetryFile, aggregator, { metrics: runtime.metrics })
       .catch((e: Error) => Promise.reject(new ConfigError(e.message, { cause: e })))
     : undefined;
-  const serverOptions = { eventLog, updateWindowMs: config.aggregatorWindowMs };
+  const serverOptions = {
+    eventLog,
+    updateWindowMs: config.aggregatorWindowMs,
+    serialPorts: listSerialPorts,
+  };
   const deps = {
     runtime,
     streams: runtime.streams,
@@ -360,22 +375,44 @@ export async function startProgram(
   // stdio: the MCP client that started us, served at once while the robot connects beside it.
   // Its stdin ending or its stdout closing means it went away. Without stdio (a service) only a
   // signal ends us.
-  const server = config.mcpStdio ? createServer(deps, serverOptions) : undefined;
-  const exit: Promise<ExitReason> = server
+  // Both protocol eras on stdio: the client's first message picks one for the connection.
+  const stdio: McpStdio | undefined = config.mcpStdio
+    ? serveMcpStdio((era) => createServer(deps, { ...serverOptions, era }), {
+      input: mcpStdin(),
+      maxLineBytes: config.maxBodyBytes,
+    })
+    : undefined;
+  const exit: Promise<ExitReason> = stdio
     ? Promise.race([
-      stdinClosed().then(() => "stdin_eof" as const),
+      stdio.ended.then(() => "stdin_eof" as const),
       stdoutClosed().then(() => "stdout_closed" as const),
       signalled(),
     ])
     : signalled();
-  await server?.connect(new StdioServerTransport());
   let mcpHttp: McpHttpServer | undefined;
   if (port !== undefined) {
     mcpHttp = await serveMcpHttp({
       port,
       host: config.httpHost,
       apiKey: config.apiKey,
-      createServer: () => createServer(deps, serverOptions),
+      maxBodyBytes: config.maxBodyBytes,
+      sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
+      maxSessions: config.mcpMaxSessions,
+      // 2025 era: a server per session; 2026-07-28: a server per request, whose resource
+      // changes the endpoint's one watch publishes.
+      createServer: (era) =>
+        createServer(deps, {
+          ...serverOptions,
+          era,
+          ...(era === "modern" ? { updates: "off" as const } : {}),
+        }),
+      resourceUpdates: (publish) => {
+        const watch = watchResources(deps, eventLog, {
+          updateWindowMs: config.aggregatorWindowMs,
+          announce: publish,
+        });
+        return () => watch.dispose();
+      },
       // A client that goes away leaves no robot running on its orders.
       onSessionClosed: async (id) => {
         if (!connection.peek()) return;
@@ -397,6 +434,7 @@ export async function startProgram(
       port: config.httpPort,
       host: config.httpHost,
       apiKey: config.apiKey,
+      maxBodyBytes: config.maxBodyBytes,
       runtime,
       aggregator,
       dashboardHtml,
@@ -427,7 +465,7 @@ export async function startProgram(
         ["the fleet membership", () => fleet?.close()],
         ["MCP over HTTP", () => mcpHttp?.close()],
         ["the side port", () => sidePort?.close()],
-        ["MCP on stdio", () => server?.close()],
+        ["MCP on stdio", () => stdio?.close()],
         ["the aggregator", () => aggregator.close()], // its last window, to the recorder too
         ["the telemetry recorder", () => recorder?.close()],
         ["the event log", () => eventLog.dispose()],
@@ -552,20 +590,27 @@ async function runGateway(
   gateway.start();
   const info = { ...GATEWAY_INFO, version: denoJson.version };
   const tools = gatewayTools();
-  const server = config.mcpStdio ? createToolServer(info, tools, gateway) : undefined;
-  const exit: Promise<string> = server
+  // The same serving as `serve`: both protocol eras on stdio (the client's first message picks
+  // one) and over HTTP (a server per 2025-era session or per 2026-era request).
+  const serverFor = (era: Era) => createToolServer(info, tools, gateway, { era });
+  const stdio: McpStdio | undefined = config.mcpStdio
+    ? serveMcpStdio(serverFor, { input: mcpStdin(), maxLineBytes: config.maxBodyBytes })
+    : undefined;
+  const exit: Promise<string> = stdio
     ? Promise.race([
-      stdinClosed().then(() => "stdin_eof"),
+      stdio.ended.then(() => "stdin_eof"),
       stdoutClosed().then(() => "stdout_closed"),
       signalled(),
     ])
     : signalled();
-  await server?.connect(new StdioServerTransport());
   const mcpHttp = port === undefined ? undefined : await serveMcpHttp({
     port,
     host: config.httpHost,
     apiKey: config.apiKey,
-    createServer: () => createToolServer(info, tools, gateway),
+    maxBodyBytes: config.maxBodyBytes,
+    sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
+    maxSessions: config.mcpMaxSessions,
+    createServer: serverFor,
   });
   // The side port: /metrics with a robot label, the classroom page with STOP ALL.
   const side = config.httpPort === undefined ? undefined : Deno.serve(
@@ -591,7 +636,7 @@ async function runGateway(
   gateway.close();
   await side?.shutdown();
   await mcpHttp?.close();
-  await server?.close();
+  await stdio?.close();
   await link.close();
   return reason === "uncaught_error" ? 1 : 0;
 }

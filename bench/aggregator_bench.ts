@@ -4,7 +4,7 @@
  *   under 10 ms per iteration (events/s = 10 000 / its time);
  * - first event to batch delivery <= window + 5 ms at p99: "window latency" runs 200 real windows
  *   of 100 ms, each loaded with a 200 Hz sample stream and the telemetry subscribers (model +
- *   delta encoder, recorder writing to /dev/null); its time per iteration is that latency. Deno
+ *   its delta frames, recorder writing to /dev/null); its time per iteration is that latency. Deno
  *   gives no median, so the bench records every sample itself and prints p50/p95/p99/max to
  *   stderr when it is done;
  * - delta encoding saves >= 60 % of the bytes of full frames on a realistic 200 Hz RVR stream
@@ -18,9 +18,16 @@ import { mulberry32 } from "../src/core/validate.ts";
 import { EventBus } from "../src/core/mod.ts";
 import { Metrics } from "../src/core/metrics.ts";
 import type { RobotTopics } from "../src/robot/events.ts";
-import { Aggregator, type RobotEvent } from "../src/robot/aggregator.ts";
-import { TelemetryRecorder } from "../src/robot/recorder.ts";
-import { DeltaEncoder, TelemetryModel } from "../src/robot/telemetry.ts";
+import {
+  Aggregator,
+  jsonWire,
+  type RobotEvent,
+  TelemetryModel,
+  TelemetryRecorder,
+} from "../src/telemetry/mod.ts";
+import { calibrate } from "./_calibration.ts";
+
+calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
 
 // ---- ingest throughput --------------------------------------------------------------------------
 
@@ -89,12 +96,11 @@ const latencyAgg = new Aggregator(latencyBus, {
   metrics: new Metrics({ processMetrics: false }),
 });
 const latencyModel = new TelemetryModel();
-const latencyEncoder = new DeltaEncoder();
 const frameSink: string[] = [];
 latencyAgg.subscribe((batch) => {
   if (latencyModel.apply(batch.events)) {
-    const frame = latencyEncoder.next(latencyModel.snapshot(), batch.closedAt);
-    if (frame !== null) frameSink[0] = JSON.stringify(frame);
+    const frame = latencyModel.nextFrame(batch.closedAt);
+    if (frame !== null) frameSink[0] = jsonWire.encode(frame);
   }
 }, { name: "telemetry" });
 await TelemetryRecorder.open("/dev/null", latencyAgg);
@@ -310,7 +316,6 @@ function encodeBytes(ticks: RobotEvent[][], perFrame: number): Savings {
     power: "awake",
     battery: { state: "ok", percent: 87 },
   });
-  const encoder = new DeltaEncoder();
   let fullBytes = 0;
   let deltaBytes = 0;
   let frames = 0;
@@ -320,8 +325,8 @@ function encodeBytes(ticks: RobotEvent[][], perFrame: number): Savings {
     const state = model.snapshot();
     const at = (events[events.length - 1].payload as { at: number }).at;
     fullBytes += JSON.stringify({ type: "full", seq: frames + 1, at, state }).length;
-    const frame = encoder.next(state, at);
-    if (frame !== null) deltaBytes += JSON.stringify(frame).length;
+    const frame = model.nextFrame(at);
+    if (frame !== null) deltaBytes += jsonWire.encode(frame).length;
     frames++;
   }
   return {
@@ -354,11 +359,12 @@ for (
 }
 
 const benchModel = new TelemetryModel();
-const benchEncoder = new DeltaEncoder();
 let benchTick = 0;
 Deno.bench("telemetry: fold one 200 Hz tick + delta frame + JSON", { group: "encode" }, () => {
   const events = coreDrive[benchTick++ % coreDrive.length];
   benchModel.apply(events);
-  const frame = benchEncoder.next(benchModel.snapshot(), benchTick);
-  if (frame !== null) frameSink[0] = JSON.stringify(frame);
+  const frame = benchModel.nextFrame(benchTick);
+  if (frame !== null) frameSink[0] = jsonWire.encode(frame);
 });
+
+calibrate("end"); // bench/gate.ts's yardstick again, after the benches

@@ -30,7 +30,7 @@
  * ("" for V8's defaults) and FANOUT_SERVER_SOURCE=1 runs the server from the source tree instead
  * of the bundle (as `deno task start` does).
  */
-import type { TelemetryFrame } from "../src/robot/telemetry.ts";
+import type { TelemetryFrame } from "../src/telemetry/mod.ts";
 import { buildBundle, LineReader, programV8Flags, runDeno } from "../tests/e2e/_process.ts";
 import { RawWsClient } from "../tests/http/_side_port.ts";
 import { clock } from "./_fanout_server.ts";

@@ -27,10 +27,11 @@ import {
   startClassroom,
 } from "../src/fleet/mod.ts";
 import { MemoryPort } from "../src/link/mod.ts";
-import { Aggregator, Runtime } from "../src/robot/mod.ts";
+import { Runtime } from "../src/robot/mod.ts";
+import { Aggregator } from "../src/telemetry/mod.ts";
 import type { OpenedPort } from "../src/robot/connection.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
-import { RecordingPort, TEST_RUNTIME_SETTINGS } from "../tests/robot/_harness.ts";
+import { testSettings, WireTap } from "../tests/_helpers/mod.ts";
 import { NatsServer } from "../tests/fleet/_nats.ts";
 import { StdioRpc } from "../tests/e2e/_jsonrpc.ts";
 import { spawnMain } from "../tests/e2e/_process.ts";
@@ -53,7 +54,7 @@ function report(name: string, samples: number[]): string {
 }
 
 const nats = await NatsServer.start();
-const wires = new Map<string, RecordingPort>();
+const wires = new Map<string, WireTap>();
 const runtimes = new Map<string, Runtime>();
 const sims: SimulatedRvr[] = [];
 
@@ -68,10 +69,10 @@ const classroom = await startClassroom({
   build: async (id) => {
     let sim: SimulatedRvr | undefined;
     const runtime = new Runtime(
-      { ...TEST_RUNTIME_SETTINGS, requestTimeoutMs: 1000, commandTimeout: 0, sensorInterval: 100 },
+      testSettings({ requestTimeoutMs: 1000, commandTimeout: 0, sensorInterval: 100 }),
       (): Promise<OpenedPort> => {
         const [host, device] = MemoryPort.pair(id);
-        const wire = new RecordingPort(device);
+        const wire = new WireTap(device);
         wires.set(id, wire);
         sim = new SimulatedRvr(wire, { inactivityTimeoutMs: 0 });
         sims.push(sim);

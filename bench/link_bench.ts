@@ -11,6 +11,9 @@ import { RvrLink } from "../src/link/rvr_link.ts";
 import { TtyPort } from "../src/link/tty_port.ts";
 import { buildResponse, encodePacket, Flag, FrameDecoder } from "../src/protocol/mod.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
+import { calibrate } from "./_calibration.ts";
+
+calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
 
 /** Answers every request that wants a reply with the same payload: the least a robot can do. */
 function startMinimalResponder(port: BytePort): void {
@@ -117,3 +120,5 @@ Deno.bench({
     b.end();
   },
 });
+
+calibrate("end"); // bench/gate.ts's yardstick again, after the benches

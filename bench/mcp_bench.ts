@@ -17,6 +17,9 @@ import { createServer } from "../src/mcp/server.ts";
 import type { OpenedPort } from "../src/robot/connection.ts";
 import { Runtime } from "../src/robot/runtime.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
+import { calibrate } from "./_calibration.ts";
+
+calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
 
 async function buildStack() {
   let sim: SimulatedRvr | undefined;
@@ -85,3 +88,5 @@ Deno.bench({
     await call("drive_with_heading", { speed: 40, heading });
   },
 });
+
+calibrate("end"); // bench/gate.ts's yardstick again, after the benches

@@ -14,6 +14,9 @@ import { CircuitBreaker, CommandQueue, EventBus, StateStore } from "../src/core/
 import { Metrics } from "../src/core/metrics.ts";
 import { type LinkProvider, type RobotTopics, Rvr, Safety } from "../src/robot/mod.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
+import { calibrate } from "./_calibration.ts";
+
+calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
 
 /** Host-side port decorator: calls `onWrite` at the start of every write, before the bytes go. */
 class ProbePort implements BytePort {
@@ -171,3 +174,5 @@ Deno.bench({
     await stack.rvr.driveTankNormalized({ left: 10, right: 10 });
   },
 });
+
+calibrate("end"); // bench/gate.ts's yardstick again, after the benches

@@ -10,7 +10,10 @@
  *   robot                     -> link, protocol, core
  *   telemetry                 -> robot and below
  *   tools                     -> telemetry, robot and below
- *   mcp, http, fleet          -> anything below; each other only for the one shared auth module
+ *   mcp, http, fleet          -> anything below; each other only for the shared HTTP modules
+ *                                (auth.ts: keys and binding; body_limit.ts: bounded bodies)
+ *   src/mcp/app/              -> also the dashboard page's files (src/http/dashboard/): the MCP
+ *                                App's page is that page, fed through the host
  *   composition               main.ts, src/config.ts, src/logging.ts: anything; imported by none
  */
 import { scanCode } from "./_code_scan.ts";
@@ -51,7 +54,22 @@ export const ALLOWED: Readonly<Record<Exclude<Layer, "composition">, readonly La
 
 /** The one module mcp, http and fleet may import from each other: bearer key, loopback, bind host. */
 export const SHARED_AUTH_MODULE = "src/http/auth.ts";
+/** Bounded request bodies (413 before parsing): the other module every HTTP server shares. */
+export const SHARED_BODY_LIMIT_MODULE = "src/http/body_limit.ts";
+/** The modules mcp, http and fleet may import from each other, and only these. */
+export const SHARED_HTTP_MODULES: readonly string[] = [
+  SHARED_AUTH_MODULE,
+  SHARED_BODY_LIMIT_MODULE,
+];
 const AUTH_USERS: readonly Layer[] = ["mcp", "http", "fleet"];
+
+/**
+ * The side port dashboard's page files (browser code, HTML, CSS), which the MCP App's page reuses
+ * (same elements, look and drawing code): files under {@link SHARED_PAGE_USERS} may import them.
+ */
+export const SHARED_PAGE_FILES = "src/http/dashboard/";
+/** The folder whose files may import {@link SHARED_PAGE_FILES}: the MCP App's page. */
+export const SHARED_PAGE_USERS = "src/mcp/app/";
 
 /**
  * The adapters: the only files that touch `Deno.*` (the tty, the HTTP servers, the fleet's NATS
@@ -61,6 +79,7 @@ export const DENO_ADAPTERS: readonly string[] = [
   "main.ts",
   "src/logging.ts",
   "src/link/tty_port.ts",
+  "src/link/stty.ts",
   "src/http/server.ts",
   "src/mcp/http.ts",
   "src/fleet/nats.ts",
@@ -209,9 +228,10 @@ function arrowViolation(file: string, edge: ImportEdge): Violation | undefined {
     );
   }
   if (ALLOWED[from].includes(to)) return undefined;
-  if (target === SHARED_AUTH_MODULE && AUTH_USERS.includes(from)) return undefined;
+  if (SHARED_HTTP_MODULES.includes(target) && AUTH_USERS.includes(from)) return undefined;
+  if (file.startsWith(SHARED_PAGE_USERS) && target.startsWith(SHARED_PAGE_FILES)) return undefined;
   const allowed = ALLOWED[from].length > 0 ? ALLOWED[from].join(", ") : "nothing of ours";
-  const auth = AUTH_USERS.includes(from) ? ` (and ${SHARED_AUTH_MODULE})` : "";
+  const auth = AUTH_USERS.includes(from) ? ` (and ${SHARED_HTTP_MODULES.join(", ")})` : "";
   return v(
     "layer-arrow",
     `${from} -> ${to} (${target}): ${from} may import ${allowed}${auth}; dependencies point down only.`,

@@ -26,13 +26,6 @@ const RESTRUCTURE = "moves with the restructure issue";
 
 /** Known violations; each names its file, what, and why it is still here. Remove when fixed. */
 export const ALLOWLIST: readonly AllowlistEntry[] = [
-  // The flight recorder writes its file: it becomes src/telemetry/recorder.ts, an adapter there.
-  {
-    file: "src/robot/recorder.ts",
-    rule: "deno-outside-adapter",
-    subject: "Deno.*",
-    why: `Deno.open of the recording file; ${RESTRUCTURE} (src/telemetry/recorder.ts)`,
-  },
   // The event-loop lag timer must not hold the process open; in Deno only Deno.unrefTimer does
   // that for a global timer (node:timers would escape the tests' fake clock). The composition
   // root passes the unref in when process metrics leave core's registry.

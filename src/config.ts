@@ -144,6 +144,18 @@ export const OPTIONS = {
     "also serve MCP over Streamable HTTP on this port at /mcp (loopback only unless RVR_API_KEY is set); --http alone uses 3000",
     "an integer 0-65535",
   ),
+  mcpSessionIdleTimeout: option(
+    "RVR_MCP_SESSION_IDLE_TIMEOUT",
+    num(1, 86_400).default(600),
+    "seconds a 2025-era MCP HTTP session may go without a request in flight before it ends (a client gone without DELETE)",
+    "a number 1-86400 (seconds)",
+  ),
+  mcpMaxSessions: option(
+    "RVR_MCP_MAX_SESSIONS",
+    int(1, 10_000).default(32),
+    "most 2025-era MCP HTTP sessions open at once; one more initialize gets 503",
+    "an integer 1-10000",
+  ),
   httpPort: option(
     "RVR_HTTP_PORT",
     int(0, 65535).optional(),
@@ -162,6 +174,12 @@ export const OPTIONS = {
     "bearer token every HTTP request must carry (Authorization: Bearer <key>)",
     "a string of at least 16 characters",
     true,
+  ),
+  maxBodyBytes: option(
+    "RVR_MAX_BODY_BYTES",
+    int(1024, 1024 ** 3).default(1024 * 1024),
+    "largest HTTP request body (side port and MCP) and MCP stdio line; one past it is refused (413, or a JSON-RPC error on stdio) before it is read whole",
+    "an integer 1024-1073741824 (bytes)",
   ),
   aggregatorWindowMs: option(
     "RVR_AGGREGATOR_WINDOW_MS",

@@ -233,7 +233,7 @@ export class Metrics {
     ["subscriber"],
   );
 
-  // Telemetry aggregator and recorder (src/robot/aggregator.ts, src/robot/recorder.ts)
+  // Telemetry aggregator and recorder (src/telemetry/aggregator.ts, src/telemetry/recorder.ts)
   readonly aggregatorEventsTotal = this.#counter(
     "rvr_aggregator_events_total",
     "Events the aggregator delivered in batches.",

@@ -7,11 +7,11 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Aggregator } from "../robot/mod.ts";
+import type { Aggregator } from "../telemetry/mod.ts";
 import type { ToolRobot } from "../tools/mod.ts";
 import { Member } from "./member.ts";
 import { FleetLink, type FleetLinkOptions } from "./nats.ts";
-import type { WireFormat } from "../telemetry/wire/protobuf.ts";
+import type { FleetFormat } from "../telemetry/wire/protobuf.ts";
 
 const log = getLogger(["rvr", "fleet", "classroom"]);
 
@@ -31,7 +31,7 @@ export interface ClassroomOptions {
   readonly fleet: string;
   readonly version: string;
   readonly link: Omit<FleetLinkOptions, "name">;
-  readonly format?: WireFormat;
+  readonly format?: FleetFormat;
   /** Builds robot `id` (connected or connecting). */
   readonly build: (id: string) => Promise<ClassroomRobot>;
 }

@@ -13,9 +13,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Aggregator, Batch } from "../robot/mod.ts";
+import type { Aggregator, Batch } from "../telemetry/mod.ts";
 import { robotIsSimulated, type ToolRobot } from "../tools/mod.ts";
-import { encodeBatchAs, type WireFormat } from "../telemetry/wire/protobuf.ts";
+import { encodeBatchAs, type FleetFormat } from "../telemetry/wire/protobuf.ts";
 import { parseCallRequest, runCall } from "./call.ts";
 import {
   addService,
@@ -46,7 +46,7 @@ export interface MemberOptions {
   /** The program's version, in the service's metadata. */
   readonly version: string;
   /** RVR_FLEET_FORMAT: telemetry as protobuf (default) or JSON. */
-  readonly format?: WireFormat;
+  readonly format?: FleetFormat;
   /** How long to listen for another member with the same id before joining, ms. Default 300. */
   readonly duplicateCheckMs?: number;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { TelemetryFrame } from "../robot/telemetry.ts";
+import type { TelemetryFrame } from "../telemetry/mod.ts";
 
 const log = getLogger(["rvr", "http", "telemetry"]);
 

@@ -20,15 +20,24 @@
  * `Origin` header whose host differs from `Host`) is refused (403): another site must neither read
  * the telemetry nor press the stop button on someone's behalf.
  *
+ * **Bodies.** No route needs one; a body declared or streamed past `maxBodyBytes`
+ * (RVR_MAX_BODY_BYTES, 1 MiB) is refused with 413 having read at most that much (body_limit.ts),
+ * a smaller one is read and dropped. POST /estop engages the stop first, whatever the body: its
+ * answer is then 413 with `estop: true`.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
-import { STATE_ASPECTS, type StateChange } from "../core/mod.ts";
 import { bindHost, hasKey, isLoopback } from "./auth.ts";
-import type { Aggregator, RobotEvent } from "../robot/aggregator.ts";
+import {
+  BodyTooLargeError,
+  checkBodyLimit,
+  DEFAULT_MAX_BODY_BYTES,
+  readBody,
+} from "./body_limit.ts";
 import type { Runtime } from "../robot/runtime.ts";
-import { TelemetryModel } from "../robot/telemetry.ts";
+import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
 
 const log = getLogger(["rvr", "http"]);
@@ -59,6 +68,8 @@ export interface SidePortOptions {
   aggregator: Aggregator;
   /** The page served at GET /. */
   dashboardHtml: () => string;
+  /** RVR_MAX_BODY_BYTES: larger request bodies get 413 (default {@link DEFAULT_MAX_BODY_BYTES}). */
+  maxBodyBytes?: number;
   /** Tuning of the telemetry hub (queue size, high-water mark, drain interval). */
   telemetry?: Omit<TelemetryHubOptions, "model" | "metrics">;
 }
@@ -142,31 +153,19 @@ export function readiness(runtime: Runtime): Readiness {
 }
 
 /**
- * A telemetry model that starts from the runtime's state now: the port and speed limit as its
- * initial values, then each aspect of the state store folded in as a "robot.state" change (to
- * itself), so the model's own rules map it. Later changes arrive in aggregator batches.
+ * A telemetry model that starts from the runtime's state now (`TelemetryModel.fromSnapshot`): the
+ * port and speed limit as its initial values, then each aspect of the state store. Later changes
+ * arrive in aggregator batches.
  */
 export function seededTelemetryModel(runtime: Runtime): TelemetryModel {
   const info = runtime.connection.info;
-  const model = new TelemetryModel({
-    connection: { port: info?.port ?? runtime.spec.path, simulated: info?.simulated ?? null },
-    safety: { speed_limit_percent: runtime.safety.speedLimitPercent },
+  return TelemetryModel.fromSnapshot(runtime.state.snapshot, {
+    initial: {
+      connection: { port: info?.port ?? runtime.spec.path, simulated: info?.simulated ?? null },
+      safety: { speed_limit_percent: runtime.safety.speedLimitPercent },
+    },
+    reason: "side port started",
   });
-  const snapshot = runtime.state.snapshot;
-  const at = Date.now();
-  model.apply(STATE_ASPECTS.map((aspect): RobotEvent => ({
-    topic: "robot.state",
-    seq: 0,
-    publishedAt: at,
-    payload: {
-      aspect,
-      previous: snapshot[aspect],
-      next: snapshot[aspect],
-      at,
-      reason: "side port started",
-    } as StateChange,
-  })));
-  return model;
 }
 
 /** Starts the side port; resolves once listening. Throws for a non-loopback host without a key. */
@@ -174,6 +173,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
   const refusal = refuseHost(options.host, options.apiKey);
   if (refusal) throw new ConfigError(refusal);
   const hostname = bindHost(options.host, options.apiKey);
+  const maxBodyBytes = checkBodyLimit(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const { runtime, apiKey } = options;
   const hub = new TelemetryHub({
     ...options.telemetry,
@@ -232,6 +232,26 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         });
       }
     }
+    if (path === "/estop") {
+      const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+      log.warn("Emergency stop requested over HTTP from {remote}", { remote });
+      // The stop goes out first: it never waits for a body, nor depends on one.
+      const [tooLarge, result] = await Promise.all([
+        bodyRefusal(req, maxBodyBytes),
+        runtime.rvr.emergencyStop("http"),
+      ]);
+      if (tooLarge) {
+        return json(413, {
+          estop: true,
+          ...result,
+          error:
+            `${tooLarge.message} The emergency stop was engaged anyway: POST /estop needs no body.`,
+        });
+      }
+      return json(200, { estop: true, ...result });
+    }
+    const tooLarge = await bodyRefusal(req, maxBodyBytes);
+    if (tooLarge) return json(413, { error: tooLarge.message });
     switch (path) {
       case "/healthz":
         return json(200, { ok: true, uptime_s: Math.round(performance.now()) / 1000 });
@@ -243,13 +263,6 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         return new Response(await runtime.metrics.text(), {
           headers: { "content-type": runtime.metrics.contentType, "cache-control": "no-store" },
         });
-      case "/estop": {
-        await req.body?.cancel();
-        const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
-        log.warn("Emergency stop requested over HTTP from {remote}", { remote });
-        const result = await runtime.rvr.emergencyStop("http");
-        return json(200, { estop: true, ...result });
-      }
       case "/telemetry": {
         if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
           return json(426, {
@@ -316,6 +329,20 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         await server.shutdown();
       })(),
   };
+}
+
+/**
+ * Reads and drops the body of a request (no route needs one), up to `maxBytes`: undefined, or the
+ * refusal when it is over the limit (declared or streamed; the rest is left unread).
+ */
+async function bodyRefusal(req: Request, maxBytes: number): Promise<BodyTooLargeError | undefined> {
+  try {
+    await readBody(req, { maxBytes, discard: true });
+    return undefined;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return error;
+    throw error;
+  }
 }
 
 function sameOrigin(origin: string, host: string | null): boolean {

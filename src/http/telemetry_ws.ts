@@ -5,7 +5,8 @@
  *
  * ## Protocol
  *
- * Text frames of JSON. Server to client: a {@link TelemetryFrame} (src/robot/telemetry_delta.ts):
+ * Text frames of JSON (src/telemetry/wire/json.ts). Server to client: a {@link TelemetryFrame}
+ * (src/telemetry/json_delta.ts):
  *
  * ```text
  * {"type":"full","seq":41,"at":1767000000000,"state":{"pose":{"x_m":0.1,...},...}}
@@ -19,8 +20,8 @@
  * 2. There is one delta stream and one seq counter, shared by every client: delta `S` holds the
  *    leaves (dotted paths) that changed between the states `S - 1` and `S`, nothing else.
  * 3. A full frame carries the seq of the state it shows: the last delta broadcast (or the
- *    hub's initial state); it is `DeltaEncoder.lastFull()`. It takes no new number, so sending one to one client opens no gap for
- *    the others; after a full frame at `S` that client's next frame is delta `S + 1` (or another
+ *    hub's initial state); it is `TelemetryModel.lastFull()`. It takes no new number, so sending
+ *    one to one client opens no gap for the others; after a full frame at `S` that client's next frame is delta `S + 1` (or another
  *    full frame).
  * 4. Client rule (what {@link applyFrame} and the dashboard do): a full frame always replaces the
  *    state (last = its seq). A delta is applied only when its seq is last + 1; on any other seq,
@@ -38,25 +39,28 @@
  *    The operating system's TCP buffers come first: on loopback they absorb a few MB before
  *    `bufferedAmount` rises at all.
  *
- * **Why one encoder is enough.** Every client that is keeping up receives exactly the same
- * sequence of deltas, so one shared {@link DeltaEncoder} serves them all. A client falls out of
- * that sequence only by missing frames: when it connects (it has nothing yet), when its queue
- * overflows (the hub knows) or when it sees a gap (it asks). In each case a full frame of the
- * current state at the current seq puts it back on the shared stream, so no per-client diff
- * state is needed. The full frame is built from the very state the last delta was computed
- * against, so full `S` followed by delta `S + 1` is exactly state `S + 1`.
+ * **Why one state is enough.** Every client that is keeping up receives exactly the same
+ * sequence of deltas, so the one model's frames ({@link TelemetryModel.nextFrame}) serve them all.
+ * A client falls out of that sequence only by missing frames: when it connects (it has nothing
+ * yet), when its queue overflows (the hub knows) or when it sees a gap (it asks). In each case a
+ * full frame of the current state at the current seq puts it back on the shared stream, so no
+ * per-client diff state is needed. The hub folds a batch and frames it in one step, so the
+ * model's state is always the last delta's: full `S` followed by delta `S + 1` is exactly state
+ * `S + 1`. That model is the only state store between a robot sample and the sockets: no copy
+ * of the previous state is kept to diff against, and a full frame is serialized only when a
+ * client needs one.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { Metrics } from "../core/metrics.ts";
-import type { Batch } from "../robot/aggregator.ts";
 import {
-  DeltaEncoder,
+  type Batch,
+  jsonWire,
   type TelemetryFrame,
   type TelemetryModel,
   type TelemetryState,
-} from "../robot/telemetry.ts";
+} from "../telemetry/mod.ts";
 import {
   type ClientHub,
   closeReason,
@@ -85,7 +89,10 @@ export const DEFAULT_HIGH_WATER_BYTES = 64 * 1024;
 export const DEFAULT_DRAIN_INTERVAL_MS = 10;
 
 export interface TelemetryHubOptions {
-  /** The state the frames show; batches are applied to it. */
+  /**
+   * The state the frames show; batches are applied to it. The hub owns it from now on: one that
+   * has made no frame yet (`new TelemetryModel(...)` or `TelemetryModel.fromSnapshot(...)`).
+   */
   model: TelemetryModel;
   metrics: Metrics;
   /** Frames a backed-up client may have waiting before they are dropped. Default 64. */
@@ -116,13 +123,9 @@ export interface TelemetryHubStats {
 }
 
 /** Input of {@link TelemetryHub.publish}: an aggregator batch (only its events are read). */
-export type PublishInput = Pick<Batch, "events"> | TelemetryState;
+export type PublishInput = Pick<Batch, "events">;
 
 let hubCount = 0;
-
-function isBatch(input: PublishInput): input is Pick<Batch, "events"> {
-  return Array.isArray((input as { events?: unknown }).events);
-}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -131,7 +134,6 @@ function describe(e: unknown): string {
 export class TelemetryHub {
   readonly #model: TelemetryModel;
   readonly #metrics: Metrics;
-  readonly #encoder = new DeltaEncoder();
   readonly #drainIntervalMs: number;
   readonly #now: () => number;
   readonly #clients = new Map<string, WsClient>();
@@ -139,7 +141,7 @@ export class TelemetryHub {
   readonly #clientHub: ClientHub;
   readonly #uncollect: () => void;
   readonly #metricsKey: string;
-  /** The full frame of the last frame's state at its seq (encoder.lastFull()), serialized once. */
+  /** The full frame of the last frame's state at its seq (model.lastFull()), serialized once. */
   #fullText: string | undefined;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -170,16 +172,23 @@ export class TelemetryHub {
         `TelemetryHub drainIntervalMs must be >= 1 ms, got ${drainIntervalMs}.`,
       );
     }
+    if (options.model.seq !== 0) {
+      throw new TypeError(
+        `The telemetry hub needs a model of its own that has made no frame yet (this one is at ` +
+          `seq ${options.model.seq}); give it a new TelemetryModel or ` +
+          `TelemetryModel.fromSnapshot().`,
+      );
+    }
     this.#model = options.model;
     this.#metrics = options.metrics;
     this.#drainIntervalMs = drainIntervalMs;
     this.#now = options.now ?? Date.now;
-    // The encoder's first frame is the full state: it becomes the base every client starts from.
-    const first = this.#encoder.next(this.#model.snapshot(), this.#now());
+    // The model's first frame is the full state: the base every client starts from.
+    const first = this.#model.nextFrame(this.#now());
     if (first?.type !== "full") {
-      throw new Error("DeltaEncoder did not start with a full frame; the telemetry hub needs one.");
+      throw new Error("The telemetry model did not start with a full frame; the hub needs one.");
     }
-    this.#fullText = JSON.stringify(first);
+    this.#fullText = jsonWire.encode(first);
     const m = this.#metrics;
     // Keys of its own, so that two hubs on one Metrics (two side ports) count side by side.
     this.#metricsKey = `telemetry_hub${++hubCount}.`;
@@ -187,7 +196,7 @@ export class TelemetryHub {
     this.#clientHub = {
       queueSize,
       highWaterBytes,
-      fullText: () => this.#fullText ??= JSON.stringify(this.#encoder.lastFull()),
+      fullText: () => this.#fullText ??= jsonWire.encode(this.#model.lastFull() as TelemetryFrame),
       sent: (type) => {
         if (type === "full") this.#sentFull++;
         else this.#sentDelta++;
@@ -214,12 +223,12 @@ export class TelemetryHub {
 
   /** The seq of the last frame. */
   get seq(): number {
-    return this.#encoder.seq;
+    return this.#model.seq;
   }
 
   /** The state after the last frame (what a full frame sent now contains); a copy. */
   get state(): TelemetryState {
-    return (this.#encoder.lastFull() as Extract<TelemetryFrame, { type: "full" }>).state;
+    return this.#model.snapshot();
   }
 
   get stats(): TelemetryHubStats {
@@ -232,7 +241,7 @@ export class TelemetryHub {
       resyncs: this.#resyncs,
       badMessages: this.#badMessages,
       sendErrors: this.#sendErrors,
-      seq: this.#encoder.seq,
+      seq: this.#model.seq,
     };
   }
 
@@ -278,23 +287,17 @@ export class TelemetryHub {
   }
 
   /**
-   * Applies an aggregator batch to the model (or takes a whole state, e.g. in benches; do not mix
-   * the two on one hub) and broadcasts the delta to every client. Returns the frame, or null when
-   * nothing changed. Never waits for a client.
+   * Folds an aggregator batch into the model and broadcasts the delta to every client. Returns
+   * the frame, or null when nothing changed. Never waits for a client.
    */
   publish(input: PublishInput): TelemetryFrame | null {
     if (this.#closed) return null;
-    let state: TelemetryState;
-    if (isBatch(input)) {
-      if (!this.#model.apply(input.events)) return null;
-      state = this.#model.snapshot();
-    } else {
-      state = input;
-    }
-    const frame = this.#encoder.next(state, this.#now());
+    if (!this.#model.apply(input.events)) return null;
+    const frame = this.#model.nextFrame(this.#now());
     if (!frame) return null;
-    this.#fullText = frame.type === "full" ? JSON.stringify(frame) : undefined;
-    this.#broadcast(this.#fullText ?? JSON.stringify(frame), frame.type);
+    // The full frame now differs from the one cached; it is serialized when a client needs it.
+    this.#fullText = undefined;
+    this.#broadcast(jsonWire.encode(frame), frame.type);
     return frame;
   }
 

@@ -18,9 +18,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
-  commandById,
   commandByName,
-  type CommandDef,
   decodeResponse,
   encodeRequest,
   errorCodeName,
@@ -42,178 +40,42 @@ import {
   RobotError,
   UndecodableReplyError,
 } from "./errors.ts";
+import { hex, NotificationRouter } from "./_notifications.ts";
+import { checkTimeout, type PendingRequest, PendingRequests, targetOf } from "./_pending.ts";
+import { LinkCounters } from "./_link_counters.ts";
+import { CloseListeners } from "./_close_listeners.ts";
+import type {
+  LinkCloseListener,
+  LinkDropReason,
+  LinkRequestEvent,
+  LinkRequestOptions,
+  LinkRequestOutcome,
+  NotificationHandler,
+  NotificationOptions,
+  RvrLinkOptions,
+  RvrLinkStats,
+  SendImmediateOptions,
+} from "./link_types.ts";
+
+export * from "./link_types.ts";
 
 const log = getLogger(["rvr", "link"]);
 
-/** Why a received frame or packet was not delivered: the decoder's reasons plus the link's own. */
-export const LINK_DROP_REASONS = [
-  ...FRAME_ERRORS,
-  /** A reply whose SEQ is not pending, or whose DID/CID differ from the pending request's. */
-  "unmatched",
-  /** A reply or notification whose payload does not fit its command's fields. */
-  "undecodable",
-  /** A notification (or close) handler threw. */
-  "handler_error",
-  /** A robot-initiated packet that is not a known notification, or from no known node. */
-  "unknown_notification",
-] as const;
-export type LinkDropReason = (typeof LINK_DROP_REASONS)[number];
-
-/** How a request ended, for observers (metrics). */
-export const LINK_REQUEST_OUTCOMES = [
-  "sent",
-  "reply",
-  "error_reply",
-  "timeout",
-  "aborted",
-  "failed",
-] as const;
-export type LinkRequestOutcome = (typeof LINK_REQUEST_OUTCOMES)[number];
-
-/** One finished request: `durationMs` from encoding to the reply (or the failure). */
-export interface LinkRequestEvent {
-  command: string;
-  target: NodeId;
-  outcome: LinkRequestOutcome;
-  durationMs: number;
-}
-
-export interface RvrLinkOptions {
-  /** Timeout for requests that expect a reply, unless the request passes its own. Default 1000. */
-  defaultTimeoutMs?: number;
-  /** Called once per finished request (sendImmediate included). Must not throw; if it does, logged. */
-  onRequest?: (event: LinkRequestEvent) => void;
-  /** Sequence number of the first request, 0-255. Default 0 (the Node SDK's; Python starts at 1). */
-  firstSeq?: number;
-}
-
-export interface LinkRequestOptions {
-  /** How long to wait for the reply. Default: the link's `defaultTimeoutMs`. */
-  timeoutMs?: number;
-  /** Aborting rejects the request with `signal.reason` (the reply, if it comes, is dropped). */
-  signal?: AbortSignal;
-  /** Processor to send to: 1 Nordic, 2 ST. Required for commands that run on either (echo...). */
-  target?: NodeId;
-  /**
-   * Ask the robot for a reply (FLAGS 0x02). Default: true when the command has reply fields.
-   * With `true` on a command without reply fields the (empty) acknowledgement is awaited, e.g. to
-   * know that `wake` arrived (section 11). With `false` the request resolves once written.
-   */
-  requestsResponse?: boolean;
-}
-
-export interface SendImmediateOptions {
-  /** Processor to send to: 1 Nordic, 2 ST. Required for commands that run on either. */
-  target?: NodeId;
-}
-
-export interface NotificationMeta {
-  /** The processor that sent it (the packet's SID, or the command's node when SID is absent). */
-  node: NodeId;
-}
-
-export type NotificationHandler<N extends NotificationName> = (
-  values: ResponseOf<N>,
-  meta: NotificationMeta,
-) => void;
-
-export interface NotificationOptions {
-  /** Only deliver notifications from this processor. Default: both. */
-  node?: NodeId;
-}
-
-/** Called once when the link closes: `error` is set when it closed on its own (e.g. hangup). */
-export type LinkCloseListener = (error?: LinkClosedError) => void;
-
-export interface RvrLinkStats {
-  bytesIn: number;
-  bytesOut: number;
-  /** Valid frames decoded. */
-  framesIn: number;
-  /** Packets handed to the port. */
-  framesOut: number;
-  /** Requests written (with or without reply wanted, sendImmediate included). */
-  requests: number;
-  /** Replies matched to a pending request (error replies included). */
-  replies: number;
-  timeouts: number;
-  /** Requests rejected because their signal aborted. */
-  aborted: number;
-  /** Error replies by section 6 code name, e.g. `{ bad_data_value: 1 }`. */
-  errors: Record<string, number>;
-  /** Notifications decoded (delivered to zero or more handlers). */
-  notifications: number;
-  /** Frames and packets not delivered, by reason. */
-  dropped: Record<LinkDropReason, number>;
-  /** Requests waiting for a reply now. */
-  pending: number;
-}
-
-interface PendingRequest {
-  readonly command: string;
-  readonly did: number;
-  readonly cid: number;
-  readonly target: NodeId;
-  settled: boolean;
-  succeed(packet: Packet): void;
-  fail(error: unknown): void;
-}
-
-interface HandlerEntry {
-  readonly handler: (values: unknown, meta: NotificationMeta) => void;
-  readonly node: NodeId | undefined;
-  readonly name: string;
-}
-
 type LinkState = "new" | "open" | "closed";
-
-function checkNode(what: string, node: unknown): NodeId | undefined {
-  if (node === undefined) return undefined;
-  if (node !== 1 && node !== 2) {
-    throw new RangeError(`${what} must be 1 (Nordic) or 2 (ST), got ${String(node)}.`);
-  }
-  return node;
-}
-
-function checkTimeout(what: string, ms: unknown): number {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
-    throw new RangeError(
-      `${what} must be a positive number of milliseconds, got ${String(ms)}; e.g. 1000.`,
-    );
-  }
-  return ms;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(2, "0")}`;
-}
 
 export class RvrLink {
   readonly port: BytePort;
   readonly defaultTimeoutMs: number;
   readonly #onRequest: ((event: LinkRequestEvent) => void) | undefined;
   #state: LinkState = "new";
-  #nextSeq = 0;
-  readonly #pending = new Map<number, PendingRequest>();
-  readonly #handlers = new Map<number, Set<HandlerEntry>>();
-  readonly #closeListeners = new Set<LinkCloseListener>();
-  #closeError: LinkClosedError | undefined;
+  readonly #pending: PendingRequests;
+  readonly #count = new LinkCounters();
+  readonly #router = new NotificationRouter({
+    drop: (reason, detail) => this.#drop(reason, detail),
+    handlerThrew: () => this.#count.dropped.handler_error++,
+  });
+  readonly #closeListeners: CloseListeners;
   readonly #decoder: FrameDecoder;
-  #bytesIn = 0;
-  #bytesOut = 0;
-  #framesOut = 0;
-  #requests = 0;
-  #replies = 0;
-  #timeouts = 0;
-  #aborted = 0;
-  #notifications = 0;
-  readonly #errors: Record<string, number> = {};
-  readonly #dropped = {
-    unmatched: 0,
-    undecodable: 0,
-    handler_error: 0,
-    unknown_notification: 0,
-  };
 
   constructor(port: BytePort, options: RvrLinkOptions = {}) {
     this.port = port;
@@ -221,11 +83,8 @@ export class RvrLink {
       "RvrLink defaultTimeoutMs",
       options.defaultTimeoutMs ?? 1000,
     );
-    const firstSeq = options.firstSeq ?? 0;
-    if (!Number.isInteger(firstSeq) || firstSeq < 0 || firstSeq > 0xff) {
-      throw new RangeError(`RvrLink firstSeq must be an integer 0-255, got ${String(firstSeq)}.`);
-    }
-    this.#nextSeq = firstSeq;
+    this.#pending = new PendingRequests(options.firstSeq ?? 0);
+    this.#closeListeners = new CloseListeners(port.path, () => this.#count.dropped.handler_error++);
     this.#onRequest = options.onRequest;
     this.#decoder = new FrameDecoder({
       onError: (reason) =>
@@ -245,21 +104,7 @@ export class RvrLink {
 
   /** A snapshot of the counters. */
   get stats(): RvrLinkStats {
-    const d = this.#decoder.stats;
-    return {
-      bytesIn: this.#bytesIn,
-      bytesOut: this.#bytesOut,
-      framesIn: d.frames,
-      framesOut: this.#framesOut,
-      requests: this.#requests,
-      replies: this.#replies,
-      timeouts: this.#timeouts,
-      aborted: this.#aborted,
-      errors: { ...this.#errors },
-      notifications: this.#notifications,
-      dropped: { ...d.errors, ...this.#dropped },
-      pending: this.#pending.size,
-    };
+    return this.#count.snapshot(this.#decoder, this.#router.delivered, this.#pending.size);
   }
 
   /** Starts reading from the port. Call once; throws Error if called again or after close. */
@@ -301,7 +146,7 @@ export class RvrLink {
   ): Promise<ResponseOf<N> | void> {
     this.#checkUsable(name);
     const def = commandByName(name);
-    const target = this.#targetOf(def, options.target);
+    const target = targetOf(def, options.target);
     const wantsReply = options.requestsResponse ?? def.response.length > 0;
     const timeoutMs = checkTimeout(
       `timeoutMs for ${name}`,
@@ -309,11 +154,11 @@ export class RvrLink {
     );
     const signal = options.signal;
     if (signal?.aborted) {
-      this.#aborted++;
+      this.#count.aborted++;
       throw signal.reason;
     }
     const started = performance.now();
-    const seq = this.#allocateSeq(name);
+    const seq = this.#pending.allocate(name, this.port.path);
     const bytes = encodeRequest(name, params, { seq, target, requestsResponse: wantsReply });
     if (!wantsReply) {
       try {
@@ -347,12 +192,12 @@ export class RvrLink {
     this.#pending.set(seq, entry);
     const timer = setTimeout(() => {
       if (entry.settled) return;
-      this.#timeouts++;
+      this.#count.timeouts++;
       entry.fail(new ResponseTimeoutError(name, timeoutMs, target, seq));
     }, timeoutMs);
     const onAbort = () => {
       if (entry.settled) return;
-      this.#aborted++;
+      this.#count.aborted++;
       entry.fail(signal?.reason);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -389,9 +234,9 @@ export class RvrLink {
   ): Promise<void> {
     this.#checkUsable(name);
     const def = commandByName(name);
-    const target = this.#targetOf(def, options.target);
+    const target = targetOf(def, options.target);
     const started = performance.now();
-    const seq = this.#allocateSeq(name);
+    const seq = this.#pending.allocate(name, this.port.path);
     const bytes = encodeRequest(name, params, { seq, target, requestsResponse: false });
     try {
       await this.#write(name, bytes);
@@ -412,34 +257,7 @@ export class RvrLink {
     handler: NotificationHandler<N>,
     options: NotificationOptions = {},
   ): () => void {
-    const def = commandByName(name);
-    if (def.kind !== "notification") {
-      throw new TypeError(
-        `"${name}" is a command, not a notification; use link.request("${name}", ...) instead.`,
-      );
-    }
-    if (typeof handler !== "function") {
-      throw new TypeError(`The handler for ${name} must be a function, got ${typeof handler}.`);
-    }
-    const node = checkNode(`The node filter for ${name}`, options.node);
-    const key = (def.did << 8) | def.cid;
-    let set = this.#handlers.get(key);
-    if (!set) {
-      set = new Set();
-      this.#handlers.set(key, set);
-    }
-    const entry: HandlerEntry = {
-      handler: handler as HandlerEntry["handler"],
-      node,
-      name,
-    };
-    set.add(entry);
-    return () => {
-      const current = this.#handlers.get(key);
-      if (!current) return;
-      current.delete(entry);
-      if (current.size === 0) this.#handlers.delete(key);
-    };
+    return this.#router.on(name, handler, options);
   }
 
   /**
@@ -448,14 +266,7 @@ export class RvrLink {
    * Returns a function that unregisters it.
    */
   onClose(listener: LinkCloseListener): () => void {
-    if (this.#state === "closed") {
-      this.#callCloseListener(listener, this.#closeError);
-      return () => {};
-    }
-    this.#closeListeners.add(listener);
-    return () => {
-      this.#closeListeners.delete(listener);
-    };
+    return this.#closeListeners.add(listener);
   }
 
   /** Rejects every pending request with LinkClosedError and closes the port. Idempotent. */
@@ -477,7 +288,7 @@ export class RvrLink {
 
   #checkUsable(name: string): void {
     if (this.#state === "closed") {
-      throw this.#closeError ?? new LinkClosedError(this.port.path);
+      throw this.#closeListeners.error ?? new LinkClosedError(this.port.path);
     }
     if (this.#state === "new") {
       throw new Error(
@@ -486,36 +297,13 @@ export class RvrLink {
     }
   }
 
-  #targetOf(def: CommandDef, target: NodeId | undefined): NodeId {
-    const checked = checkNode(`target for ${def.name}`, target);
-    if (checked !== undefined) return checked;
-    if (def.node === "any") {
-      throw new TypeError(
-        `"${def.name}" runs on either processor; pass { target: 1 } (Nordic) or { target: 2 } (ST).`,
-      );
-    }
-    return def.node;
-  }
-
-  #allocateSeq(name: string): number {
-    for (let i = 0; i < 256; i++) {
-      const seq = this.#nextSeq;
-      this.#nextSeq = (seq + 1) & 0xff;
-      if (!this.#pending.has(seq)) return seq;
-    }
-    throw new Error(
-      `Cannot send ${name}: all 256 sequence numbers are waiting for replies on ${this.port.path}; ` +
-        `limit concurrent requests (the robot answers one at a time anyway).`,
-    );
-  }
-
   async #write(name: string, bytes: Uint8Array): Promise<void> {
-    this.#requests++;
+    this.#count.requests++;
     try {
       await this.port.write(bytes);
     } catch (error) {
       if (this.#state === "closed") {
-        throw this.#closeError ?? new LinkClosedError(this.port.path);
+        throw this.#closeListeners.error ?? new LinkClosedError(this.port.path);
       }
       if (!this.port.isOpen) {
         // The port failed under this write (e.g. hangup) and will report its close shortly.
@@ -528,8 +316,8 @@ export class RvrLink {
         { cause: error },
       );
     }
-    this.#bytesOut += bytes.length;
-    this.#framesOut++;
+    this.#count.bytesOut += bytes.length;
+    this.#count.framesOut++;
   }
 
   #decodeReply<N extends RequestName>(name: N, reply: Packet): ResponseOf<N> {
@@ -542,10 +330,10 @@ export class RvrLink {
   }
 
   #onData(chunk: Uint8Array): void {
-    this.#bytesIn += chunk.length;
+    this.#count.bytesIn += chunk.length;
     for (const packet of this.#decoder.push(chunk)) {
       if (packet.flags & Flag.isResponse) this.#onReply(packet);
-      else this.#onNotification(packet);
+      else this.#router.deliver(packet);
     }
   }
 
@@ -560,7 +348,7 @@ export class RvrLink {
       });
       return;
     }
-    this.#replies++;
+    this.#count.replies++;
     if (packet.source !== undefined && nodeOfId(packet.source) !== entry.target) {
       log.debug("Reply to {command} came from node {node}, sent to node {target}", {
         command: entry.command,
@@ -571,58 +359,15 @@ export class RvrLink {
     const err = packet.err ?? 0;
     if (err !== 0) {
       const codeName = errorCodeName(err);
-      this.#errors[codeName] = (this.#errors[codeName] ?? 0) + 1;
+      this.#count.errors[codeName] = (this.#count.errors[codeName] ?? 0) + 1;
       entry.fail(new RobotError(entry.command, err, entry.target));
       return;
     }
     entry.succeed(packet);
   }
 
-  #onNotification(packet: Packet): void {
-    const def = commandById(packet.did, packet.cid);
-    const node = packet.source !== undefined
-      ? nodeOfId(packet.source)
-      : def && def.node !== "any"
-      ? def.node
-      : undefined;
-    if (!def || def.kind !== "notification" || (node !== 1 && node !== 2)) {
-      this.#drop("unknown_notification", {
-        did: hex(packet.did),
-        cid: hex(packet.cid),
-        source: packet.source === undefined ? "none" : hex(packet.source),
-      });
-      return;
-    }
-    let values: unknown;
-    try {
-      values = decodeResponse(def.name as NotificationName, packet.payload);
-    } catch (error) {
-      this.#drop("undecodable", {
-        notification: def.name,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return;
-    }
-    this.#notifications++;
-    const set = this.#handlers.get((packet.did << 8) | packet.cid);
-    if (!set) return;
-    const meta: NotificationMeta = { node };
-    for (const entry of [...set]) {
-      if (entry.node !== undefined && entry.node !== node) continue;
-      try {
-        entry.handler(values, meta);
-      } catch (error) {
-        this.#dropped.handler_error++;
-        log.error("Handler for {notification} threw: {error}", {
-          notification: entry.name,
-          error,
-        });
-      }
-    }
-  }
-
   #drop(reason: Exclude<LinkDropReason, (typeof FRAME_ERRORS)[number]>, detail: object): void {
-    this.#dropped[reason]++;
+    this.#count.dropped[reason]++;
     log.warn("Dropped packet from {path}: {reason}", { path: this.port.path, reason, ...detail });
   }
 
@@ -639,23 +384,8 @@ export class RvrLink {
   /** Marks the link closed, rejects every pending request, tells the close listeners once. */
   #shutDown(error: LinkClosedError | undefined): void {
     this.#state = "closed";
-    this.#closeError = error;
     const rejection = error ?? new LinkClosedError(this.port.path);
     for (const entry of this.#pending.values()) entry.fail(rejection);
-    const listeners = [...this.#closeListeners];
-    this.#closeListeners.clear();
-    for (const listener of listeners) this.#callCloseListener(listener, error);
-  }
-
-  #callCloseListener(listener: LinkCloseListener, error: LinkClosedError | undefined): void {
-    try {
-      listener(error);
-    } catch (thrown) {
-      this.#dropped.handler_error++;
-      log.error("Close listener on {path} threw: {error}", {
-        path: this.port.path,
-        error: thrown,
-      });
-    }
+    this.#closeListeners.fire(error);
   }
 }

@@ -1,39 +1,49 @@
 /**
  * The adapter from the tool catalog (src/tools) to the MCP SDK, and the only file that knows how
- * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (a strict
- * input schema: unknown keys are refused; the output schema with the simulated_robot mark; the
- * annotations) and runs its handler with a context made from the request: a correlation id (as
+ * the SDK registers and calls a tool. {@link registerTool} declares a catalog tool (the catalog's
+ * strict `inputSchema(tool)`; the output schema with the simulated_robot mark; the annotations),
+ * checks the call's arguments with the catalog's `parseArguments` as the transport read them off
+ * the wire (_wire_arguments.ts: the SDK's own copy has lost any `"__proto__"` key), a refusal
+ * being an `isError` result "Input validation error: <one line>", and runs its handler with a context made from the request: a correlation id (as
  * logtape context and in every robot command of the call), the request's AbortSignal
  * (notifications/cancelled), progress notifications when the client sent a progressToken, and
  * notes that go to the event log (rvr://events).
  *
  * Errors: a `DomainError` (or the call's own cancellation) becomes an `isError: true` result whose
  * text is its hint, the cause first and then the way out ({@link describeToolError}). Anything
- * else is a bug: it is logged with its stack at error level and rethrown. The SDK (1.x) then
- * answers with an `isError` result carrying the bare message (it turns every throw from a tool
- * handler into one; only URL-elicitation errors become JSON-RPC errors), so the client is told and
- * the session goes on, while the log has what a developer needs.
+ * else is a bug: it is logged with its stack at error level and rethrown. The SDK then answers
+ * with an `isError` result carrying the bare message (it turns every throw from a tool handler
+ * into one), so the client is told and the session goes on, while the log has what a developer
+ * needs. The same handler serves both protocol eras: progress goes out request-related (on the
+ * call's own stream in the 2026 era), and the signal aborts on notifications/cancelled (2025) or
+ * when the client closes the call's stream (2026).
  *
  * Private to src/mcp.
  *
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/shared/protocol"
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
 import type {
   CallToolResult,
-  ServerNotification,
-  ServerRequest,
+  McpServer,
+  RegisteredTool,
+  ServerContext,
   ToolAnnotations,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
-import { outputShape, runTool, type Tool, type ToolContext, type ToolRobot } from "../tools/mod.ts";
+import {
+  inputSchema,
+  InvalidArgumentsError,
+  outputShape,
+  parseArguments,
+  runTool,
+  type Tool,
+  type ToolContext,
+  type ToolRobot,
+} from "../tools/mod.ts";
+import { takeWireArguments } from "./_wire_arguments.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
@@ -59,7 +69,8 @@ export interface ToolEnv<R = ToolRobot> {
   notify(name: string, detail: string, data: Record<string, unknown>): void;
 }
 
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** The SDK's context of one request: its id, `_meta`, signal and notification channel. */
+export type Extra = ServerContext;
 
 let calls = 0;
 
@@ -107,11 +118,12 @@ function makeContext<R>(
   extra: Extra,
   env: ToolEnv<R>,
 ): ToolContext {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
+  const signal = extra.mcpReq.signal;
   let last = -Infinity;
   const progress = (progress: number, total?: number, message?: string) => {
     // The spec requires increasing progress: a value not above the last one sent is skipped.
-    if (token === undefined || extra.signal.aborted || !(progress > last)) return;
+    if (token === undefined || signal.aborted || !(progress > last)) return;
     last = progress;
     const params: {
       progressToken: string | number;
@@ -121,7 +133,7 @@ function makeContext<R>(
     } = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
-    extra.sendNotification({ method: "notifications/progress", params }).catch((error) => {
+    extra.mcpReq.notify({ method: "notifications/progress", params }).catch((error) => {
       log.warn("{tool}: progress notification not sent: {error}", {
         tool,
         error: describe(error),
@@ -130,17 +142,21 @@ function makeContext<R>(
   };
   return {
     correlationId,
-    signal: extra.signal,
+    signal,
     ...(token === undefined ? {} : { progress }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };
 }
 
-/** Registers the catalog tool `t` on `server`, run against `env`; see the module doc. */
+/**
+ * Registers the catalog tool `t` on `server`, run against `env`; see the module doc. `meta` goes
+ * into the tool's `_meta` in tools/list (an MCP App tool's `ui.resourceUri`, apps.ts).
+ */
 export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
   server: McpServer,
   t: Tool<I, O, R>,
   env: ToolEnv<R>,
+  meta?: Record<string, unknown>,
 ): RegisteredTool {
   const annotations: ToolAnnotations = {
     title: t.title,
@@ -152,19 +168,53 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R
   return server.registerTool(t.name, {
     title: t.title,
     description: t.description,
-    inputSchema: z.strictObject(t.input),
+    inputSchema: checkedInHandler(inputSchema(t)),
     outputSchema: z.object(outputShape(t)),
     annotations,
-  }, (args: unknown, extra: Extra) => call(t, args as z.output<z.ZodObject<I>>, extra, env));
+    ...(meta === undefined ? {} : { _meta: meta }),
+  }, (args: unknown, extra: Extra) => call(t, args, extra, env));
+}
+
+/**
+ * `schema` as the SDK lists it (its JSON Schema: tools/list shows the catalog's strict schema),
+ * but letting every value through the SDK's own check: the handler checks the arguments as they
+ * came off the wire with the catalog's `parseArguments`, which the SDK's copy could not show it
+ * (a dropped `"__proto__"`), and says what is wrong in one line.
+ */
+function checkedInHandler<S extends z.ZodType>(schema: S): S {
+  const standard = schema["~standard"];
+  return {
+    "~standard": { ...standard, validate: (value: unknown) => ({ value }) },
+  } as unknown as S;
+}
+
+/** The text of a refused argument set: the SDK's phrase, then the catalog's one line. */
+function refusedArguments(error: InvalidArgumentsError, correlationId: string): CallToolResult {
+  return {
+    content: [{ type: "text", text: `Input validation error: ${error.hint}` }],
+    isError: true,
+    _meta: { [CORRELATION_META_KEY]: correlationId, [ERROR_META_KEY]: error.name },
+  };
 }
 
 async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
   t: Tool<I, O, R>,
-  args: z.output<z.ZodObject<I>>,
+  sdkArgs: unknown,
   extra: Extra,
   env: ToolEnv<R>,
 ): Promise<CallToolResult> {
   const correlationId = newCorrelationId(t.name);
+  // The arguments as the transport read them (own "__proto__" keys intact); the SDK's copy only
+  // on a transport that reads no text (in-memory).
+  const wire = takeWireArguments(extra.mcpReq.id, t.name);
+  let args: z.output<z.ZodObject<I>>;
+  try {
+    args = parseArguments(t, wire.found ? wire.arguments : sdkArgs);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentsError)) throw error;
+    log.info("{tool} refused its arguments: {error}", { tool: t.name, error: error.message });
+    return refusedArguments(error, correlationId);
+  }
   const ctx = makeContext(t.name, correlationId, extra, env);
   return await withContext({ correlationId, tool: t.name }, async () => {
     const started = performance.now();

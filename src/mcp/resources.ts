@@ -7,24 +7,27 @@
  * | `rvr://sensors` | streaming status and the latest sample per streamed sensor with its age | every decoded sample, streaming started/stopped |
  * | `rvr://events` | recent robot notifications, safety events and setting changes (a bounded ring buffer, oldest dropped first) | every new entry |
  *
- * `notifications/resources/updated` goes out only for subscribed resources and at most once per
- * `updateWindowMs` (default {@link DEFAULT_UPDATE_WINDOW_MS}) per resource: the first change
- * after a quiet window is announced at once, later ones in the window are folded into one
- * announcement at its end, so the last change is never lost.
+ * `notifications/resources/updated` goes out at most once per `updateWindowMs` (default
+ * {@link DEFAULT_UPDATE_WINDOW_MS}) per resource: the first change after a quiet window is
+ * announced at once, later ones in the window are folded into one announcement at its end, so the
+ * last change is never lost ({@link watchResources}). Who hears it depends on the era:
+ *
+ * - 2025 (`updates: "subscribed"`): the session's own `resources/subscribe` list decides, and the
+ *   server sends the notification on its connection;
+ * - 2026 on stdio (`updates: "all"`): every change is sent and the SDK's `subscriptions/listen`
+ *   router passes it to the streams that asked for that URI;
+ * - 2026 over HTTP (`updates: "off"`): each request has its own short-lived server, so one watch
+ *   per endpoint publishes to the handler's listen streams instead (src/mcp/http.ts).
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
 import {
-  ErrorCode,
-  McpError,
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type ReadResourceResult,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import type { Subscription } from "../core/mod.ts";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { connectionStatus, safetyView, sensorDataView } from "../tools/mod.ts";
@@ -212,11 +215,77 @@ export class UpdateThrottle {
   }
 }
 
+/**
+ * Which resource changes this server announces on its own connection: those its client
+ * subscribed to (2025 era: `resources/subscribe`), all of them (2026 era on stdio, where the SDK
+ * routes them to the `subscriptions/listen` streams that asked), or none (2026 era over HTTP,
+ * where the endpoint's one watch publishes them).
+ */
+export type ResourceUpdates = "subscribed" | "all" | "off";
+
 export interface ResourceOptions {
   /** Throttle window per resource, ms (default 100). */
   updateWindowMs?: number;
   /** The log behind rvr://events; default: a new one owned (and disposed) by this server. */
   eventLog?: RobotEventLog;
+  /** Default "subscribed" (the 2025 era). */
+  updates?: ResourceUpdates;
+}
+
+export interface WatchOptions {
+  /** Throttle window per resource, ms (default 100). */
+  updateWindowMs?: number;
+  /** Whether a change of `uri` is announced at all (default: every one). */
+  wants?: (uri: ResourceUri) => boolean;
+  /** Sends `notifications/resources/updated` for `uri`. */
+  announce: (uri: ResourceUri) => void;
+}
+
+/** A running watch of the resources' sources ({@link watchResources}). */
+export interface ResourceWatch {
+  /** Marks a resource changed (announced if wanted, throttled). */
+  changed(name: ResourceName): void;
+  dispose(): void;
+}
+
+/**
+ * Watches what the resources show (robot state on the bus, the event log, sensor readings) and
+ * announces each change of a wanted resource, throttled per resource (module doc).
+ */
+export function watchResources(
+  deps: Pick<ServerDeps, "runtime" | "streams">,
+  eventLog: RobotEventLog,
+  options: WatchOptions,
+): ResourceWatch {
+  const windowMs = options.updateWindowMs ?? DEFAULT_UPDATE_WINDOW_MS;
+  const wants = options.wants ?? (() => true);
+  const throttles = Object.fromEntries(
+    (Object.entries(RESOURCE_URIS) as [ResourceName, ResourceUri][]).map((
+      [name, uri],
+    ) => [name, new UpdateThrottle(windowMs, () => options.announce(uri))]),
+  ) as Record<ResourceName, UpdateThrottle>;
+  const changed = (name: ResourceName) => {
+    if (wants(RESOURCE_URIS[name])) throttles[name].changed();
+  };
+  const subscription = deps.runtime.bus.subscribe("robot.state", (e) => {
+    if (e.payload.aspect === "sensors") changed("sensors");
+    else changed("status");
+  }, { name: "mcp-resources-state" });
+  const offs = [
+    eventLog.onAppend((e) => {
+      changed("events");
+      if (e.kind !== "notification") changed("status");
+    }),
+    deps.streams.onReading(() => changed("sensors")),
+  ];
+  return {
+    changed,
+    dispose() {
+      subscription.unsubscribe();
+      for (const off of offs) off();
+      for (const t of Object.values(throttles)) t.dispose();
+    },
+  };
 }
 
 /** What resources.ts registered, to be disposed when the server closes. */
@@ -257,31 +326,16 @@ export function eventsContent(eventLog: RobotEventLog): Record<string, unknown> 
   };
 }
 
-/** Registers the three resources and their subscriptions on `server`. */
+/** Registers the three resources and, for the 2025 era, their subscriptions on `server`. */
 export function registerResources(
   server: McpServer,
   deps: ServerDeps,
   options: ResourceOptions = {},
 ): RegisteredResources {
-  const windowMs = options.updateWindowMs ?? DEFAULT_UPDATE_WINDOW_MS;
+  const updates = options.updates ?? "subscribed";
   const ownLog = options.eventLog === undefined;
   const eventLog = options.eventLog ?? new RobotEventLog(deps.runtime.bus);
   const subscribed = new Set<ResourceUri>();
-
-  const announce = (uri: ResourceUri) => () => {
-    if (!subscribed.has(uri) || !server.isConnected()) return;
-    server.server.sendResourceUpdated({ uri }).catch((error) => {
-      log.warn("resources/updated for {uri} not sent: {error}", { uri, error: String(error) });
-    });
-  };
-  const throttles = Object.fromEntries(
-    (Object.entries(RESOURCE_URIS) as [ResourceName, ResourceUri][]).map((
-      [name, uri],
-    ) => [name, new UpdateThrottle(windowMs, announce(uri))]),
-  ) as Record<ResourceName, UpdateThrottle>;
-  const changed = (name: ResourceName) => {
-    if (subscribed.has(RESOURCE_URIS[name])) throttles[name].changed();
-  };
 
   server.registerResource("status", RESOURCE_URIS.status, {
     title: "Robot status",
@@ -308,43 +362,39 @@ export function registerResources(
 
   const checkUri = (uri: string): ResourceUri => {
     if ((URIS as string[]).includes(uri)) return uri as ResourceUri;
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `Unknown resource ${uri}; subscribable resources are ${URIS.join(", ")}.`,
     );
   };
-  server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
-    subscribed.add(checkUri(request.params.uri));
-    return {};
-  });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
-    subscribed.delete(checkUri(request.params.uri));
-    return {};
-  });
+  if (updates === "subscribed") {
+    server.server.setRequestHandler("resources/subscribe", (request) => {
+      subscribed.add(checkUri(request.params.uri));
+      return {};
+    });
+    server.server.setRequestHandler("resources/unsubscribe", (request) => {
+      subscribed.delete(checkUri(request.params.uri));
+      return {};
+    });
+  }
 
-  const bus = deps.runtime.bus;
-  const subscriptions: Subscription[] = [
-    bus.subscribe("robot.state", (e) => {
-      if (e.payload.aspect === "sensors") changed("sensors");
-      else changed("status");
-    }, { name: "mcp-resources-state" }),
-  ];
-  const offs = [
-    eventLog.onAppend((e) => {
-      changed("events");
-      if (e.kind !== "notification") changed("status");
-    }),
-    deps.streams.onReading(() => changed("sensors")),
-  ];
+  const watch = updates === "off" ? undefined : watchResources(deps, eventLog, {
+    updateWindowMs: options.updateWindowMs,
+    wants: updates === "subscribed" ? (uri) => subscribed.has(uri) : undefined,
+    announce: (uri) => {
+      if (!server.isConnected()) return;
+      server.server.sendResourceUpdated({ uri }).catch((error) => {
+        log.warn("resources/updated for {uri} not sent: {error}", { uri, error: String(error) });
+      });
+    },
+  });
 
   return {
     eventLog,
     subscribed,
-    changed,
+    changed: (name) => watch?.changed(name),
     dispose() {
-      for (const s of subscriptions) s.unsubscribe();
-      for (const off of offs) off();
-      for (const t of Object.values(throttles)) t.dispose();
+      watch?.dispose();
       subscribed.clear();
       if (ownLog) eventLog.dispose();
     },

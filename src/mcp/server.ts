@@ -1,37 +1,47 @@
 /**
  * The MCP server: every RVR tool of the catalog (src/tools, registered by _tool.ts), the three
- * resources (resources.ts), logging
+ * resources (resources.ts), the prompts (prompts.ts), the MCP App resources (apps.ts), logging
  * (safety events and robot warnings reach the client as log messages), and the server
- * instructions. {@link createServer} builds one per transport (stdio, or each Streamable HTTP
- * session), all driving the same runtime; {@link RvrMcpServer.close} (or the transport closing)
- * releases its bus subscriptions and timers.
+ * instructions. {@link createServer} is the one factory behind every transport and both
+ * protocol eras: the SDK's entries (`serveStdio` in main.ts, `createMcpHandler` in http.ts) call
+ * it for a stdio connection, a 2025-era Streamable HTTP session, or one 2026-era HTTP request,
+ * all driving the same runtime; {@link RvrMcpServer.close} (or the transport closing) releases its
+ * bus subscriptions and timers.
+ *
+ * Eras: a 2025-era server (`era: "legacy"`, the default) has sessions, `resources/subscribe`
+ * and unsolicited log messages. A 2026-07-28 server (`era: "modern"`) has none of these: the
+ * robot's events reach the client as `notifications/resources/updated` of rvr://events (and
+ * rvr://status) on the `subscriptions/listen` streams that asked for them (resources.ts).
  *
  * Logging: every bus "safety" event becomes `notifications/message` (logger "rvr.safety") at a
  * level by type: emergency stop latched and auto-stops "warning", stall "warning", motor fault
  * "error", thermal "warning" (critical: "error"), battery critical "critical", recoveries and
  * e-stop cleared "notice", speed limiting "debug". Robot notifications add battery low
  * ("warning", logger "rvr.robot"), will sleep ("warning") and did sleep ("notice"). The
- * client's logging/setLevel filters them.
+ * client's logging/setLevel filters them. 2025 era only (2026-07-28 deprecates logging and has
+ * no unsolicited messages).
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { type LoggingLevel, McpServer } from "@modelcontextprotocol/server";
 import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
 import { BATTERY_STATES } from "../core/mod.ts";
-import { CATALOG } from "../tools/mod.ts";
+import { CATALOG, TOOL_NAMES as CATALOG_TOOL_NAMES } from "../tools/mod.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
+import { APP_TOOL_NAMES, registerApps } from "./apps.ts";
 import { registerResources, type ResourceOptions } from "./resources.ts";
+import { type PromptOptions, registerPrompts } from "./prompts.ts";
 
 export type { ServerDeps } from "./_tool.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
-/** The catalog's tools by group, and their names in the order tools/list shows them. */
-export { TOOL_GROUPS, TOOL_NAMES } from "../tools/mod.ts";
+/** The catalog's tools by group. */
+export { TOOL_GROUPS } from "../tools/mod.ts";
+
+/** Every tool's name in the order tools/list shows them: the catalog's, then the apps' (apps.ts). */
+export const TOOL_NAMES: readonly string[] = [...CATALOG_TOOL_NAMES, ...APP_TOOL_NAMES];
 
 export const SERVER_NAME = "rvr-mcp";
 
@@ -46,14 +56,20 @@ Safety: speeds above the speed limit (get_safety_status, set_speed_limit; defaul
 
 Moves that take time (drive_to_position, drive_forward, drive_backward, pivot, calibrate_magnetometer) return when done; send a progressToken for progress, cancel the request to stop the robot.
 
-Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too.
+Sensors: one-shot readings have get_* tools (battery, temperatures, encoders, magnetometer, ambient light, colour, IR). For continuous data call start_sensor_streaming, then read get_sensor_data or subscribe to rvr://sensors; each sample has its age. rvr://status and rvr://events are subscribable too. get_telemetry returns everything a dashboard shows in one call; show_dashboard opens a live dashboard (map, battery, e-stop state, an EMERGENCY STOP button for the person) inside the chat where the client shows MCP Apps.
 
 Errors come back as tool errors that name the cause and what to do (e.g. call connect, or clear_emergency_stop first).
 
 Simulation: a result with simulated_robot: true came from the built-in simulated RVR, not a real robot; tell the person so.`;
 
+/** The protocol era a server instance serves: 2025-era (`initialize`) or 2026-07-28. */
+export type Era = "legacy" | "modern";
+
 /** Options beyond the deps. */
-export interface ServerOptions extends ResourceOptions {}
+export interface ServerOptions extends ResourceOptions, PromptOptions {
+  /** Default "legacy". The SDK's serving entries say which one each instance serves. */
+  era?: Era;
+}
 
 /** An McpServer that releases what it registered on the runtime when it closes. */
 export class RvrMcpServer extends McpServer {
@@ -184,25 +200,34 @@ function forwardRobotLogs(server: McpServer, bus: RobotBus): () => void {
  * Connect it to a transport; close it (or let the transport close) to release its subscriptions.
  */
 export function createServer(deps: ServerDeps, options: ServerOptions = {}): RvrMcpServer {
+  const legacy = (options.era ?? "legacy") === "legacy";
   const server = new RvrMcpServer(
     { name: SERVER_NAME, title: "Sphero RVR", version: deps.version },
     {
       capabilities: {
-        logging: {},
+        ...(legacy ? { logging: {} } : {}),
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
+        // The prompt catalog (prompts.ts); the SDK adds `completions` for their completable
+        // arguments.
+        prompts: { listChanged: true },
       },
       instructions: INSTRUCTIONS,
     },
   );
-  const resources = registerResources(server, deps, options);
+  const resources = registerResources(server, deps, {
+    ...options,
+    updates: options.updates ?? (legacy ? "subscribed" : "all"),
+  });
   server.onDispose(() => resources.dispose());
   const env: ToolEnv = {
     robot: deps.runtime,
     notify: (name, detail, data) => resources.eventLog.noteSetting(name, detail, data),
   };
   for (const tool of CATALOG) registerTool(server, tool, env);
-  server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
+  registerPrompts(server, deps.runtime, options);
+  registerApps(server, deps, env);
+  if (legacy) server.onDispose(forwardRobotLogs(server, deps.runtime.bus));
   const previous = server.server.onclose;
   server.server.onclose = () => {
     server.dispose();

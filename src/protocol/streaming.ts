@@ -188,10 +188,27 @@ function maxRaw(bytes: DataBytes): number {
   return bytes === 4 ? 0xffffffff : bytes === 2 ? 0xffff : 0xff;
 }
 
-/** Raw unsigned value -> engineering value (both SDKs' formula; integers truncated). */
+/**
+ * Raw unsigned value -> engineering value: `min + raw / (2^N - 1) * (max - min)` (both SDKs'
+ * formula, in their order of operations, so real attributes give the very same double). Integer
+ * attributes are that value truncated, computed in integers, so they are exact by construction
+ * rather than by the luck of rounding: the raw value itself whenever the range is 0..2^N-1
+ * (encoders and core time at 32-bit, R/G/B/Index at 8-bit).
+ */
 export function normalize(raw: number, bytes: DataBytes, a: StreamAttribute): number {
-  const v = a.min + (raw / maxRaw(bytes)) * (a.max - a.min);
-  return a.integer ? Math.trunc(v) : v;
+  if (a.integer) return normalizeInteger(raw, maxRaw(bytes), a.min, a.max - a.min);
+  return a.min + (raw / maxRaw(bytes)) * (a.max - a.min);
+}
+
+/**
+ * trunc(min + raw * span / top), exact. The range 0..top itself (the identity) is the common case
+ * on the wire; other sizes (R at 16-bit, encoders at 8-bit) go through BigInt, whose division
+ * truncates like Math.trunc.
+ */
+function normalizeInteger(raw: number, top: number, min: number, span: number): number {
+  if (span === top) return min + raw;
+  const t = BigInt(top);
+  return Number((BigInt(min) * t + BigInt(raw) * BigInt(span)) / t);
 }
 
 /** Engineering value -> raw unsigned value (clamped to the attribute's range). */
@@ -264,12 +281,13 @@ export function parseTokenByte(byte: number): { token: number; valid: boolean } 
 }
 
 /**
- * Decodes a streaming_service_data_notify payload (`sensor_data` after the token byte) against
- * the slot's entries. Throws RangeError when the length does not match the configuration.
+ * Decodes a streaming_service_data_notify payload (`sensor_data` after the token byte: the link's
+ * byte array or a Uint8Array, read as is, never copied) against the slot's entries. Throws
+ * RangeError when the length does not match the configuration.
  */
 export function decodeSlotData(
   entries: readonly SlotEntry[],
-  data: Uint8Array,
+  data: ArrayLike<number>,
 ): Record<string, Record<string, number>> {
   const expected = slotDataLength(entries);
   if (data.length !== expected) {
@@ -279,13 +297,13 @@ export function decodeSlotData(
       }) produces ${expected}.`,
     );
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out: Record<string, Record<string, number>> = {};
   let o = 0;
   for (const e of entries) {
     const values: Record<string, number> = {};
     for (const a of e.service.attributes) {
-      const raw = e.bytes === 4 ? view.getUint32(o) : e.bytes === 2 ? view.getUint16(o) : data[o];
+      let raw = 0; // unsigned big-endian
+      for (let i = 0; i < e.bytes; i++) raw = raw * 256 + (data[o + i] & 0xff);
       values[a.name] = normalize(raw, e.bytes, a);
       o += e.bytes;
     }

@@ -231,7 +231,14 @@ export class Pipeline {
     const result = await this.#queue.enqueue(
       command,
       (_command, signal) => this.#execute(name, params, spec, options, signal),
-      { priority: spec.priority, timeoutMs: options.timeoutMs, signal: options.signal },
+      {
+        priority: spec.priority,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        // Read-only queries are matched to their replies by sequence number: they may be in
+        // flight together. Movement and configuration run alone, in order.
+        shared: spec.kind === "query",
+      },
     );
     if (isSuperseded(result)) {
       this.#metrics.queueSupersededTotal.inc({ key: result.supersedeKey });

@@ -1,6 +1,9 @@
 /**
  * The connection to the robot: open the port, wake the robot, prove both processors answer, keep
- * watching it, and find it again when it goes silent.
+ * watching it, and find it again when it goes silent. The Connection here composes the concepts
+ * in connection/: the wake/ready handshake (wake.ts), the heartbeat (heartbeat.ts), the background
+ * reconnect loop (reconnect_loop.ts), connect joining (joining.ts) and the callers waiting for the
+ * robot (waiters.ts); other files import them through this one.
  *
  * - Connect = open the port, `wake` with a reply requested, then an empty echo to each processor,
  *   retried with a growing pause until the wake deadline (RVR_WAKE_TIMEOUT). No fixed sleep: the
@@ -23,159 +26,56 @@
  * failed explicit connect.
  */
 import { getLogger } from "@logtape/logtape";
-import { backoff, delay } from "../core/async.ts";
-import type { Metrics } from "../core/metrics.ts";
-import type { ConnectionStatus, StateStore } from "../core/state.ts";
-import { type BytePort, ResponseTimeoutError, RvrLink, type RvrLinkOptions } from "../link/mod.ts";
-import { NotConnectedError, RobotNotRespondingError } from "./errors.ts";
+import type { ConnectionStatus } from "../core/state.ts";
+import { RvrLink } from "../link/mod.ts";
+import { NotConnectedError } from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
+import { Heartbeat } from "./connection/heartbeat.ts";
+import { ConnectInProgress, settled } from "./connection/joining.ts";
+import { ReconnectLoop } from "./connection/reconnect_loop.ts";
+import type {
+  ClosingHook,
+  ConnectionOptions,
+  ConnectResult,
+  OpenedPort,
+  PortSpec,
+} from "./connection/types.ts";
+import { LinkWaiters } from "./connection/waiters.ts";
+import { wakeRobot } from "./connection/wake.ts";
+
+export type {
+  ClosingHook,
+  ConnectionOptions,
+  ConnectResult,
+  OpenedPort,
+  PortOpener,
+  PortSpec,
+} from "./connection/types.ts";
+export { type WakeOptions, wakeRobot } from "./connection/wake.ts";
+export { HEARTBEAT_MISSES } from "./connection/heartbeat.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-/** A port opened for one connection, with how to release it (and anything behind it). */
-export interface OpenedPort {
-  port: BytePort;
-  /** True when the built-in simulator is on the other end. */
-  simulated: boolean;
-  close(): Promise<void>;
-}
-
-/** Where to connect: a tty path (or "sim"/"auto", resolved by the opener) and a baud rate. */
-export interface PortSpec {
-  path: string;
-  baudRate: number;
-}
-
-export type PortOpener = (spec: PortSpec) => Promise<OpenedPort>;
-
-export interface ConnectionOptions {
-  openPort: PortOpener;
-  /** What `connect()` without arguments and the background reconnect use. */
-  spec: PortSpec;
-  state: StateStore;
-  metrics?: Metrics;
-  /** RVR_WAKE_TIMEOUT in ms: how long one connect may try. */
-  wakeTimeoutMs: number;
-  /** RVR_HEARTBEAT_MS; 0 disables the heartbeat. */
-  heartbeatMs: number;
-  /** Default reply timeout of the link (RVR_REQUEST_TIMEOUT_MS). */
-  requestTimeoutMs: number;
-  /** More options for every link (e.g. a request observer for metrics). */
-  linkOptions?: Omit<RvrLinkOptions, "defaultTimeoutMs">;
-  /** Pauses between background reconnect attempts. Default 250 ms growing to 5 s. */
-  reconnectInitialMs?: number;
-  reconnectMaxMs?: number;
-}
-
-export interface ConnectResult {
-  port: string;
-  simulated: boolean;
-  wakeMs: number;
-  attempts: number;
-}
-
-/** Run before a link is closed on purpose or after it went silent; e.g. put drive_stop on the wire. */
-export type ClosingHook = (link: RvrLink, reason: string) => Promise<void> | void;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export interface WakeOptions {
-  /** Give up after this long. */
-  timeoutMs: number;
-  /** Per-attempt reply timeout; default min(500, timeoutMs). */
-  attemptTimeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-/**
- * Wakes the robot and waits until both processors answer an echo. Throws
- * RobotNotRespondingError after `timeoutMs`.
- */
-export async function wakeRobot(
-  link: RvrLink,
-  portPath: string,
-  options: WakeOptions,
-): Promise<{ elapsedMs: number; attempts: number }> {
-  const started = performance.now();
-  const deadline = started + options.timeoutMs;
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? Math.min(500, options.timeoutMs);
-  const pauses = backoff({ initialMs: 20, maxMs: 250 });
-  const signal = options.signal;
-  let attempts = 0;
-  let lastError: unknown;
-  let heardAnything = false;
-  while (true) {
-    signal?.throwIfAborted();
-    attempts++;
-    const timeoutMs = Math.max(10, Math.min(attemptTimeoutMs, deadline - performance.now()));
-    try {
-      await link.request("wake", {}, { requestsResponse: true, timeoutMs, signal });
-      heardAnything = true;
-      await link.request("echo", { data: [] }, { target: 1, timeoutMs, signal });
-      await link.request("echo", { data: [] }, { target: 2, timeoutMs, signal });
-      return { elapsedMs: performance.now() - started, attempts };
-    } catch (e) {
-      if (signal?.aborted || !link.isOpen) throw e;
-      lastError = e;
-      if (!(e instanceof ResponseTimeoutError)) heardAnything = true;
-      log.debug("Wake attempt {attempts} failed: {error}", { attempts, error: describe(e) });
-    }
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      throw new RobotNotRespondingError(portPath, options.timeoutMs, lastError, heardAnything);
-    }
-    // A short, growing pause so a robot that is still booting is not flooded.
-    await delay(Math.min(pauses.next().value as number, left), { signal });
-  }
-}
-
-/**
- * Waits until an earlier connect has finished, however it ended: its result or error was already
- * given to its own caller and recorded in the state (`error`), so here only its end matters.
- */
-async function settled(connect: Promise<unknown> | undefined): Promise<void> {
-  try {
-    await connect;
-  } catch (e) {
-    log.debug("An earlier connect ended with {error} (reported to its caller)", {
-      error: describe(e),
-    });
-  }
-}
-
-/** How a connect in progress ended, for the callers waiting in awaitLink. */
-type Outcome = { link: RvrLink } | { error: unknown };
-
-function sameSpec(a: PortSpec, b: PortSpec): boolean {
-  return a.path === b.path && a.baudRate === b.baudRate;
-}
-
 /** What awaitLink waits beyond the wake timeout, for a failed attempt to close its port, ms. */
 export const AWAIT_LINK_GRACE_MS = 500;
-
-/** Misses in a row after which the heartbeat declares the robot silent. */
-export const HEARTBEAT_MISSES = 2;
 
 export class Connection implements LinkProvider {
   readonly #o: ConnectionOptions;
   #spec: PortSpec;
   #link: RvrLink | undefined;
   #opened: OpenedPort | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #heartbeatBusy = false;
-  #misses = 0;
-  /** Aborts the background reconnect loop (and the connect attempt it runs). */
-  #background: AbortController | undefined;
-  #backgroundDone: Promise<void> | undefined;
-  #connecting: Promise<ConnectResult> | undefined;
-  /** Where the connect in `#connecting` goes (a connect to the same place joins it). */
-  #connectingSpec: PortSpec | undefined;
+  readonly #heartbeat: Heartbeat;
+  /** The background connect: auto-connect at start-up, reconnect after a lost link. */
+  readonly #background: ReconnectLoop;
+  readonly #inProgress = new ConnectInProgress();
   /** Set from the moment a lost link is noticed until the background reconnect runs. */
   #losing = false;
   /** Callers of awaitLink waiting for the outcome of the connect in progress. */
-  readonly #waiters = new Set<(outcome: Outcome) => void>();
+  readonly #waiters = new LinkWaiters();
   #closed = false;
   #lastResult: ConnectResult | undefined;
   readonly #connected = new Set<(link: RvrLink) => void>();
@@ -185,6 +85,19 @@ export class Connection implements LinkProvider {
   constructor(options: ConnectionOptions) {
     this.#o = options;
     this.#spec = options.spec;
+    this.#heartbeat = new Heartbeat({
+      periodMs: options.heartbeatMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      metrics: options.metrics,
+      isCurrent: (link) => this.#link === link,
+      onSilent: (reason) => this.#lost(reason),
+    });
+    this.#background = new ReconnectLoop({
+      initialMs: options.reconnectInitialMs,
+      maxMs: options.reconnectMaxMs,
+      attempt: (signal) => this.#attempt(signal),
+      onFailure: (e, first) => this.#backgroundFailed(e, first),
+    });
   }
 
   get status(): ConnectionStatus {
@@ -216,7 +129,7 @@ export class Connection implements LinkProvider {
    * background reconnect after a lost link (also in its pauses between attempts).
    */
   get connecting(): boolean {
-    return this.#connecting !== undefined || this.#background !== undefined || this.#losing;
+    return this.#inProgress.current !== undefined || this.#background.running || this.#losing;
   }
 
   awaitLink(options: { signal?: AbortSignal } = {}): Promise<RvrLink> {
@@ -230,41 +143,19 @@ export class Connection implements LinkProvider {
     }
     // A connect ends within the wake timeout (plus closing its port): its own outcome comes first.
     const waitMs = this.#o.wakeTimeoutMs + AWAIT_LINK_GRACE_MS;
-    return new Promise<RvrLink>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(onOutcome);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onOutcome = (outcome: Outcome) => {
-        done();
-        if ("link" in outcome) resolve(outcome.link);
-        else reject(outcome.error);
-      };
-      const onAbort = () => {
-        done();
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        done();
+    return this.#waiters.wait({
+      waitMs,
+      signal,
+      onTimeout: () => {
         const c = this.#o.state.connection;
-        reject(
-          new NotConnectedError(
-            c.status,
-            `still connecting to ${this.#spec.path} after ${waitMs} ms (RVR_WAKE_TIMEOUT ` +
-              `${this.#o.wakeTimeoutMs} ms)` +
-              (c.error ? `; last error: ${c.error}` : ""),
-          ),
+        return new NotConnectedError(
+          c.status,
+          `still connecting to ${this.#spec.path} after ${waitMs} ms (RVR_WAKE_TIMEOUT ` +
+            `${this.#o.wakeTimeoutMs} ms)` +
+            (c.error ? `; last error: ${c.error}` : ""),
         );
-      }, waitMs);
-      this.#waiters.add(onOutcome);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      },
     });
-  }
-
-  /** Tells the callers waiting in awaitLink how the connect in progress ended. */
-  #settleWaiters(outcome: Outcome): void {
-    for (const waiter of [...this.#waiters]) waiter(outcome);
   }
 
   onConnected(listener: (link: RvrLink) => void): () => void {
@@ -293,13 +184,14 @@ export class Connection implements LinkProvider {
   connect(spec: Partial<PortSpec> = {}, signal?: AbortSignal): Promise<ConnectResult> {
     if (this.#closed) return Promise.reject(new Error("The connection manager is closed."));
     const next = { ...this.#spec, ...spec };
-    const previous = this.#connecting;
-    if (previous !== undefined && this.#connectingSpec && sameSpec(this.#connectingSpec, next)) {
+    const joined = this.#inProgress.joinable(next);
+    if (joined !== undefined) {
       log.info("A connect to {path} is already in progress; joining it", { path: next.path });
-      return previous;
+      return joined;
     }
+    const previous = this.#inProgress.current;
     const run = async () => {
-      await this.#stopBackground();
+      await this.#background.stop();
       await settled(previous);
       if (this.#link) await this.#teardown("reconnect requested");
       // The state table only enters `connecting` from disconnected or error.
@@ -313,8 +205,8 @@ export class Connection implements LinkProvider {
       } catch (e) {
         this.#moveTo("error", "connect failed", e);
         // Callers waiting for the robot get this connect's error, unless a newer one follows.
-        if (this.#connecting === p) {
-          this.#settleWaiters({
+        if (this.#inProgress.current === p) {
+          this.#waiters.settle({
             error: signal?.aborted
               ? new NotConnectedError("error", `the connect to ${next.path} was cancelled`)
               : e,
@@ -323,14 +215,7 @@ export class Connection implements LinkProvider {
         throw e;
       }
     };
-    const p: Promise<ConnectResult> = run().finally(() => {
-      if (this.#connecting === p) {
-        this.#connecting = undefined;
-        this.#connectingSpec = undefined;
-      }
-    });
-    this.#connecting = p;
-    this.#connectingSpec = next;
+    const p: Promise<ConnectResult> = this.#inProgress.begin(run, next);
     return p;
   }
 
@@ -339,9 +224,9 @@ export class Connection implements LinkProvider {
    * growing pauses until it answers, `disconnect()` or `close()`.
    */
   startAutoConnect(): void {
-    if (this.#closed || this.#link || this.#background || this.#connecting) return;
+    if (this.#closed || this.#link || this.#background.running || this.#inProgress.current) return;
     this.#moveTo("connecting", `auto-connect to ${this.#spec.path}`);
-    this.#runBackground(false);
+    this.#background.start(false);
   }
 
   /** Resolves once the robot is connected (e.g. after auto-connect); rejects if `signal` aborts. */
@@ -364,12 +249,12 @@ export class Connection implements LinkProvider {
 
   /** Puts drive_stop on the wire (closing hooks), closes the link and stays disconnected. */
   async disconnect(reason = "disconnect requested"): Promise<void> {
-    await this.#stopBackground();
-    await settled(this.#connecting);
+    await this.#background.stop();
+    await settled(this.#inProgress.current);
     await this.#teardown(reason);
     if (this.status !== "disconnected") this.#moveTo("disconnected", reason);
     if (!this.connecting) {
-      this.#settleWaiters({ error: new NotConnectedError("disconnected", reason) });
+      this.#waiters.settle({ error: new NotConnectedError("disconnected", reason) });
     }
   }
 
@@ -419,7 +304,7 @@ export class Connection implements LinkProvider {
     this.#link = link;
     this.#opened = opened;
     this.#lastResult = result;
-    this.#misses = 0;
+    this.#heartbeat.reset();
     link.onClose((error) => {
       if (this.#link !== link) return; // closed on purpose by #teardown
       void this.#lost(`link closed: ${error?.message ?? "port closed"}`);
@@ -433,9 +318,7 @@ export class Connection implements LinkProvider {
         : "RVR connected on {port}: both processors answer after {wakeMs} ms",
       { ...result },
     );
-    if (this.#o.heartbeatMs > 0) {
-      this.#heartbeat = setInterval(() => void this.#beat(link), this.#o.heartbeatMs);
-    }
+    this.#heartbeat.start(link);
     for (const listener of [...this.#connected]) {
       try {
         listener(link);
@@ -444,32 +327,7 @@ export class Connection implements LinkProvider {
       }
     }
     // After the listeners: the safety set-up is queued before any waiting caller's command.
-    this.#settleWaiters({ link });
-  }
-
-  async #beat(link: RvrLink): Promise<void> {
-    if (this.#heartbeatBusy || this.#link !== link) return;
-    this.#heartbeatBusy = true;
-    try {
-      await link.request("echo", { data: [] }, {
-        target: 1,
-        timeoutMs: Math.min(this.#o.requestTimeoutMs, this.#o.heartbeatMs),
-      });
-      this.#misses = 0;
-    } catch (e) {
-      if (this.#link !== link) return;
-      this.#misses++;
-      this.#o.metrics?.heartbeatFailuresTotal.inc();
-      log.warn("Heartbeat echo missed ({misses} in a row): {error}", {
-        misses: this.#misses,
-        error: describe(e),
-      });
-      if (this.#misses >= HEARTBEAT_MISSES) {
-        await this.#lost(`robot silent: ${this.#misses} heartbeat echoes unanswered`);
-      }
-    } finally {
-      this.#heartbeatBusy = false;
-    }
+    this.#waiters.settle({ link });
   }
 
   /** The robot went away while connected: stop it if we still can, then look for it again. */
@@ -480,67 +338,31 @@ export class Connection implements LinkProvider {
     try {
       await this.#teardown(reason);
       this.#moveTo("reconnecting", reason);
-      this.#runBackground(true);
+      this.#background.start(true);
     } finally {
       this.#losing = false;
     }
   }
 
-  #runBackground(reconnecting: boolean): void {
-    const controller = new AbortController();
-    this.#background = controller;
-    const signal = controller.signal;
-    const pauses = backoff({
-      initialMs: this.#o.reconnectInitialMs ?? 250,
-      maxMs: this.#o.reconnectMaxMs ?? 5000,
-    });
-    const loop = async () => {
-      let first = !reconnecting;
-      while (!signal.aborted) {
-        try {
-          await this.#attempt(signal);
-          return;
-        } catch (e) {
-          if (signal.aborted) return;
-          this.#settleWaiters({ error: e });
-          if (first) {
-            log.warn("RVR not reachable yet ({reason}); retrying in the background", {
-              reason: describe(e),
-            });
-            this.#moveTo("error", "auto-connect failed", e);
-            first = false;
-          } else {
-            log.debug("Reconnect attempt failed: {reason}", { reason: describe(e) });
-          }
-          this.#moveTo("reconnecting", "retrying in the background", e);
-        }
-        try {
-          await delay(pauses.next().value as number, { signal });
-        } catch (e) {
-          if (!signal.aborted) throw e;
-        }
-      }
-    };
-    this.#backgroundDone = loop().catch((e) => {
-      log.error("Background connect stopped unexpectedly: {error}", { error: describe(e), e });
-    }).finally(() => {
-      if (this.#background === controller) this.#background = undefined;
-    });
-  }
-
-  async #stopBackground(): Promise<void> {
-    this.#background?.abort(new Error("background connect stopped"));
-    this.#background = undefined;
-    await this.#backgroundDone;
-    this.#backgroundDone = undefined;
+  /** A background connect attempt failed: callers waiting get its error; the state says so. */
+  #backgroundFailed(e: unknown, first: boolean): void {
+    this.#waiters.settle({ error: e });
+    if (first) {
+      log.warn("RVR not reachable yet ({reason}); retrying in the background", {
+        reason: describe(e),
+      });
+      this.#moveTo("error", "auto-connect failed", e);
+    } else {
+      log.debug("Reconnect attempt failed: {reason}", { reason: describe(e) });
+    }
+    this.#moveTo("reconnecting", "retrying in the background", e);
   }
 
   /** Closing hooks, then close link and port. Safe to call when nothing is open. */
   async #teardown(reason: string): Promise<void> {
     const link = this.#link;
     const opened = this.#opened;
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
+    this.#heartbeat.stop();
     if (!link) return;
     for (const hook of [...this.#closing]) {
       try {

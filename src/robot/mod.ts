@@ -1,10 +1,10 @@
 /**
  * The robot layer: the typed RVR API (rvr.ts: a facade over command_policy.ts, _pipeline.ts,
  * drive.ts, stops.ts), the safety rules (safety/), the event bus topics
- * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors.ts),
- * moves that take time (moves.ts), the composed runtime (runtime.ts), and telemetry: the
- * aggregator, the delta-encoded state and the recorder. Other layers import it
- * through this file.
+ * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors/),
+ * moves that take time (moves/) and the composed runtime (runtime.ts). Other layers import it
+ * through this file; telemetry (aggregator, state model, deltas, recorder) is its own layer above,
+ * src/telemetry.
  *
  * @module
  */
@@ -50,7 +50,7 @@ export {
   type StopCommand,
 } from "./command_policy.ts";
 export * from "./rvr.ts";
-export * from "./sensors.ts";
+export * from "./sensors/mod.ts";
 export * from "./moves/mod.ts";
 export * from "./runtime.ts";
 export {
@@ -59,6 +59,3 @@ export {
   type PendingNotification,
 } from "./next_notification.ts";
 export { type BatteryThresholds, batteryThresholds } from "./battery_thresholds.ts";
-export * from "./aggregator.ts";
-export * from "./telemetry.ts";
-export * from "./recorder.ts";

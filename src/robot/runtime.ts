@@ -20,7 +20,7 @@ import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
 import type { RobotBus, RobotTopics } from "./events.ts";
 import { Moves } from "./moves/mod.ts";
 import { Rvr } from "./rvr.ts";
-import { SensorStreams } from "./sensors.ts";
+import { SensorStreams } from "./sensors/mod.ts";
 import { Safety, SHUTDOWN_REASONS, type ShutdownReason } from "./safety/mod.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);

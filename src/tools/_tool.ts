@@ -5,7 +5,8 @@
  * (src/mcp/_tool.ts) registers these objects with its SDK, a NATS service can serve the same ones.
  *
  * {@link runTool} is the one way to run a handler: it adds `simulated_robot: true` to the result
- * while the robot is the built-in simulator. Errors a caller can act on are `DomainError`s (their
+ * while the robot is the built-in simulator. {@link callTool} first checks raw arguments
+ * (`parseArguments`, _arguments.ts): a refused argument set never reaches the robot. Errors a caller can act on are `DomainError`s (their
  * `hint` is what the caller is shown); anything else a handler throws is a bug.
  *
  * Private to src/tools (other layers import it through mod.ts).
@@ -14,6 +15,7 @@
  */
 import { z } from "zod";
 import { type CommandOptions, Runtime } from "../robot/mod.ts";
+import { parseArguments } from "./_arguments.ts";
 
 /** The robot a handler drives: the runtime (rvr, connection, safety, state, streams, moves). */
 export type ToolRobot = Runtime;
@@ -55,7 +57,10 @@ export interface Tool<
   readonly name: string;
   readonly title: string;
   readonly description: string;
-  /** Argument shape; adapters refuse unknown keys (a misspelt optional argument must not vanish). */
+  /**
+   * Argument shape. Adapters declare `inputSchema(tool)`, which refuses unknown keys (a misspelt
+   * optional argument must not vanish), and check raw arguments with `parseArguments`.
+   */
   readonly input: I;
   /** Result shape, without the simulated_robot mark ({@link outputShape} adds it). */
   readonly output: O;
@@ -125,4 +130,18 @@ export async function runTool<I extends z.ZodRawShape, O extends z.ZodRawShape, 
   return robot instanceof Runtime && robotIsSimulated(robot)
     ? { ...result, [SIMULATED_KEY]: true }
     : result;
+}
+
+/**
+ * Checks `raw` (the arguments as parsed from the request's JSON) against `t`'s schema, then runs
+ * it like {@link runTool}. Refused arguments reject with `InvalidArgumentsError` (a DomainError
+ * whose hint names the field, the value and what is allowed) before anything reaches the robot.
+ */
+export async function callTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
+  t: Tool<I, O, R>,
+  robot: R,
+  raw: unknown,
+  ctx: ToolContext,
+): Promise<Record<string, unknown>> {
+  return await runTool(t, robot, parseArguments(t, raw), ctx);
 }

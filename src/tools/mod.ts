@@ -2,8 +2,13 @@
  * The tool catalog: every robot operation once (name, title, description, zod input and output
  * shapes with every bound, annotations, a handler `(robot, args, ctx)`), grouped as the server
  * lists them, with no transport inside. Adapters (src/mcp, a NATS service) register
- * {@link CATALOG} and run a tool with {@link runTool}; they turn a thrown `DomainError` into an
+ * {@link CATALOG} with `inputSchema(tool)`, check raw arguments with `parseArguments` and run a
+ * tool with {@link runTool} (or both at once with {@link callTool}); they turn a thrown `DomainError` into an
  * error result with its `hint` and let anything else surface as a bug.
+ *
+ * The prompt catalog ({@link PROMPTS}, prompts.ts) sits beside it: what a person picks from a
+ * menu (a first drive, a shape, a light show, a connection diagnosis), with argument completion
+ * and messages that name the tools above.
  *
  * @module
  */
@@ -17,6 +22,14 @@ import { SYSTEM_TOOLS } from "./system.ts";
 import type { Tool } from "./_tool.ts";
 
 export {
+  type ArgumentsSpec,
+  inputSchema,
+  InvalidArgumentsError,
+  parseArguments,
+  PROTOTYPE_KEYS,
+} from "./_arguments.ts";
+export {
+  callTool,
   commandOptions,
   outputShape,
   robotIsSimulated,
@@ -33,8 +46,25 @@ export {
   connectionStatusShape,
   type ConnectionStatusView,
 } from "./connection.ts";
+export {
+  filterCompletions,
+  MAX_COMPLETIONS,
+  parsePromptArguments,
+  type Prompt,
+  type PromptArgumentInfo,
+  promptArguments,
+  type PromptContext,
+  type PromptMessage,
+} from "./_prompt.ts";
+export { PROMPT_NAMES, PROMPTS } from "./prompts.ts";
 export { safetyStatusShape, type SafetyStatusView, safetyView } from "./safety.ts";
-export { readingShape, readingView, type SensorDataView, sensorDataView } from "./sensors.ts";
+export {
+  readingShape,
+  readingView,
+  type SensorDataView,
+  sensorDataView,
+  telemetryStateNow,
+} from "./sensors.ts";
 
 /** Every tool, by group, in the order they are listed. */
 export const TOOL_GROUPS = {

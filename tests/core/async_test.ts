@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import { backoff, delay, TimeoutError, withTimeout } from "../../src/core/mod.ts";
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install();
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
+import { withClock } from "../_helpers/mod.ts";
 
 /** Settles-or-not probe: the promise's outcome so far, without awaiting it. */
 function track<T>(p: Promise<T>) {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import {
   CircuitBreaker,
   CircuitOpenError,
@@ -7,17 +6,7 @@ import {
   type CircuitTransition,
   TimeoutError,
 } from "../../src/core/mod.ts";
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install();
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
+import { settle, withClock } from "../_helpers/mod.ts";
 
 const fail = (message = "no reply") => () => Promise.reject(new Error(message));
 const ok = <T>(value: T) => () => Promise.resolve(value);
@@ -40,10 +29,6 @@ function manualProbe() {
 /** The state, read through a call so earlier assertions do not narrow its type. */
 function stateOf(breaker: CircuitBreaker): CircuitState {
   return breaker.state;
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 Deno.test("CircuitBreaker", async (t) => {
@@ -151,7 +136,7 @@ Deno.test("CircuitBreaker", async (t) => {
           await clock.tickAsync(1000);
           assert.equal(calls.length, 1);
           calls[0].resolve();
-          await flush();
+          await settle();
           assert.equal(breaker.state.name, "closed");
           assert.equal(await breaker.execute(ok("back")), "back");
           assert.deepEqual(
@@ -188,7 +173,7 @@ Deno.test("CircuitBreaker", async (t) => {
             assert.equal(state.name, "open");
             await clock.tickAsync(state.openMs);
             calls[calls.length - 1].reject(new Error("echo lost"));
-            await flush();
+            await settle();
           }
           assert.deepEqual(opens, [30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
           const s = stateOf(breaker);
@@ -198,7 +183,7 @@ Deno.test("CircuitBreaker", async (t) => {
           assert.equal(breaker.stats.probesFailed, 5);
           await clock.tickAsync(300_000);
           calls[calls.length - 1].resolve();
-          await flush();
+          await settle();
           assert.equal(breaker.state.name, "closed");
           await failTimes(breaker, 5);
           assert.equal(opens.at(-1), 30_000, "backoff reset after closing");
@@ -334,7 +319,7 @@ Deno.test("CircuitBreaker", async (t) => {
         assert.equal(calls.length, 1);
         breaker.dispose();
         assert.equal(calls[0].signal.aborted, true);
-        await flush();
+        await settle();
         assert.equal(clock.countTimers(), 0);
         assert.equal(breaker.stats.stale, 1, "the aborted probe's outcome is ignored");
         const opened = new CircuitBreaker({ openMs: 100 });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import {
   CancelledByEmergencyStopError,
   type Command,
@@ -12,22 +11,7 @@ import {
   QueueFullError,
   Superseded,
 } from "../../src/core/mod.ts";
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install();
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
-
-/** Lets pending promise callbacks run (the queue starts commands from a microtask). */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-}
+import { settle, withClock } from "../_helpers/mod.ts";
 
 /** An executor whose calls are recorded and settled by hand. */
 function manual<T = string>() {
@@ -105,16 +89,16 @@ Deno.test("CommandQueue", async (t) => {
       const queue = new CommandQueue();
       const m = manual();
       const a = queue.enqueue(q("a"), m.executor, { priority: "low" });
-      await flush();
+      await settle();
       const b = queue.enqueue(q("b"), m.executor, { priority: "low" });
       const c = queue.enqueue(q("c"), m.executor, { priority: "high" });
-      await flush();
+      await settle();
       assert.deepEqual(m.names(), ["a"]);
       m.calls[0].resolve("A");
-      await flush();
+      await settle();
       assert.deepEqual(m.names(), ["a", "c"]);
       m.calls[1].resolve("C");
-      await flush();
+      await settle();
       m.calls[2].resolve("B");
       assert.deepEqual(await Promise.all([a, b, c]), ["A", "B", "C"]);
       assert.deepEqual(m.names(), ["a", "c", "b"]);
@@ -133,24 +117,89 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const all = ["a", "b", "c"].map((n) => queue.enqueue(q(n), m.executor));
-    await flush();
+    // Followed at once: "b" rejects while the test lets the queue run.
+    const outcomes = Promise.allSettled(all);
+    await settle();
     assert.deepEqual(m.names(), ["a"]);
     assert.equal(queue.stats.running, 1);
     assert.equal(queue.stats.runningCommand, "a");
     assert.equal(queue.depth, 2);
     m.calls[0].resolve("1");
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["a", "b"]);
     m.calls[1].reject(new Error("boom"));
-    await flush();
+    await settle();
     m.calls[2].resolve("3");
-    const results = await Promise.allSettled(all);
+    const results = await outcomes;
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
     assert.equal(m.maxRunning, 1);
     const s = queue.stats;
     assert.equal(s.outcomes.completed, 2);
     assert.equal(s.outcomes.failed, 1);
     assert.equal(s.running, 0);
+  });
+
+  await t.step("shared commands run together, up to maxShared, in order", async () => {
+    const queue = new CommandQueue({ maxShared: 2 });
+    const m = manual();
+    const shared = { shared: true };
+    const all = ["s1", "s2", "s3"].map((n) => queue.enqueue(q(n), m.executor, shared));
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "s2"], "two at once, the third waits for a free place");
+    assert.equal(queue.stats.running, 2);
+    assert.equal(queue.stats.runningCommand, "s1");
+    m.calls[1].resolve("S2");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "s2", "s3"]);
+    m.calls[0].resolve("S1");
+    m.calls[2].resolve("S3");
+    assert.deepEqual(await Promise.all(all), ["S1", "S2", "S3"]);
+    assert.equal(m.maxRunning, 2);
+  });
+
+  await t.step("an ordinary command runs alone: nothing shared passes it either way", async () => {
+    const queue = new CommandQueue();
+    const m = manual();
+    const shared = { shared: true };
+    const s1 = queue.enqueue(q("s1"), m.executor, shared);
+    const move = queue.enqueue(mv("move"), m.executor);
+    const s2 = queue.enqueue(q("s2"), m.executor, shared);
+    await settle();
+    assert.deepEqual(m.names(), ["s1"], "the ordinary command waits for the shared one");
+    m.calls[0].resolve("S1");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move"], "the shared one behind it does not overtake");
+    assert.equal(queue.stats.running, 1);
+    const high = queue.enqueue(q("high"), m.executor, { shared: true, priority: "high" });
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move"], "not beside an ordinary one, whatever priority");
+    m.calls[1].resolve("MOVE");
+    await settle();
+    assert.deepEqual(m.names(), ["s1", "move", "high", "s2"]);
+    m.calls[2].resolve("HIGH");
+    m.calls[3].resolve("S2");
+    assert.deepEqual(await Promise.all([s1, move, s2, high]), ["S1", "MOVE", "S2", "HIGH"]);
+  });
+
+  await t.step("emergency overtakes shared commands in flight", async () => {
+    const queue = new CommandQueue();
+    const m = manual();
+    const a = queue.enqueue(q("a"), m.executor, { shared: true });
+    const b = queue.enqueue(q("b"), m.executor, { shared: true });
+    const drive = queue.enqueue(mv("drive"), m.executor);
+    await settle();
+    assert.deepEqual(m.names(), ["a", "b"]);
+    let started = false;
+    const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
+      started = true;
+      return Promise.resolve("stopped");
+    });
+    assert.equal(started, true);
+    await assert.rejects(drive, CancelledByEmergencyStopError);
+    assert.equal(await estop, "stopped");
+    m.calls[0].resolve("A");
+    m.calls[1].resolve("B");
+    assert.deepEqual(await Promise.all([a, b]), ["A", "B"]);
   });
 
   await t.step("a synchronously throwing executor fails its command only", async () => {
@@ -211,7 +260,7 @@ Deno.test("CommandQueue", async (t) => {
         assert.equal(queue.depth, 0);
         m.calls[0].resolve("ok");
         assert.equal(await blocker, "ok");
-        await flush();
+        await settle();
         assert.deepEqual(m.names(), ["blocker"]);
       }),
   );
@@ -220,7 +269,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue({ capacity: 3 });
     const m = manual();
     const running = queue.enqueue(q("running"), m.executor);
-    await flush();
+    await settle();
     const queued = ["a", "b", "c"].map((n) => queue.enqueue(q(n), m.executor));
     assert.equal(queue.depth, 3);
     const error = await queue.enqueue(q("overflow"), m.executor).then(() => undefined, (e) => e);
@@ -233,7 +282,7 @@ Deno.test("CommandQueue", async (t) => {
     // Every accepted command still runs.
     for (let i = 0; i < 4; i++) {
       m.calls[i].resolve(m.calls[i].name);
-      await flush();
+      await settle();
     }
     assert.deepEqual(await Promise.all([running, ...queued]), ["running", "a", "b", "c"]);
     assert.equal(queue.stats.outcomes.completed, 4);
@@ -243,7 +292,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const blocker = queue.enqueue(q("blocker"), m.executor);
-    await flush();
+    await settle();
     const queued = Array.from({ length: 100 }, (_, i) => queue.enqueue(q(`c${i}`), m.executor));
     await assert.rejects(queue.enqueue(q("c100"), m.executor), QueueFullError);
     queue.close("test over");
@@ -261,13 +310,13 @@ Deno.test("CommandQueue", async (t) => {
     const ac = new AbortController();
     const victim = queue.enqueue(q("victim"), m.executor, { signal: ac.signal });
     const after = queue.enqueue(q("after"), m.executor);
-    await flush();
+    await settle();
     const reason = new Error("user cancelled");
     ac.abort(reason);
     await assert.rejects(victim, (e) => e === reason);
     assert.equal(queue.depth, 1);
     m.calls[0].resolve("b");
-    await flush();
+    await settle();
     m.calls[1].resolve("a");
     assert.deepEqual(await Promise.all([blocker, after]), ["b", "a"]);
     assert.deepEqual(m.names(), ["blocker", "after"]);
@@ -280,13 +329,13 @@ Deno.test("CommandQueue", async (t) => {
     const ac = new AbortController();
     const running = queue.enqueue(q("running"), m.executor, { signal: ac.signal });
     const next = queue.enqueue(q("next"), m.executor);
-    await flush();
+    await settle();
     const reason = new Error("stop it");
     ac.abort(reason);
     assert.equal(m.calls[0].signal.aborted, true);
     assert.equal(m.calls[0].signal.reason, reason);
     await assert.rejects(running, (e) => e === reason);
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["running", "next"]);
     m.calls[0].reject(reason); // a late settlement of the aborted executor is ignored
     m.calls[1].resolve("n");
@@ -310,7 +359,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const inFlight = queue.enqueue(q("get_battery_percentage"), m.executor);
-    await flush();
+    await settle();
     assert.deepEqual(m.names(), ["get_battery_percentage"]);
     let started = false;
     const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
@@ -330,7 +379,7 @@ Deno.test("CommandQueue", async (t) => {
     const events: QueueEvent[] = [];
     queue.addListener((e) => events.push(e));
     const inFlight = queue.enqueue(mv("drive_in_flight"), m.executor);
-    await flush();
+    await settle();
     const drive1 = queue.enqueue(mv("drive1"), m.executor);
     const query = queue.enqueue(q("get_battery_percentage"), m.executor);
     const leds = queue.enqueue({ name: "set_all_leds", kind: "io" }, m.executor, {
@@ -353,9 +402,9 @@ Deno.test("CommandQueue", async (t) => {
     assert.equal(queue.stats.outcomes.emergency_cancelled, 2);
     m.calls[0].resolve("done");
     assert.equal(await inFlight, "done");
-    await flush();
+    await settle();
     m.calls[1].resolve("90");
-    await flush();
+    await settle();
     m.calls[2].resolve("lit");
     assert.deepEqual(await Promise.all([query, leds]), ["90", "lit"]);
     assert.deepEqual(m.names(), ["drive_in_flight", "get_battery_percentage", "set_all_leds"]);
@@ -372,7 +421,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue({ capacity: 1 });
     const m = manual();
     const blocker = queue.enqueue(q("blocker"), m.executor);
-    await flush();
+    await settle();
     const queued = queue.enqueue(q("queued"), m.executor);
     assert.equal(
       await queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(1)),
@@ -404,7 +453,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const running = queue.enqueue(mv("drive0", "drive"), m.executor);
-    await flush();
+    await settle();
     const d1 = queue.enqueue(mv("drive1", "drive"), m.executor);
     const other = queue.enqueue(q("other"), m.executor);
     const d2 = queue.enqueue(mv("drive2", "drive"), m.executor);
@@ -419,11 +468,11 @@ Deno.test("CommandQueue", async (t) => {
     // The running one with the same key is not superseded.
     m.calls[0].resolve("d0");
     assert.equal(await running, "d0");
-    await flush();
+    await settle();
     // drive2 took drive1's place in line, ahead of "other".
     assert.deepEqual(m.names(), ["drive0", "drive2"]);
     m.calls[1].resolve("d2");
-    await flush();
+    await settle();
     m.calls[2].resolve("o");
     assert.equal(await d2, "d2");
     assert.equal(await other, "o");
@@ -434,7 +483,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue({ capacity: 2 });
     const m = manual();
     const blocker = queue.enqueue(q("blocker"), m.executor);
-    await flush();
+    await settle();
     const burst = Array.from(
       { length: 50 },
       (_, i) => queue.enqueue(mv(`drive${i}`, "drive"), m.executor),
@@ -447,7 +496,7 @@ Deno.test("CommandQueue", async (t) => {
     const results = await Promise.all(burst.slice(0, 50));
     assert.ok(results.every(isSuperseded));
     m.calls[0].resolve("b");
-    await flush();
+    await settle();
     assert.equal(await blocker, "b");
     assert.deepEqual(m.names(), ["blocker", "drive50"]);
     queue.close("done");
@@ -460,7 +509,7 @@ Deno.test("CommandQueue", async (t) => {
     const { executor, order } = instant();
     const m = manual();
     const blocker = queue.enqueue(q("blocker"), m.executor);
-    await flush();
+    await settle();
     const low = queue.enqueue(mv("d_low", "drive"), executor, { priority: "low" });
     const other = queue.enqueue(q("other"), executor);
     const high = queue.enqueue(mv("d_high", "drive"), executor, { priority: "high" });
@@ -476,7 +525,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const running = queue.enqueue(q("running"), m.executor);
-    await flush();
+    await settle();
     const queued = [
       queue.enqueue(q("a"), m.executor),
       queue.enqueue(q("b"), m.executor, { priority: "low" }),
@@ -502,7 +551,7 @@ Deno.test("CommandQueue", async (t) => {
     const queue = new CommandQueue();
     const m = manual();
     const running = queue.enqueue(q("running"), m.executor);
-    await flush();
+    await settle();
     const queued = queue.enqueue(q("queued"), m.executor);
     queue.close("robot disconnected");
     queue.close("again"); // idempotent
@@ -571,6 +620,7 @@ Deno.test("CommandQueue", async (t) => {
       /capacity must be an integer >= 1, got 0/,
     );
     assert.throws(() => new CommandQueue({ defaultTimeoutMs: -1 }), RangeError);
+    assert.throws(() => new CommandQueue({ maxShared: 0 }), /maxShared must be an integer >= 1/);
     const queue = new CommandQueue();
     const { executor } = instant();
     assert.throws(

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
 import { type BusEvent, EventBus } from "../../src/core/mod.ts";
+import { captureLogs, settle } from "../_helpers/mod.ts";
 
 interface Topics {
   sample: { n: number };
   state: { status: string };
   safety: { kind: "estop"; reason: string };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 Deno.test("EventBus", async (t) => {
@@ -29,7 +25,7 @@ Deno.test("EventBus", async (t) => {
       });
       for (let n = 1; n <= 5; n++) bus.publish("sample", { n });
       assert.deepEqual(a, [], "nothing delivered synchronously");
-      await flush();
+      await settle();
       assert.deepEqual(a, [1, 2, 3, 4, 5]);
       assert.deepEqual(b, [1, 2, 3, 4, 5]);
       const s = bus.stats;
@@ -52,7 +48,7 @@ Deno.test("EventBus", async (t) => {
       bus.publish("sample", { n: 1 });
       bus.publish("state", { status: "connected" });
       bus.publish("safety", { kind: "estop", reason: "operator" });
-      await flush();
+      await settle();
       assert.deepEqual(got.map((e) => [e.topic, e.seq]), [["state", 2], ["safety", 3]]);
       const last = got[1];
       if (last.topic === "safety") assert.equal(last.payload.reason, "operator");
@@ -76,7 +72,7 @@ Deno.test("EventBus", async (t) => {
       }, { bufferSize: 10 });
       for (let n = 1; n <= 5; n++) bus.publish("sample", { n });
       assert.deepEqual(smallSub.stats, { delivered: 0, dropped: 2, errors: 0, buffered: 3 });
-      await flush();
+      await settle();
       assert.deepEqual(small, [3, 4, 5]);
       assert.deepEqual(big, [1, 2, 3, 4, 5]);
       assert.equal(smallSub.stats.dropped, 2);
@@ -99,15 +95,15 @@ Deno.test("EventBus", async (t) => {
       fast.push(e.payload.n);
     }, { bufferSize: 100 });
     bus.publish("sample", { n: 1 });
-    await flush(); // the slow one is now stuck in event 1
+    await settle(); // the slow one is now stuck in event 1
     for (let n = 2; n <= 10; n++) {
       bus.publish("sample", { n });
-      if (n % 3 === 0) await flush();
+      if (n % 3 === 0) await settle();
     }
     assert.deepEqual(slow, [1]);
     assert.equal(slowSub.stats.buffered, 2);
     gate.resolve();
-    await flush();
+    await settle();
     assert.deepEqual(slow, [1, 9, 10]);
     assert.equal(slowSub.stats.dropped, 7);
     assert.deepEqual(fast, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -129,7 +125,7 @@ Deno.test("EventBus", async (t) => {
         good.push(e.payload.n);
       });
       for (let n = 1; n <= 3; n++) assert.doesNotThrow(() => bus.publish("sample", { n }));
-      await flush();
+      await settle();
       assert.deepEqual(good, [1, 2, 3]);
       assert.deepEqual(seenByBad, [1, 2, 3], "it keeps receiving after throwing");
       assert.equal(bad.stats.errors, 3);
@@ -147,7 +143,7 @@ Deno.test("EventBus", async (t) => {
         throw new Error("subscriber bug");
       }, { name: "buggy" });
       for (let n = 1; n <= 12; n++) bus.publish("sample", { n });
-      await flush();
+      await settle();
       bus.close();
       const errors = records.filter((r) => r.level === "error");
       assert.deepEqual(errors.map((r) => r.properties.errors), [1, 10], "the 1st and the 10th");
@@ -170,7 +166,7 @@ Deno.test("EventBus", async (t) => {
         if (got.length === 3) break;
       }
     })();
-    await flush();
+    await settle();
     bus.publish("sample", { n: 2 });
     await reader;
     assert.deepEqual(got, ["sample 1", "state connected", "sample 2"]);
@@ -191,12 +187,12 @@ Deno.test("EventBus", async (t) => {
       b.push(e.payload.n);
     }, { signal: ac.signal });
     bus.publish("sample", { n: 1 });
-    await flush();
+    await settle();
     bus.publish("sample", { n: 2 });
     subA.unsubscribe();
     ac.abort();
     bus.publish("sample", { n: 3 });
-    await flush();
+    await settle();
     assert.deepEqual(a, [1]);
     assert.deepEqual(b, [1]);
     assert.equal(bus.stats.subscribers, 0);
@@ -221,7 +217,7 @@ Deno.test("EventBus", async (t) => {
       bus.publish("sample", { n: 3 });
       const got: number[] = [];
       for await (const e of stream) got.push(e.payload.n);
-      await flush();
+      await settle();
       assert.deepEqual(got, [1, 2]);
       assert.deepEqual(cb, [1, 2]);
       assert.equal(bus.stats.publishedAfterClose, 1);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { EventLoopLag, registerProcessMetrics } from "../../src/core/process_metrics.ts";
 import { mulberry32 } from "../../src/core/validate.ts";
-import { installClock } from "../robot/_harness.ts";
+import { fakeClock, sampleValue } from "../_helpers/mod.ts";
 
 /** `# TYPE` lines, and `# HELP` lines outside the lag family, of a registry's text, sorted. */
 async function declarations(registry: Registry): Promise<{ types: string[]; help: string[] }> {
@@ -11,13 +11,6 @@ async function declarations(registry: Registry): Promise<{ types: string[]; help
     types: lines.filter((l) => l.startsWith("# TYPE ")).sort(),
     help: lines.filter((l) => l.startsWith("# HELP ") && !l.includes("_eventloop_lag_")).sort(),
   };
-}
-
-/** The value of an unlabelled sample in Prometheus text. */
-function sample(text: string, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  assert.ok(m, `${name} in\n${text}`);
-  return Number(m[1]);
 }
 
 Deno.test("process metrics: prom-client's default names and types, its help but for the lag", async () => {
@@ -77,7 +70,7 @@ Deno.test("event-loop lag: exact min, max, mean and stddev; percentiles within 6
 });
 
 Deno.test("event-loop lag: a stalled loop shows in the lag gauges of the next scrape", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const lag = new EventLoopLag(10);
   const registry = new Registry();
   try {
@@ -90,10 +83,10 @@ Deno.test("event-loop lag: a stalled loop shows in the lag gauges of the next sc
     assert.equal(stats.max, 50);
     assert.equal(stats.min, 0);
     const text = await registry.metrics();
-    assert.equal(sample(text, "t_nodejs_eventloop_lag_max_seconds"), 0.05);
-    assert.equal(sample(text, "t_nodejs_eventloop_lag_min_seconds"), 0);
-    assert.equal(sample(text, "t_nodejs_eventloop_lag_p50_seconds"), 0);
-    assert.equal(sample(text, "t_nodejs_eventloop_lag_p99_seconds"), 0.05);
+    assert.equal(sampleValue(text, "t_nodejs_eventloop_lag_max_seconds"), 0.05);
+    assert.equal(sampleValue(text, "t_nodejs_eventloop_lag_min_seconds"), 0);
+    assert.equal(sampleValue(text, "t_nodejs_eventloop_lag_p50_seconds"), 0);
+    assert.equal(sampleValue(text, "t_nodejs_eventloop_lag_p99_seconds"), 0.05);
     // The scrape started a new window.
     assert.equal(lag.stats().count, 0);
     await clock.tickAsync(10);

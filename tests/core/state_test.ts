@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import {
   CONNECTION_STATUSES,
   CONNECTION_TRANSITIONS,
@@ -9,17 +8,10 @@ import {
   type StateChange,
   StateStore,
 } from "../../src/core/mod.ts";
+import { withClock } from "../_helpers/mod.ts";
 
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void> | void): Promise<void> {
-  const clock = FakeTimers.install({ now: 1_000_000 });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
+/** Fake wall time starts at 1 000 000 ms: the timestamps asserted below count from there. */
+const START = { now: 1_000_000 };
 
 Deno.test("StateStore", async (t) => {
   await t.step("starts disconnected, power unknown, safe, not streaming", () => {
@@ -151,7 +143,7 @@ Deno.test("StateStore", async (t) => {
         state.transition("reconnecting", { error: new Error("read failed") });
         assert.equal(state.connectedForMs(), 0);
         assert.equal(state.stats.changes.connection, 3);
-      }),
+      }, START),
   );
 
   await t.step("reconnect attempts count up and reset", () => {
@@ -212,7 +204,7 @@ Deno.test("StateStore", async (t) => {
           assert.equal(latch.next.estopLatched, true);
         }
         assert.deepEqual(state.stats.changes, { connection: 0, power: 2, safety: 3, sensors: 1 });
-      }),
+      }, START),
   );
 
   await t.step(

@@ -8,6 +8,9 @@ export interface ToolResult {
   structuredContent?: Record<string, unknown>;
 }
 
+/** The protocol revision {@link StdioRpc.discover} speaks. */
+export const MODERN_REVISION = "2026-07-28";
+
 export class StdioRpc {
   #id = 0;
   #seen = 0;
@@ -15,6 +18,8 @@ export class StdioRpc {
   readonly #encoder = new TextEncoder();
 
   readonly #timeoutMs: number | undefined;
+  /** The 2026-07-28 era (after {@link discover}): every request carries the `_meta` envelope. */
+  #modern = false;
 
   /** `timeoutMs`: how long one answer may take (LineReader's default when unset). */
   constructor(
@@ -26,26 +31,44 @@ export class StdioRpc {
     this.#timeoutMs = options.timeoutMs;
   }
 
+  /** Writes `data` as it is (a malformed message, part of a line): no newline is added. */
+  async writeRaw(data: string | Uint8Array): Promise<void> {
+    await this.#writer.write(typeof data === "string" ? this.#encoder.encode(data) : data);
+  }
+
   async notify(method: string, params: unknown = {}): Promise<void> {
     await this.#writer.write(
       this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", method, params }) + "\n"),
     );
   }
 
+  /** `params` with the 2026-07-28 `_meta` envelope once that era is on. */
+  #withEnvelope(params: unknown): unknown {
+    if (!this.#modern) return params;
+    const p = params as Record<string, unknown>;
+    return {
+      ...p,
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+        "io.modelcontextprotocol/clientInfo": { name: "e2e", version: "1" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+        ...(p._meta as Record<string, unknown> | undefined),
+      },
+    };
+  }
+
   /** Sends a request without waiting for its answer (as a client does that is going away). */
   async send(method: string, params: unknown = {}): Promise<void> {
     const id = ++this.#id;
-    await this.#writer.write(
-      this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n"),
-    );
+    const message = { jsonrpc: "2.0", id, method, params: this.#withEnvelope(params) };
+    await this.#writer.write(this.#encoder.encode(JSON.stringify(message) + "\n"));
   }
 
   /** Sends a request and returns its result; a JSON-RPC error rejects. */
   async request(method: string, params: unknown = {}): Promise<Record<string, unknown>> {
     const id = ++this.#id;
-    await this.#writer.write(
-      this.#encoder.encode(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n"),
-    );
+    const outgoing = { jsonrpc: "2.0", id, method, params: this.#withEnvelope(params) };
+    await this.#writer.write(this.#encoder.encode(JSON.stringify(outgoing) + "\n"));
     const line = await this.stdout.waitFor(
       (l) => {
         try {
@@ -70,6 +93,15 @@ export class StdioRpc {
     });
     await this.notify("notifications/initialized");
     return result;
+  }
+
+  /**
+   * Opens the connection in the 2026-07-28 era instead of {@link initialize}: `server/discover`,
+   * and the `_meta` envelope on every request from now on.
+   */
+  async discover(): Promise<Record<string, unknown>> {
+    this.#modern = true;
+    return await this.request("server/discover");
   }
 
   async callTool(name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {

@@ -206,14 +206,30 @@ const BEHIND_READER = [
 ].join("\n");
 
 /**
- * Runs `deno task <task> ...args` with its stdout read by a separate `cat` process, as an MCP
+ * Deno's arguments of deno.json's `task` ("deno run -A ... main.ts" without the "deno"), so a test
+ * runs exactly the task's command line without the `deno task` wrapper process in between.
+ */
+export function taskArgs(task: string): string[] {
+  const command = denoTasks()[task];
+  const words = command?.split(/\s+/) ?? [];
+  if (words[0] !== "deno" || words.some((w) => /[&|;<>$`]/.test(w))) {
+    throw new Error(`deno.json's ${task} task is not one plain "deno ..." command: ${command}`);
+  }
+  return words.slice(1);
+}
+
+/**
+ * Runs deno.json's `task` command line (see {@link taskArgs}) and `...args` with its stdout read by
+ * a separate `cat` process, as an MCP
  * client or an ssh session reads it; the test reads what cat passes on. `closeReader()` kills
  * that reader: the pipe is left without one, so the program's next write to stdout fails with
  * EPIPE, as when its client crashed. (Cancelling the child's own stdout stream cannot show this:
  * Deno keeps the pipe open until a pending read completes, so the next write still succeeds.)
  * `withStderr`: stderr goes to the same reader too (`stderr` is then `stdout`), as when a whole
  * ssh session goes away. `code()`: the task's own exit code, once it ended. `dir`: a scratch
- * directory for the reader's pid and the exit code.
+ * directory for the reader's pid and the exit code. Without the `deno task` wrapper: under load
+ * that wrapper was seen to hang after the program had exited once its stdout had no reader, and the
+ * program, not the wrapper, is what these tests are about.
  */
 export function spawnTaskBehindReader(
   task: string,
@@ -236,9 +252,7 @@ export function spawnTaskBehindReader(
       dir,
       withStderr ? "1" : "0",
       Deno.execPath(),
-      "task",
-      "--quiet",
-      task,
+      ...taskArgs(task),
       ...args,
     ],
     cwd: ROOT,

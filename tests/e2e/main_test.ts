@@ -80,6 +80,8 @@ async function serveAgainstSimOverPty(
     spawn?: (env: Record<string, string>, dir: string) => Server;
     /** The simulator's arguments after `deno task sim`; PORT stands for its end of the pty. */
     simArgs?: string[];
+    /** The client's protocol era: 2025 (`initialize`, the default) or 2026-07-28. */
+    era?: "2025" | "2026-07-28";
   } = {},
 ): Promise<PtyRun> {
   const dir = await Deno.makeTempDir({ prefix: "rvr-e2e-" });
@@ -97,7 +99,8 @@ async function serveAgainstSimOverPty(
     const env = { RVR_SERIAL_PORT: pty.a, RVR_COMMAND_TIMEOUT: "0" };
     const server: Server = options.spawn?.(env, dir) ?? spawnTask("start", [], env);
     const rpc = new StdioRpc(server.child.stdin, server.stdout);
-    await rpc.initialize();
+    if (options.era === "2026-07-28") await rpc.discover();
+    else await rpc.initialize();
     const ready = await server.stderr.waitFor(isReady, "the server to wake the robot over the pty");
     assert.ok(ready.includes(pty.a));
     // A drive in progress: the robot keeps it up until told otherwise (or its firmware's 2 s).
@@ -158,6 +161,18 @@ Deno.test("serve over a real pty: stdin EOF stops the robot with drive_stop, the
   assert.equal(run.code, 0, run.serverLines.join("\n"));
   assert.ok(run.stdout.every((l) => JSON.parse(l).jsonrpc === "2.0"), run.stdout.join("\n"));
   assert.ok(run.serverLines.some((l) => l.includes("Shutting down (stdin_eof)")));
+  assertStoppedFor(run, "stdin_eof");
+});
+
+Deno.test("serve over a real pty, a 2026-07-28 client: stdin EOF stops the robot with drive_stop, then exits 0", async () => {
+  const run = await serveAgainstSimOverPty((_server, rpc) => rpc.close(), {
+    stdinClosed: true,
+    era: "2026-07-28",
+  });
+  assert.equal(run.code, 0, run.serverLines.join("\n"));
+  const discovered = JSON.parse(run.stdout[0]);
+  assert.deepEqual(discovered.result.supportedVersions, ["2026-07-28"], run.stdout[0]);
+  assert.ok(run.stdout.every((l) => JSON.parse(l).jsonrpc === "2.0"), run.stdout.join("\n"));
   assertStoppedFor(run, "stdin_eof");
 });
 

@@ -262,6 +262,42 @@ Deno.test("TtyPort on a pty pair", async (t) => {
       }
     });
 
+    await t.step(
+      "large writes and reads: whole, in order, later writes behind earlier ones",
+      async () => {
+        const port = await TtyPort.open(pty.a);
+        const raw = await Deno.open(pty.b, { read: true, write: true });
+        try {
+          port.start(new Sink().handlers);
+          // Far more than a pty buffers: the write waits for the other end to read.
+          const big = Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i * 7) & 0xff);
+          const writes = [port.write(big), port.write(new Uint8Array([1, 2, 3]))];
+          const got = await withDeadline(readExactly(raw, big.length + 3), "256 KiB + 3 bytes");
+          await withDeadline(Promise.all(writes), "the writes to finish");
+          assert.deepEqual(got.subarray(0, big.length), big);
+          assert.deepEqual([...got.subarray(big.length)], [1, 2, 3]);
+        } finally {
+          raw.close();
+          await port.close();
+        }
+        // The other way: a burst far larger than one read arrives whole and in order.
+        const sender = await TtyPort.open(pty.a);
+        const receiver = await TtyPort.open(pty.b);
+        const sink = new Sink();
+        receiver.start(sink.handlers);
+        sender.start(new Sink().handlers);
+        try {
+          const big = Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i * 13) & 0xff);
+          await withDeadline(sender.write(big), "the burst to be written");
+          await sink.waitFor(big.length);
+          assert.deepEqual(Uint8Array.from(sink.bytes), big);
+        } finally {
+          await receiver.close();
+          await sender.close();
+        }
+      },
+    );
+
     await t.step("RvrLink over two TtyPorts: requests, replies and notifications", async () => {
       const hostPort = await TtyPort.open(pty.a);
       const devicePort = await TtyPort.open(pty.b);

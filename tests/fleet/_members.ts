@@ -5,13 +5,10 @@
  */
 import { Metrics } from "../../src/core/metrics.ts";
 import type { SimOptions } from "../../src/sim/mod.ts";
-import { Aggregator, Runtime } from "../../src/robot/mod.ts";
+import { Runtime } from "../../src/robot/mod.ts";
+import { Aggregator } from "../../src/telemetry/mod.ts";
 import { FleetLink, Member, type MemberOptions } from "../../src/fleet/mod.ts";
-import {
-  keepAliveSimOpener,
-  type RecordingPort,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
+import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
 
 export interface TestMember {
   readonly id: string;
@@ -20,7 +17,7 @@ export interface TestMember {
   readonly link: FleetLink;
   readonly aggregator: Aggregator;
   /** The robot's side of its wire (every packet it received). */
-  readonly wire: RecordingPort;
+  readonly wire: WireTap;
   close(): Promise<void>;
 }
 
@@ -36,7 +33,7 @@ export async function startMember(
 ): Promise<TestMember> {
   const sims = keepAliveSimOpener(options.sim ?? {}, id);
   const runtime = new Runtime(
-    { ...TEST_RUNTIME_SETTINGS, requestTimeoutMs: 500 },
+    testSettings({ requestTimeoutMs: 500 }),
     sims.open,
     new Metrics({ processMetrics: false }),
   );

@@ -251,8 +251,14 @@ export class Chromium {
     this.stderrTail = stderrTail;
   }
 
-  /** Starts the browser and connects to its DevTools endpoint (read from its stderr). */
-  static async launch(options: { timeoutMs?: number } = {}): Promise<Chromium> {
+  /**
+   * Starts the browser and connects to its DevTools endpoint (read from its stderr). `args` are
+   * more command-line switches (e.g. one that keeps sandboxed iframes in the page's process, so
+   * the page's session reaches them).
+   */
+  static async launch(
+    options: { timeoutMs?: number; args?: readonly string[] } = {},
+  ): Promise<Chromium> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const profile = await Deno.makeTempDir({ prefix: "rvr-chromium-" });
     const child = new Deno.Command(CHROMIUM_BIN, {
@@ -273,6 +279,7 @@ export class Chromium {
         `--user-data-dir=${profile}`,
         "--remote-debugging-port=0",
         "--window-size=1280,1000",
+        ...(options.args ?? []),
         "about:blank",
       ],
       stdin: "null",

@@ -3,7 +3,7 @@
  * sensor streams publish them, and a 200 Hz motion stream where most of the state changes each
  * batch. No test helpers imported, so the bench's server bundle holds only the program and this.
  */
-import type { RobotEvent } from "../../src/robot/aggregator.ts";
+import type { RobotEvent } from "../../src/telemetry/mod.ts";
 
 /** A sample event as the sensor streams put it on the bus. */
 export function sampleEvent(sensor: string, values: Record<string, number>, seq = 0): RobotEvent {

@@ -7,28 +7,15 @@
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { serveSidePort, type SidePort, type SidePortOptions } from "../../src/http/server.ts";
-import { MemoryPort } from "../../src/link/mod.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
-import type { OpenedPort, PortOpener } from "../../src/robot/connection.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
-import { applyFrame, type TelemetryFrame, type TelemetryState } from "../../src/robot/telemetry.ts";
-import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
-import { RecordingPort } from "../robot/_harness.ts";
-
-export const SETTINGS: RuntimeSettings = {
-  serialPort: "sim",
-  baudRate: 115200,
-  requestTimeoutMs: 100,
-  wakeTimeout: 2,
-  heartbeatMs: 0,
-  maxSpeedPercent: 50,
-  commandTimeout: 0,
-  commandQueueSize: 100,
-  circuitBreakerFailureThreshold: 3,
-  circuitBreakerTimeout: 10,
-  sensorInterval: 50,
-  sensorCacheTtl: 1000,
-};
+import {
+  Aggregator,
+  applyFrame,
+  type TelemetryFrame,
+  type TelemetryState,
+} from "../../src/telemetry/mod.ts";
+import type { SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
+import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
 
 /** Rejects with a message naming `what` unless `p` settles within `ms`; clears its timer. */
 export async function bounded<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
@@ -65,6 +52,8 @@ export interface SideRigOptions {
   settings?: Partial<RuntimeSettings>;
   sim?: SimOptions;
   telemetry?: SidePortOptions["telemetry"];
+  /** RVR_MAX_BODY_BYTES of the side port (default: the program's). */
+  maxBodyBytes?: number;
   windowMs?: number;
   dashboardHtml?: () => string;
 }
@@ -80,26 +69,20 @@ export interface SideRig {
   /** The simulated robot (after the first connect). */
   readonly sim: SimulatedRvr;
   /** The recorded robot side of the current connection. */
-  readonly wire: RecordingPort;
+  readonly wire: WireTap;
   close(): Promise<void>;
 }
 
 export async function makeSideRig(options: SideRigOptions = {}): Promise<SideRig> {
-  let sim: SimulatedRvr | undefined;
-  const wires: RecordingPort[] = [];
-  const open: PortOpener = (): Promise<OpenedPort> => {
-    const [host, device] = MemoryPort.pair("side");
-    const wire = new RecordingPort(device);
-    wires.push(wire);
-    if (sim) sim.attach(wire);
-    else {
-      sim = new SimulatedRvr(wire, { keepAlive: true, inactivityTimeoutMs: 0, ...options.sim });
-      sim.start();
-    }
-    return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
-  };
+  const robot = keepAliveSimOpener(options.sim, "side");
   const metrics = new Metrics({ processMetrics: false });
-  const runtime = new Runtime({ ...SETTINGS, ...options.settings }, open, metrics);
+  const settings = testSettings({
+    requestTimeoutMs: 100,
+    commandTimeout: 0,
+    sensorInterval: 50,
+    ...options.settings,
+  });
+  const runtime = new Runtime(settings, robot.open, metrics);
   if (options.connect ?? true) {
     await bounded(runtime.connection.connect(), "the robot to connect");
     await bounded(runtime.rvr.ready(), "the safety set-up");
@@ -113,6 +96,7 @@ export async function makeSideRig(options: SideRigOptions = {}): Promise<SideRig
     aggregator,
     dashboardHtml: options.dashboardHtml ?? (() => "<!doctype html><title>test page</title>"),
     telemetry: options.telemetry,
+    maxBodyBytes: options.maxBodyBytes,
   });
   return {
     runtime,
@@ -121,19 +105,16 @@ export async function makeSideRig(options: SideRigOptions = {}): Promise<SideRig
     url: side.url,
     wsUrl: side.url.replace(/^http/, "ws") + "/telemetry",
     get sim(): SimulatedRvr {
-      if (!sim) throw new Error("the simulator starts with the first connect");
-      return sim;
+      return robot.sim;
     },
-    get wire(): RecordingPort {
-      const w = wires.at(-1);
-      if (!w) throw new Error("not connected yet");
-      return w;
+    get wire(): WireTap {
+      return robot.wire;
     },
     async close() {
       await side.close();
       aggregator.close();
       await runtime.close("sigterm");
-      await sim?.stop();
+      if (robot.wires.length > 0) await robot.sim.stop();
     },
   };
 }
@@ -258,14 +239,6 @@ export async function request(
   if (init.key) headers.set("authorization", `Bearer ${init.key}`);
   const res = await bounded(fetch(url, { ...init, headers }), `${init.method ?? "GET"} ${url}`);
   return { status: res.status, headers: res.headers, text: await res.text() };
-}
-
-/** The value of one Prometheus sample line, or undefined. */
-export function metricValue(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) {
-    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
 }
 
 export function assertJson(text: string): Record<string, unknown> {

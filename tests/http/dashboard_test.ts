@@ -16,11 +16,11 @@ import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { DASHBOARD_ELEMENT_IDS, dashboardHtml } from "../../src/http/dashboard.ts";
 import { serveSidePort, type SidePort } from "../../src/http/server.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
-import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
+import { Aggregator } from "../../src/telemetry/mod.ts";
+import { Runtime } from "../../src/robot/runtime.ts";
 import { SimulatedRvr, SimWorld } from "../../src/sim/mod.ts";
 import { buildDashboardScript, OUT as DASHBOARD_JS, ROOT } from "../../scripts/dashboard.ts";
-import { keepAliveSimOpener, type RecordingPort } from "../robot/_harness.ts";
+import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
 import { until } from "./_side_port.ts";
 import {
   type CdpPage,
@@ -37,20 +37,7 @@ const SCREENSHOT = "/tmp/rvr-dashboard.png";
 const SCREENSHOT_ESTOP = "/tmp/rvr-dashboard-estop.png";
 const API_KEY = "dashboard-test-key-0123456789";
 
-const SETTINGS: RuntimeSettings = {
-  serialPort: "sim",
-  baudRate: 115200,
-  requestTimeoutMs: 500,
-  wakeTimeout: 5,
-  heartbeatMs: 0,
-  maxSpeedPercent: 100,
-  commandTimeout: 5,
-  commandQueueSize: 100,
-  circuitBreakerFailureThreshold: 3,
-  circuitBreakerTimeout: 10,
-  sensorInterval: 100,
-  sensorCacheTtl: 1000,
-};
+const SETTINGS = testSettings({ requestTimeoutMs: 500, wakeTimeout: 5, maxSpeedPercent: 100 });
 
 /** Green floor from y = 0.25 m on: the colour under the robot changes as it drives forward. */
 const GREEN = { r: 20, g: 200, b: 40 };
@@ -61,7 +48,7 @@ interface Rig {
   side: SidePort;
   sim: SimulatedRvr;
   /** The simulator's side of the current connection, recorded. */
-  readonly wire: RecordingPort;
+  readonly wire: WireTap;
   close(): Promise<void>;
 }
 

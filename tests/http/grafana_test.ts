@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
+import { parseMetrics } from "../_helpers/mod.ts";
 
 const PATH = new URL("../../deploy/grafana/rvr-mcp.json", import.meta.url);
 
@@ -31,13 +32,8 @@ interface Dashboard {
 }
 
 /** Metric name to Prometheus type, from the registry's own text. */
-async function registeredTypes(): Promise<Map<string, string>> {
-  const types = new Map<string, string>();
-  for (const line of (await new Metrics().text()).split("\n")) {
-    const m = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (m) types.set(m[1], m[2]);
-  }
-  return types;
+async function registeredTypes(): Promise<ReadonlyMap<string, string>> {
+  return parseMetrics(await new Metrics().text()).types;
 }
 
 Deno.test("the Grafana dashboard", async (t) => {

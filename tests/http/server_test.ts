@@ -6,16 +6,9 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/config.ts";
 import { refuseHost, serveSidePort, SIDE_PORT_ROUTES } from "../../src/http/server.ts";
-import { Aggregator } from "../../src/robot/aggregator.ts";
-import {
-  assertJson,
-  bounded,
-  makeSideRig,
-  metricValue,
-  request,
-  TelemetryClient,
-  until,
-} from "./_side_port.ts";
+import { Aggregator } from "../../src/telemetry/mod.ts";
+import { assertJson, bounded, makeSideRig, request, TelemetryClient, until } from "./_side_port.ts";
+import { sampleValue } from "../_helpers/mod.ts";
 
 const KEY = "side-port-test-key-0123456789";
 const PAGE = "<!doctype html><title>rvr dashboard under test</title>";
@@ -47,7 +40,7 @@ Deno.test("side port without a key: every route, 404, 405, 426", async (t) => {
         const r = await request(`${rig.url}/metrics`);
         assert.equal(r.status, 200);
         assert.equal(r.headers.get("content-type"), rig.runtime.metrics.contentType);
-        assert.equal(metricValue(r.text, 'rvr_connection_state{state="connected"}'), 1);
+        assert.equal(sampleValue(r.text, "rvr_connection_state", { state: "connected" }), 1);
         assert.match(r.text, /^# TYPE rvr_telemetry_clients gauge$/m);
         assert.match(r.text, /^# TYPE rvr_telemetry_ws_dropped_total counter$/m);
         assert.match(r.text, /^# TYPE rvr_telemetry_ws_send_seconds histogram$/m);
@@ -287,7 +280,10 @@ Deno.test("POST /estop latches the e-stop, puts drive_stop on the wire, and the 
     await client.waitFor((c) => c.state?.safety.estop === true, "estop in the telemetry");
     assert.match(String(client.state?.safety.estop_reason), /http/);
     const metrics = await request(`${rig.url}/metrics`, { key: KEY });
-    assert.equal(metricValue(metrics.text, 'rvr_safety_emergency_stops_total{source="http"}'), 1);
+    assert.equal(
+      sampleValue(metrics.text, "rvr_safety_emergency_stops_total", { source: "http" }),
+      1,
+    );
     // A second press is answered too; the latch keeps its first reason.
     const again = assertJson(
       (await request(`${rig.url}/estop`, { method: "POST", key: KEY })).text,

@@ -8,17 +8,17 @@
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/core/metrics.ts";
 import { CLOSE_GOING_AWAY, CLOSE_UNSUPPORTED, TelemetryHub } from "../../src/http/telemetry_ws.ts";
-import { type TelemetryFrame, TelemetryModel } from "../../src/robot/telemetry.ts";
+import { type TelemetryFrame, TelemetryModel } from "../../src/telemetry/mod.ts";
 import {
   bounded,
   makeSideRig,
-  metricValue,
   RawWsClient,
   request,
   type SideRig,
   TelemetryClient,
   until,
 } from "./_side_port.ts";
+import { sampleValue } from "../_helpers/mod.ts";
 import { motionBatch, sampleEvent } from "./_motion.ts";
 
 /** Flushes the aggregator until the hub is quiet and `clients` have everything it sent. */
@@ -102,10 +102,10 @@ Deno.test("telemetry: full frame first, then deltas of what changed while the ro
       );
     }
     const metrics = await request(`${rig.url}/metrics`);
-    assert.equal(metricValue(metrics.text, "rvr_telemetry_clients"), 1);
-    assert.equal(metricValue(metrics.text, 'rvr_telemetry_frames_total{type="full"}'), 1);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_clients"), 1);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_frames_total", { type: "full" }), 1);
     assert.equal(
-      metricValue(metrics.text, 'rvr_telemetry_frames_total{type="delta"}'),
+      sampleValue(metrics.text, "rvr_telemetry_frames_total", { type: "delta" }),
       client.frames.length - 1,
     );
   } finally {
@@ -202,14 +202,14 @@ Deno.test("telemetry: a slow client loses frames (counted in /metrics) and then 
 
     const metrics = await request(`${rig.url}/metrics`);
     assert.equal(
-      metricValue(metrics.text, `rvr_telemetry_ws_dropped_total{client="${s.id}"}`),
+      sampleValue(metrics.text, "rvr_telemetry_ws_dropped_total", { client: s.id }),
       s.dropped,
     );
     assert.equal(
-      metricValue(metrics.text, `rvr_telemetry_ws_dropped_total{client="${f.id}"}`),
+      sampleValue(metrics.text, "rvr_telemetry_ws_dropped_total", { client: f.id }),
       undefined,
     );
-    assert.equal(metricValue(metrics.text, "rvr_telemetry_clients"), 2);
+    assert.equal(sampleValue(metrics.text, "rvr_telemetry_clients"), 2);
 
     // The slow client reads again: after the deltas that got through, in order, comes a full
     // frame of the latest state, never a delta with a gap.
@@ -237,14 +237,14 @@ Deno.test("telemetry: a slow client loses frames (counted in /metrics) and then 
     }, "the server to notice the slow client left");
     const after = await request(`${rig.url}/metrics`);
     assert.equal(
-      metricValue(after.text, `rvr_telemetry_ws_dropped_total{client="${s.id}"}`),
+      sampleValue(after.text, "rvr_telemetry_ws_dropped_total", { client: s.id }),
       undefined,
     );
     assert.equal(
-      metricValue(after.text, 'rvr_telemetry_ws_dropped_total{client="closed"}'),
+      sampleValue(after.text, "rvr_telemetry_ws_dropped_total", { client: "closed" }),
       dropped,
     );
-    assert.equal(metricValue(after.text, "rvr_telemetry_clients"), 1);
+    assert.equal(sampleValue(after.text, "rvr_telemetry_clients"), 1);
   } finally {
     slow.close();
     await fast.close();
@@ -303,6 +303,11 @@ Deno.test("TelemetryHub: bad options are refused; an unchanged batch makes no fr
     assert.equal(hub.publish(motionBatch(7)), null, "same values: nothing to send");
     assert.equal(hub.seq, start + 1);
     assert.equal(hub.state.pose.x_m, Math.round(Math.sin(7 / 200) * 1e4) / 1e4);
+    assert.throws(
+      () => new TelemetryHub({ model, metrics }),
+      /needs a model of its own that has made no frame yet \(this one is at seq 2\)/,
+      "the model is the hub's one state store: two hubs cannot share it",
+    );
   } finally {
     hub.close();
   }

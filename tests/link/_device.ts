@@ -7,7 +7,7 @@ import { MemoryPort } from "../../src/link/memory_port.ts";
 import { RvrLink, type RvrLinkOptions } from "../../src/link/rvr_link.ts";
 import { buildResponse, encodePacket, FrameDecoder, type Packet } from "../../src/protocol/mod.ts";
 
-export { fromHex, loadVectors, toHex, type Vector } from "../_vectors.ts";
+export { fromHex, loadVectors, toHex, type Vector } from "../_helpers/mod.ts";
 
 /** The robot end of a port pair (MemoryPort or a pty), driven by the test. */
 export class ScriptedDevice<P extends BytePort = MemoryPort> {
@@ -74,9 +74,4 @@ export function linkWithDevice(
   const link = new RvrLink(host, options);
   link.start();
   return { link, host, device };
-}
-
-/** Lets queued microtasks (MemoryPort deliveries) run. */
-export async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PortClosedError } from "../../src/core/byte_port.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
-import { settle } from "./_device.ts";
+import { settle } from "../_helpers/mod.ts";
 
 function collect(port: MemoryPort): { chunks: Uint8Array[]; closes: (Error | undefined)[] } {
   const chunks: Uint8Array[] = [];

@@ -1,10 +1,10 @@
 /** RvrLink against the simulated RVR over a MemoryPort pair: real packets both ways. */
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import { RobotError } from "../../src/link/errors.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
 import { RvrLink } from "../../src/link/rvr_link.ts";
 import { SimulatedRvr } from "../../src/sim/mod.ts";
+import { fakeClock } from "../_helpers/mod.ts";
 
 async function withSim(
   fn: (link: RvrLink, sim: SimulatedRvr) => Promise<void>,
@@ -77,27 +77,23 @@ Deno.test("RvrLink with the simulated RVR", async (t) => {
   });
 
   await t.step("drive, then the encoders have counted forward", async () => {
-    const clock = FakeTimers.install({
+    using clock = fakeClock({
       toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "performance"],
     });
-    try {
-      await withSim(async (link) => {
-        const start = await link.request("get_encoder_counts", {});
-        assert.deepEqual(start, { encoder_counts: [0, 0] });
-        await link.request("wake", {}, { requestsResponse: true });
-        await link.request("drive_tank_si_units", { left_velocity: 0.5, right_velocity: 0.5 });
-        await clock.tickAsync(1000);
-        const moving = await link.request("get_encoder_counts", {});
-        const [left, right] = moving.encoder_counts;
-        assert.ok(left > 100 && right > 100, `encoders ${left}, ${right}`);
-        await link.sendImmediate("drive_stop", {});
-        await clock.tickAsync(2000);
-        const stopped = (await link.request("get_encoder_counts", {})).encoder_counts;
-        await clock.tickAsync(500);
-        assert.deepEqual((await link.request("get_encoder_counts", {})).encoder_counts, stopped);
-      });
-    } finally {
-      clock.uninstall();
-    }
+    await withSim(async (link) => {
+      const start = await link.request("get_encoder_counts", {});
+      assert.deepEqual(start, { encoder_counts: [0, 0] });
+      await link.request("wake", {}, { requestsResponse: true });
+      await link.request("drive_tank_si_units", { left_velocity: 0.5, right_velocity: 0.5 });
+      await clock.tickAsync(1000);
+      const moving = await link.request("get_encoder_counts", {});
+      const [left, right] = moving.encoder_counts;
+      assert.ok(left > 100 && right > 100, `encoders ${left}, ${right}`);
+      await link.sendImmediate("drive_stop", {});
+      await clock.tickAsync(2000);
+      const stopped = (await link.request("get_encoder_counts", {})).encoder_counts;
+      await clock.tickAsync(500);
+      assert.deepEqual((await link.request("get_encoder_counts", {})).encoder_counts, stopped);
+    });
   });
 });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import {
   LinkClosedError,
   ResponseTimeoutError,
@@ -18,7 +17,8 @@ import {
   type Packet,
   type RequestName,
 } from "../../src/protocol/mod.ts";
-import { fromHex, linkWithDevice, loadVectors, settle, toHex } from "./_device.ts";
+import { fromHex, linkWithDevice, loadVectors, toHex } from "./_device.ts";
+import { fakeClock, settle } from "../_helpers/mod.ts";
 
 const vectors = loadVectors();
 
@@ -339,65 +339,53 @@ Deno.test("RvrLink reply matching", async (t) => {
 
 Deno.test("RvrLink timeouts and abort", async (t) => {
   await t.step("no reply within timeoutMs rejects with ResponseTimeoutError", async () => {
-    const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      const { link, device } = linkWithDevice({ firstSeq: 9 });
-      const r = link.request("echo", { data: [] }, { target: 2, timeoutMs: 500 });
-      const state: { outcome: unknown } = { outcome: "pending" };
-      r.then((v) => (state.outcome = v), (e) => (state.outcome = e));
-      const req = await device.nextRequest();
-      await clock.tickAsync(499);
-      const outcomeNow = (): unknown => state.outcome;
-      assert.equal(outcomeNow(), "pending");
-      await clock.tickAsync(1);
-      const outcome = outcomeNow();
-      assert.ok(outcome instanceof ResponseTimeoutError);
-      assert.equal(outcome.command, "echo");
-      assert.equal(outcome.timeoutMs, 500);
-      assert.equal(outcome.target, 2);
-      assert.equal(outcome.seq, 9);
-      assert.match(outcome.message, /No reply to echo from node 2 \(st\) within 500 ms/);
-      assert.equal(link.stats.timeouts, 1);
-      assert.equal(link.pendingCount, 0);
-      // The late reply is dropped, not delivered to anything.
-      await device.reply(req, 0, new Uint8Array(0));
-      await settle();
-      assert.equal(link.stats.dropped.unmatched, 1);
-      await link.close();
-      assert.equal(clock.countTimers(), 0, "no timer left behind");
-    } finally {
-      clock.uninstall();
-    }
+    using clock = fakeClock({ toFake: ["setTimeout", "clearTimeout"] });
+    const { link, device } = linkWithDevice({ firstSeq: 9 });
+    const r = link.request("echo", { data: [] }, { target: 2, timeoutMs: 500 });
+    const state: { outcome: unknown } = { outcome: "pending" };
+    r.then((v) => (state.outcome = v), (e) => (state.outcome = e));
+    const req = await device.nextRequest();
+    await clock.tickAsync(499);
+    const outcomeNow = (): unknown => state.outcome;
+    assert.equal(outcomeNow(), "pending");
+    await clock.tickAsync(1);
+    const outcome = outcomeNow();
+    assert.ok(outcome instanceof ResponseTimeoutError);
+    assert.equal(outcome.command, "echo");
+    assert.equal(outcome.timeoutMs, 500);
+    assert.equal(outcome.target, 2);
+    assert.equal(outcome.seq, 9);
+    assert.match(outcome.message, /No reply to echo from node 2 \(st\) within 500 ms/);
+    assert.equal(link.stats.timeouts, 1);
+    assert.equal(link.pendingCount, 0);
+    // The late reply is dropped, not delivered to anything.
+    await device.reply(req, 0, new Uint8Array(0));
+    await settle();
+    assert.equal(link.stats.dropped.unmatched, 1);
+    await link.close();
+    assert.equal(clock.countTimers(), 0, "no timer left behind");
   });
 
   await t.step("the link's defaultTimeoutMs applies when the request gives none", async () => {
-    const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      const { link } = linkWithDevice({ defaultTimeoutMs: 250 });
-      const r = link.request("get_battery_percentage", {}).catch((e) => e);
-      await clock.tickAsync(250);
-      const error = await r;
-      assert.ok(error instanceof ResponseTimeoutError);
-      assert.equal(error.timeoutMs, 250);
-      await link.close();
-    } finally {
-      clock.uninstall();
-    }
+    using clock = fakeClock({ toFake: ["setTimeout", "clearTimeout"] });
+    const { link } = linkWithDevice({ defaultTimeoutMs: 250 });
+    const r = link.request("get_battery_percentage", {}).catch((e) => e);
+    await clock.tickAsync(250);
+    const error = await r;
+    assert.ok(error instanceof ResponseTimeoutError);
+    assert.equal(error.timeoutMs, 250);
+    await link.close();
   });
 
   await t.step("a reply in time clears the timer", async () => {
-    const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      const { link, device } = linkWithDevice();
-      const r = link.request("get_battery_percentage", {});
-      assert.equal(clock.countTimers(), 1);
-      await device.reply(await device.nextRequest(), 0, new Uint8Array([9]));
-      assert.deepEqual(await r, { percentage: 9 });
-      assert.equal(clock.countTimers(), 0);
-      await link.close();
-    } finally {
-      clock.uninstall();
-    }
+    using clock = fakeClock({ toFake: ["setTimeout", "clearTimeout"] });
+    const { link, device } = linkWithDevice();
+    const r = link.request("get_battery_percentage", {});
+    assert.equal(clock.countTimers(), 1);
+    await device.reply(await device.nextRequest(), 0, new Uint8Array([9]));
+    assert.deepEqual(await r, { percentage: 9 });
+    assert.equal(clock.countTimers(), 0);
+    await link.close();
   });
 
   await t.step("aborting rejects with the signal's reason and frees the number", async () => {

@@ -17,18 +17,16 @@ import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
 import { Moves } from "../../src/robot/moves/mod.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
-import { SensorStreams } from "../../src/robot/sensors.ts";
+import { SensorStreams } from "../../src/robot/sensors/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import {
-  type Clock,
-  installClock,
+  type FakeClock,
+  fakeClock,
   keepAliveSimOpener,
-  RecordingPort,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
-
-export const SETTINGS: RuntimeSettings = TEST_RUNTIME_SETTINGS;
+  testSettings,
+  WireTap,
+} from "../_helpers/mod.ts";
 
 export interface RigOptions {
   settings?: Partial<RuntimeSettings>;
@@ -41,7 +39,7 @@ export interface RigOptions {
 }
 
 export interface McpRig {
-  readonly clock: Clock;
+  readonly clock: FakeClock;
   readonly runtime: Runtime;
   readonly streams: SensorStreams;
   readonly moves: Moves;
@@ -50,8 +48,8 @@ export interface McpRig {
   /** The simulated robot (after the first connect). */
   readonly sim: SimulatedRvr;
   /** The recorded robot side of the current connection. */
-  readonly wire: RecordingPort;
-  readonly wires: RecordingPort[];
+  readonly wire: WireTap;
+  readonly wires: WireTap[];
   /** Ticks fake time until `p` settles (up to 60 s of it); rethrows its rejection. */
   settle<T>(p: Promise<T>): Promise<T>;
   /** tools/call, settled. */
@@ -68,12 +66,12 @@ export interface McpRig {
 
 /** Builds the rig; installs the fake clock (uninstalled by close()). */
 export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
-  const clock = installClock();
+  const clock = fakeClock();
   const robot = keepAliveSimOpener(options.sim, "mcp");
   const { open, wires } = robot;
   const settle = <T>(p: Promise<T>): Promise<T> => settleWith(clock, p, 60_000);
   const runtime = new Runtime(
-    { ...SETTINGS, ...options.settings },
+    testSettings(options.settings),
     options.opener?.(open) ?? open,
     new Metrics({ processMetrics: false }),
   );
@@ -102,7 +100,7 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
     get sim(): SimulatedRvr {
       return robot.sim;
     },
-    get wire(): RecordingPort {
+    get wire(): WireTap {
       return robot.wire;
     },
     wires,
@@ -140,6 +138,6 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
 }
 
 /** Names of the packets the robot received since index `from` of `wire.events`. */
-export function receivedNames(wire: RecordingPort, from = 0): string[] {
+export function receivedNames(wire: WireTap, from = 0): string[] {
   return wire.events.slice(from).filter((e) => e.dir === "in").map((e) => e.name);
 }

@@ -1,7 +1,10 @@
 /** MCP over Streamable HTTP: a real SDK client against a real McpServer per session, with and without a key. */
 import assert from "node:assert/strict";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer } from "@modelcontextprotocol/server";
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttpTransport,
+} from "@modelcontextprotocol/client";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
@@ -89,6 +92,38 @@ Deno.test("MCP over HTTP with an API key: 401 without the bearer token, served w
     const client = await connect(http.url, key);
     const result = await client.callTool({ name: "double", arguments: { n: 2 } });
     assert.deepEqual(result.structuredContent, { doubled: 4 });
+    await client.close();
+  } finally {
+    await http.close();
+  }
+});
+
+Deno.test("MCP over HTTP with an API key, 2026-07-28 era: the same 401 without it, served with it", async () => {
+  const key = "m".repeat(24);
+  const http = await serveMcpHttp({
+    port: 0,
+    host: "127.0.0.1",
+    apiKey: key,
+    createServer: tinyServer,
+  });
+  const connect = async (bearer: string) => {
+    const client = new ModernClient({ name: "test-2026", version: "1" }, {
+      versionNegotiation: { mode: { pin: "2026-07-28" } },
+    });
+    await client.connect(
+      new ModernHttpTransport(new URL(http.url), {
+        requestInit: { headers: { authorization: `Bearer ${bearer}` } },
+      }),
+    );
+    return client;
+  };
+  try {
+    await assert.rejects(connect("wrong".repeat(5)), /401/);
+    const client = await connect(key);
+    assert.equal(client.getProtocolEra(), "modern");
+    const result = await client.callTool({ name: "double", arguments: { n: 5 } });
+    assert.deepEqual(result.structuredContent, { doubled: 10 });
+    assert.equal(http.sessions, 0, "no session in the 2026 era");
     await client.close();
   } finally {
     await http.close();

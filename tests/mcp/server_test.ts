@@ -11,6 +11,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { INSTRUCTIONS, TOOL_GROUPS, TOOL_NAMES } from "../../src/mcp/server.ts";
 import { RESOURCE_URIS } from "../../src/mcp/resources.ts";
+import { APPS } from "../../src/mcp/apps.ts";
 import { makeMcpRig, receivedNames } from "./_rig.ts";
 
 type JsonSchema = {
@@ -31,6 +32,8 @@ type JsonSchema = {
 const READ_ONLY = new Set<string>([
   "get_connection_status",
   "get_sensor_data",
+  "get_telemetry",
+  "show_dashboard",
   "get_ambient_light",
   "get_color_detection",
   "get_battery_status",
@@ -71,8 +74,9 @@ Deno.test("server: every tool listed with title, description, annotations, bound
 
     const { tools } = await rig.settle(rig.client.listTools());
     assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
-    assert.equal(TOOL_NAMES.length, 42);
-    assert.equal(Object.values(TOOL_GROUPS).flat().length, 42);
+    // The catalog's 43 and show_dashboard (apps.ts).
+    assert.equal(TOOL_NAMES.length, 44);
+    assert.equal(Object.values(TOOL_GROUPS).flat().length, 43);
     const byName = new Map(tools.map((t) => [t.name, t]));
     for (const tool of tools) {
       assert.ok(tool.title && tool.title.length > 3, `${tool.name} has a title`);
@@ -279,7 +283,10 @@ Deno.test("server: resources read, subscribe, throttled updates, unsubscribe", a
   const rig = await makeMcpRig({ server: { updateWindowMs: 100 } });
   try {
     const { resources } = await rig.settle(rig.client.listResources());
-    assert.deepEqual(resources.map((r) => r.uri).sort(), Object.values(RESOURCE_URIS).sort());
+    assert.deepEqual(
+      resources.map((r) => r.uri).sort(),
+      [...Object.values(RESOURCE_URIS), ...APPS.map((a) => a.uri)].sort(),
+    );
 
     const read = async (uri: string) => {
       const r = await rig.settle(rig.client.readResource({ uri }));

@@ -4,8 +4,7 @@
  * own helpers (LED packets, compass heading, IR decoding) are tested in tests/tools.
  */
 import assert from "node:assert/strict";
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer } from "@modelcontextprotocol/server";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
@@ -58,7 +57,7 @@ import {
 import { RobotEventLog, UpdateThrottle } from "../../src/mcp/resources.ts";
 import { notificationLog, safetyLogLevel } from "../../src/mcp/server.ts";
 import { commandOptions, SIMULATED_KEY, tool } from "../../src/tools/mod.ts";
-import { installClock, TEST_RUNTIME_SETTINGS } from "../robot/_harness.ts";
+import { fakeClock, testSettings } from "../_helpers/mod.ts";
 
 Deno.test("describeToolError: cause first, then what to do; bugs are not described", async (t) => {
   const cases: [Error, RegExp][] = [
@@ -147,7 +146,7 @@ Deno.test("describeToolError: cause first, then what to do; bugs are not describ
 
 /** A runtime that is never connected: configured for `port` (not opened). */
 function idleRuntime(port: string): Runtime {
-  return new Runtime({ ...TEST_RUNTIME_SETTINGS, serialPort: port }, () => {
+  return new Runtime(testSettings({ serialPort: port }), () => {
     throw new Error("this test never opens a port");
   }, new Metrics({ processMetrics: false }));
 }
@@ -268,7 +267,7 @@ Deno.test("registerTool: results say simulated_robot while the robot is the simu
 });
 
 Deno.test("UpdateThrottle: leading edge, one folded update per window, never loses the last", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   try {
     const sent: number[] = [];
     const throttle = new UpdateThrottle(100, () => sent.push(clock.now));

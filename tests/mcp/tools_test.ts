@@ -16,7 +16,7 @@ import {
   SimWorld,
   wrapDeg,
 } from "../../src/sim/mod.ts";
-import { paramsOf } from "../robot/_harness.ts";
+import { paramsOf } from "../_helpers/mod.ts";
 import { makeMcpRig, type McpRig, receivedNames } from "./_rig.ts";
 
 const called = new Set<string>();
@@ -513,6 +513,26 @@ Deno.test("tools: sensor streaming", async () => {
     close(locator.values.y_m, rig.sim.body.pose.y, 0.06, "locator y vs the body");
     const light = data.readings.find((r) => r.sensor === "ambient_light");
     close(light?.values.lux ?? NaN, rig.sim.member.ambientLightLux(), 0.01, "lux");
+
+    // The whole telemetry state in one call: the same locator reading, folded by the model.
+    type Telemetry = { at_ms: number; state: Record<string, Record<string, unknown>> };
+    const asked = Date.now();
+    const telemetry = await ok<Telemetry>(rig, "get_telemetry");
+    assert.equal(telemetry.state.pose.y_m, Math.round(locator.values.y_m * 1e4) / 1e4);
+    assert.equal(telemetry.state.pose.x_m, Math.round(locator.values.x_m * 1e4) / 1e4);
+    assert.ok((telemetry.state.pose.y_m as number) > 0.1, "driven forward");
+    assert.equal(telemetry.state.connection.status, "connected");
+    assert.equal(telemetry.state.safety.estop, false);
+    assert.equal(typeof telemetry.state.imu.yaw_deg, "number", "the imu stream folded in");
+    assert.ok(
+      telemetry.at_ms >= asked && telemetry.at_ms <= Date.now(),
+      "taken during the call (the rig's fake clock)",
+    );
+    // show_dashboard answers the state too (its page: tests/mcp/app_test.ts); still driving.
+    const shown = await ok<Telemetry>(rig, "show_dashboard");
+    assert.deepEqual(Object.keys(shown.state), Object.keys(telemetry.state));
+    assert.deepEqual(shown.state.connection, telemetry.state.connection);
+    assert.ok((shown.state.pose.y_m as number) >= (telemetry.state.pose.y_m as number));
 
     const only = await ok<Data>(rig, "get_sensor_data", { sensors: ["imu", "encoders"] });
     assert.deepEqual(only.readings.map((r) => r.sensor), ["imu"]);

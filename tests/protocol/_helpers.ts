@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import type { Packet } from "../../src/protocol/mod.ts";
-import { fromHex, toHex, type VectorFrame } from "../_vectors.ts";
+import { fromHex, toHex, type VectorFrame } from "../_helpers/mod.ts";
 import { mulberry32 } from "../../src/core/validate.ts";
-export { fromHex, loadVectors, toHex, type Vector, type VectorFrame } from "../_vectors.ts";
+export { fromHex, loadVectors, toHex, type Vector, type VectorFrame } from "../_helpers/mod.ts";
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -28,7 +28,7 @@ import {
   type ScalarType,
 } from "../../src/protocol/mod.ts";
 import { assertPackets, concat, fromHex, splitAt, toHex, unescapeFrame } from "./_helpers.ts";
-import { loadVectors, protocolDocSection } from "../_vectors.ts";
+import { loadVectors, protocolDocSection } from "../_helpers/mod.ts";
 
 const RUNS = { numRuns: 300 } as const;
 

@@ -29,9 +29,14 @@ import {
   type StreamService,
 } from "../../src/protocol/mod.ts";
 import { fromHex, loadVectors, toHex } from "./_helpers.ts";
-import { protocolDocSection } from "../_vectors.ts";
+import { protocolDocSection } from "../_helpers/mod.ts";
 
 const maxRaw = (bytes: DataBytes) => 2 ** (8 * bytes) - 1;
+/** trunc(min + raw / (2^N - 1) * (max - min)) in exact integer arithmetic (integer attributes). */
+const exactInteger = (raw: number, bytes: DataBytes, a: StreamAttribute): number => {
+  const top = BigInt(maxRaw(bytes));
+  return Number((BigInt(a.min) * top + BigInt(raw) * BigInt(a.max - a.min)) / top);
+};
 /** Value-space width of one raw step. */
 const rawStep = (bytes: DataBytes, a: StreamAttribute) => (a.max - a.min) / maxRaw(bytes);
 
@@ -175,7 +180,7 @@ Deno.test("normalisation", async (t) => {
         fc.property(fc.integer({ min: 0, max: maxRaw(bytes) }), (raw) => {
           const v = normalize(raw, bytes, attr);
           assert.ok(Number.isInteger(v), `${service.name}.${attr.name}: ${v}`);
-          assert.equal(v, Math.trunc(attr.min + (raw / maxRaw(bytes)) * (attr.max - attr.min)));
+          assert.equal(v, exactInteger(raw, bytes, attr), `${service.name}.${attr.name}: ${raw}`);
         }),
         { numRuns: 100 },
       );
@@ -195,6 +200,67 @@ Deno.test("normalisation", async (t) => {
     assert.equal(confidence.integer, false);
     assert.equal(normalize(0xcc, 1, confidence), 0.8);
   });
+
+  await t.step(
+    "every raw value of an integer attribute round-trips exactly, at 8/16/32 bits",
+    () => {
+      const integers = ALL.filter((x) => x.attr.integer);
+      assert.deepEqual(
+        [...new Set(integers.map((x) => x.bytes))],
+        [1, 2, 4],
+        "every width is covered",
+      );
+      for (const { service, attr, bytes } of integers) {
+        const where = `${service.name}.${attr.name}/${bytes * 8}`;
+        const check = (raw: number) => {
+          const v = normalize(raw, bytes, attr);
+          assert.equal(v, exactInteger(raw, bytes, attr), `${where}: raw ${raw}`);
+          if (attr.min === 0 && attr.max === maxRaw(bytes)) {
+            assert.equal(v, raw, `${where}: the identity gives the raw value itself`);
+          }
+          // Where every raw value has a value of its own, the value gives the raw value back.
+          if (rawStep(bytes, attr) >= 1) {
+            assert.equal(denormalize(v, bytes, attr), raw, `${where}: raw ${raw} -> ${v}`);
+          }
+        };
+        if (bytes < 4) {
+          for (let raw = 0; raw <= maxRaw(bytes); raw++) check(raw); // every raw value
+        } else {
+          fc.assert(fc.property(fc.integer({ min: 0, max: maxRaw(bytes) }), check), {
+            numRuns: 2000,
+          });
+          // Both ends, powers of two and their neighbours, and the values 2^32 / 255 apart.
+          for (let k = 0; k < 32; k++) [2 ** k - 1, 2 ** k, 2 ** k + 1].forEach(check);
+          for (let k = 0; k <= 255; k++) {
+            const raw = Math.round((k * maxRaw(4)) / 255);
+            [raw - 1, raw, raw + 1].filter((r) => r >= 0 && r <= maxRaw(4)).forEach(check);
+          }
+          [maxRaw(4) - 1, maxRaw(4)].forEach(check);
+        }
+      }
+      // Through the slot decoder too: encoders and core time as the robot streams them.
+      const slot = [
+        { service: serviceByKey("encoders"), bytes: 4 as const },
+        { service: serviceByKey("core_time_lower"), bytes: 4 as const },
+      ];
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: maxRaw(4) }), { minLength: 3, maxLength: 3 }),
+          ([left, right, time]) => {
+            const data = new Uint8Array(12);
+            const view = new DataView(data.buffer);
+            view.setUint32(0, left);
+            view.setUint32(4, right);
+            view.setUint32(8, time);
+            const v = decodeSlotData(slot, data);
+            assert.deepEqual(v.encoders, { LeftTicks: left, RightTicks: right });
+            assert.deepEqual(v.core_time_lower, { Time: time });
+          },
+        ),
+        { numRuns: 500 },
+      );
+    },
+  );
 
   await t.step("denormalize clamps to the attribute's range", () => {
     for (const { attr, bytes } of ALL) {
@@ -340,6 +406,11 @@ Deno.test("slot data", async (t) => {
           ),
           ([entries, data]) => {
             const values = decodeSlotData(entries, data);
+            assert.deepEqual(
+              decodeSlotData(entries, [...data]),
+              values,
+              "a byte array decodes alike",
+            );
             assert.deepEqual(Object.keys(values), [...new Set(entries.map((e) => e.service.key))]);
             const again = encodeSlotData(entries, values);
             assert.equal(again.length, data.length);

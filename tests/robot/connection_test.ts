@@ -4,7 +4,6 @@
  * Time is driven by fake timers: nothing here waits on the wall clock.
  */
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import { Metrics } from "../../src/core/metrics.ts";
 import { type StateChange, StateStore } from "../../src/core/state.ts";
 import { MemoryPort, type RvrLink } from "../../src/link/mod.ts";
@@ -17,6 +16,7 @@ import {
 } from "../../src/robot/connection.ts";
 import { NotConnectedError, RobotNotRespondingError } from "../../src/robot/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "../../src/sim/mod.ts";
+import { settleWith, withClock } from "../_helpers/mod.ts";
 
 /** Opens a MemoryPort pair with a fresh simulated robot behind it, as the built-in simulator does. */
 class SimFactory {
@@ -85,35 +85,15 @@ function setup(overrides: Partial<ConnectionOptions> = {}) {
   return { factory, state, statuses, metrics, connection };
 }
 
-async function withClock(fn: (clock: FakeTimers.InstalledClock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install();
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
-
-/** Settles `p` while advancing the fake clock in 10 ms steps (at most `maxMs`). */
-async function advanceUntil<T>(clock: FakeTimers.InstalledClock, p: Promise<T>, maxMs = 30_000) {
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  p.then((value) => outcome = { ok: true, value }, (error) => outcome = { ok: false, error });
-  for (let t = 0; t < maxMs && outcome === undefined; t += 10) await clock.tickAsync(10);
-  await clock.tickAsync(0);
-  if (outcome === undefined) throw new Error(`still pending after ${maxMs} ms of fake time`);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
 Deno.test("connect wakes the robot and proves both processors answer", async () => {
   await withClock(async (clock) => {
     const { connection, statuses, state, factory, metrics } = setup();
-    const result = await advanceUntil(clock, connection.connect());
+    const result = await settleWith(clock, connection.connect());
     assert.equal(result.simulated, true);
     assert.equal(result.attempts, 1);
     assert.deepEqual(statuses, ["connecting", "connected"]);
     assert.equal(state.power.status, "awake");
-    const reply = await advanceUntil(
+    const reply = await settleWith(
       clock,
       connection.current().request("echo", { data: [7] }, { target: 2 }),
     );
@@ -121,7 +101,7 @@ Deno.test("connect wakes the robot and proves both processors answer", async () 
     // wake asked for a reply, then one echo per processor
     assert.ok(factory.last.stats.repliesSent >= 3);
     assert.match(await metrics.text(), /rvr_connection_attempts_total\{result="ok"\} 1/);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     assert.equal(connection.status, "disconnected");
     await factory.stopAll();
   });
@@ -133,11 +113,11 @@ Deno.test("connect waits for a slow wake instead of sleeping a fixed time", asyn
     factory.asleep = true;
     factory.faults = { wakeLatencyMs: 700 };
     const started = Date.now();
-    const result = await advanceUntil(clock, connection.connect());
+    const result = await settleWith(clock, connection.connect());
     const waited = Date.now() - started;
     assert.ok(waited >= 700 && waited < 1500, `ready after ${waited} ms of fake time`);
     assert.ok(result.wakeMs >= 700);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });
@@ -146,7 +126,7 @@ Deno.test("a silent robot fails connect after the wake timeout with what to chec
   await withClock(async (clock) => {
     const { connection, factory, statuses } = setup({ wakeTimeoutMs: 1500 });
     factory.faults = { silentAfterPackets: 0 };
-    const error = await advanceUntil(clock, connection.connect()).then(
+    const error = await settleWith(clock, connection.connect()).then(
       () => assert.fail("connect should fail"),
       (e) => e,
     );
@@ -156,7 +136,7 @@ Deno.test("a silent robot fails connect after the wake timeout with what to chec
     assert.deepEqual(statuses, ["connecting", "error"]);
     assert.throws(() => connection.current(), NotConnectedError);
     assert.equal(factory.last.stats.packetsOut, 0);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });
@@ -173,7 +153,7 @@ Deno.test("heartbeat: a robot that falls silent is stopped, dropped and found ag
     connection.onDisconnected((reason) => lost.push(reason));
     const connected: RvrLink[] = [];
     connection.onConnected((link) => connected.push(link));
-    await advanceUntil(clock, connection.connect());
+    await settleWith(clock, connection.connect());
     const first = factory.last;
     // Three heartbeats pass while it answers.
     await clock.tickAsync(3500);
@@ -191,7 +171,7 @@ Deno.test("heartbeat: a robot that falls silent is stopped, dropped and found ag
     const text = await metrics.text();
     assert.match(text, /rvr_connection_reconnects_total 1/);
     assert.match(text, new RegExp(`rvr_heartbeat_failures_total ${HEARTBEAT_MISSES}`));
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });
@@ -199,7 +179,7 @@ Deno.test("heartbeat: a robot that falls silent is stopped, dropped and found ag
 Deno.test("a link that hangs up is treated as lost and reconnected", async () => {
   await withClock(async (clock) => {
     const { connection, factory, statuses } = setup();
-    await advanceUntil(clock, connection.connect());
+    await settleWith(clock, connection.connect());
     const first = connection.current();
     const next = new Promise<RvrLink>((resolve) => {
       const off = connection.onConnected((link) => {
@@ -209,11 +189,11 @@ Deno.test("a link that hangs up is treated as lost and reconnected", async () =>
     });
     // The device end goes away, like a tty whose other end was unplugged.
     await factory.devices[0].close();
-    const second = await advanceUntil(clock, next);
+    const second = await settleWith(clock, next);
     assert.notEqual(second, first);
     assert.equal(first.isOpen, false);
     assert.deepEqual(statuses, ["connecting", "connected", "reconnecting", "connected"]);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });
@@ -223,7 +203,7 @@ Deno.test("auto-connect keeps retrying in the background until the robot is ther
     const { connection, factory, statuses } = setup();
     factory.failOpens = 3;
     connection.startAutoConnect();
-    await advanceUntil(clock, connection.whenConnected());
+    await settleWith(clock, connection.whenConnected());
     assert.equal(factory.specs.length, 4);
     assert.deepEqual(statuses, [
       "connecting",
@@ -233,7 +213,7 @@ Deno.test("auto-connect keeps retrying in the background until the robot is ther
       "reconnecting",
       "connected",
     ]);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });
@@ -241,13 +221,13 @@ Deno.test("auto-connect keeps retrying in the background until the robot is ther
 Deno.test("disconnect runs the closing hooks, closes the link and refuses commands clearly", async () => {
   await withClock(async (clock) => {
     const { connection, factory, statuses } = setup();
-    await advanceUntil(clock, connection.connect());
+    await settleWith(clock, connection.connect());
     const link = connection.current();
     let hookSawOpenLink = false;
     connection.onClosing((l) => {
       hookSawOpenLink = l === link && l.isOpen;
     });
-    await advanceUntil(clock, connection.disconnect("user asked"));
+    await settleWith(clock, connection.disconnect("user asked"));
     assert.equal(hookSawOpenLink, true);
     assert.equal(link.isOpen, false);
     assert.deepEqual(statuses, ["connecting", "connected", "disconnected"]);
@@ -263,8 +243,8 @@ Deno.test("disconnect runs the closing hooks, closes the link and refuses comman
 Deno.test("connect while connected switches ports through the allowed states", async () => {
   await withClock(async (clock) => {
     const { connection, factory, statuses } = setup();
-    await advanceUntil(clock, connection.connect());
-    await advanceUntil(clock, connection.connect({ path: "/dev/other" }));
+    await settleWith(clock, connection.connect());
+    await settleWith(clock, connection.connect({ path: "/dev/other" }));
     assert.deepEqual(factory.specs.map((s) => s.path), ["sim", "/dev/other"]);
     assert.deepEqual(statuses, [
       "connecting",
@@ -274,7 +254,7 @@ Deno.test("connect while connected switches ports through the allowed states", a
       "connected",
     ]);
     assert.equal(factory.sims[0].stats.packetsIn > 0, true);
-    await advanceUntil(clock, connection.close());
+    await settleWith(clock, connection.close());
     await factory.stopAll();
   });
 });

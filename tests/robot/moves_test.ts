@@ -19,23 +19,18 @@ import {
   yawToHeading,
 } from "../../src/robot/moves/mod.ts";
 import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
-import { SensorStreams } from "../../src/robot/sensors.ts";
+import { SensorStreams } from "../../src/robot/sensors/mod.ts";
 import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";
+import { makeRig, type Rig, type RigOptions } from "./_harness.ts";
 import {
-  type Clock,
-  installClock,
-  makeRig,
+  type FakeClock,
+  fakeClock,
   paramsOf,
-  type Rig,
-  type RigOptions,
   settleErrorWith,
   settleWith,
+  tickUntil,
   type WireEvent,
-} from "./_harness.ts";
-
-const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 60_000);
-const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>
-  settleErrorWith(clock, p, 60_000);
+} from "../_helpers/mod.ts";
 
 /**
  * Marks `p` as followed at once, so a rejection that comes before the test awaits it is not an
@@ -46,24 +41,20 @@ function follow<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** Ticks until `cond()` holds (at most 30 s). */
-async function tickUntil(clock: Clock, cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (cond()) return;
-    await clock.tickAsync(10);
-  }
-  throw new Error(`${what}: not reached within 30 s of fake time`);
-}
-
 interface Env {
   rig: Rig;
-  clock: Clock;
+  clock: FakeClock;
   streams: SensorStreams;
   moves: Moves;
 }
 
-async function withMoves(options: RigOptions, fn: (env: Env) => Promise<void>): Promise<void> {
-  const clock = installClock();
+/** `userResets`: the resets the test itself makes through Moves (a move never makes any). */
+async function withMoves(
+  options: RigOptions,
+  fn: (env: Env) => Promise<void>,
+  userResets: { yaw: number; locator: number } = { yaw: 0, locator: 0 },
+): Promise<void> {
+  const clock = fakeClock();
   const rig = makeRig({ commandTimeoutS: 0, speedLimitPercent: 100, ...options });
   const streams = new SensorStreams({
     links: rig.links,
@@ -80,8 +71,16 @@ async function withMoves(options: RigOptions, fn: (env: Env) => Promise<void>): 
     await clock.tickAsync(0);
     rig.wire.clear();
     await fn({ rig, clock, streams, moves });
-    assert.equal(rig.wire.received("reset_yaw").length, 0, "no yaw reset: the frame is kept");
-    assert.equal(rig.wire.received("reset_locator_x_and_y").length, 0, "no locator reset");
+    assert.equal(
+      rig.wire.received("reset_yaw").length,
+      userResets.yaw,
+      "no yaw reset but the user's: the frame is kept",
+    );
+    assert.equal(
+      rig.wire.received("reset_locator_x_and_y").length,
+      userResets.locator,
+      "no locator reset but the user's",
+    );
   } finally {
     try {
       moves.dispose();
@@ -111,7 +110,7 @@ function assertNear(actual: number, expected: number, tol: number, what: string)
 Deno.test("drive_to_position completes on 0x3A with the final pose, progress and the speed limit", async () => {
   await withMoves({ speedLimitPercent: 50 }, async ({ rig, clock, moves }) => {
     const progress: MoveProgress[] = [];
-    const out = await settle(
+    const out = await settleWith(
       clock,
       moves.driveToPosition({ x_m: 0.4, y_m: 0.8, speed_mps: 1 }, {
         onProgress: (p) => progress.push(p),
@@ -160,7 +159,7 @@ Deno.test("drive_to_position completes on 0x3A with the final pose, progress and
 
 Deno.test("drive_to_position with a final heading: heading convention, 90 = right", async () => {
   await withMoves({}, async ({ rig, clock, moves }) => {
-    const out = await settle(
+    const out = await settleWith(
       clock,
       moves.driveToPosition({ x_m: -0.3, y_m: 0.3, speed_mps: 0.4, final_heading_deg: 90 }),
     );
@@ -175,13 +174,16 @@ Deno.test("drive_to_position with a final heading: heading convention, 90 = righ
 Deno.test("drive_forward/backward from a rotated, offset pose go along the heading; frame kept", async () => {
   await withMoves({}, async ({ rig, clock, moves }) => {
     // Get somewhere with a yaw that is neither 0 nor a right angle.
-    await settle(clock, moves.pivot({ degrees: -35 }));
-    await settle(clock, moves.driveToPosition({ x_m: -0.3, y_m: 0.45, speed_mps: 0.5 }));
-    const start = await settle(clock, moves.pose());
+    await settleWith(clock, moves.pivot({ degrees: -35 }));
+    await settleWith(clock, moves.driveToPosition({ x_m: -0.3, y_m: 0.45, speed_mps: 0.5 }));
+    const start = await settleWith(clock, moves.pose());
     assert.ok(Math.abs(start.yaw_deg) > 10 && Math.hypot(start.x_m, start.y_m) > 0.3);
     const worldBefore = rig.sim.body.worldPose;
     const mark = rig.wire.events.length;
-    const fwd = await settle(clock, moves.driveDistance({ distance_m: 0.5, direction: "forward" }));
+    const fwd = await settleWith(
+      clock,
+      moves.driveDistance({ distance_m: 0.5, direction: "forward" }),
+    );
     const rad = start.yaw_deg * Math.PI / 180;
     assertNear(fwd.pose.x_m, start.x_m - 0.5 * Math.sin(rad), 0.025, "forward x");
     assertNear(fwd.pose.y_m, start.y_m + 0.5 * Math.cos(rad), 0.025, "forward y");
@@ -195,7 +197,7 @@ Deno.test("drive_forward/backward from a rotated, offset pose go along the headi
     );
     assert.equal(sentFwd.flags, 0);
     assertNear(sentFwd.yaw_angle, start.yaw_deg, 1e-4, "yaw sent");
-    const back = await settle(
+    const back = await settleWith(
       clock,
       moves.driveDistance({ distance_m: 0.5, direction: "backward", speed_mps: 0.3 }),
     );
@@ -221,7 +223,7 @@ Deno.test("pivot: signed, any size, measured on the IMU (90, -90, 270, 360)", as
       const treads = rig.sim.body.treadTravelM;
       const yaw0 = rig.sim.body.pose.yawDeg;
       const mark = rig.wire.events.length;
-      const out = await settle(
+      const out = await settleWith(
         clock,
         moves.pivot({ degrees }, { onProgress: progress && ((p) => progress.push(p)) }),
       );
@@ -289,7 +291,7 @@ Deno.test("timeouts: a silent robot (drive) and a held robot (pivot) are stopped
       const mark = rig.wire.events.length;
       const sentAt = Date.now();
       rig.sim.faults.silentAfterPackets = rig.sim.stats.packetsIn - 1; // silent from now on
-      const e = await settleError(clock, p);
+      const e = await settleErrorWith(clock, p);
       assert.ok(e instanceof MoveTimeoutError, String(e));
       // 1.5 * 0.6 m / 0.5 m/s + 0 deg of turns + 3 s
       assert.equal(e.timeoutMs, 4800);
@@ -306,7 +308,7 @@ Deno.test("timeouts: a silent robot (drive) and a held robot (pivot) are stopped
     await withMoves({}, async ({ rig, clock, moves }) => {
       rig.sim.body.setExternalRotation({ x: 0, y: 0, z: 260 });
       const mark = rig.wire.events.length;
-      const e = await settleError(clock, moves.pivot({ degrees: 90 }));
+      const e = await settleErrorWith(clock, moves.pivot({ degrees: 90 }));
       rig.sim.body.setExternalRotation(null);
       assert.ok(e instanceof MoveTimeoutError, String(e));
       assert.equal(e.timeoutMs, 5000);
@@ -332,7 +334,7 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
       await tickUntil(clock, () => rig.sim.body.pose.y > 0.3, "moving");
       const mark = rig.wire.events.length;
       ac.abort(new Error("client cancelled"));
-      const e = await settleError(clock, p);
+      const e = await settleErrorWith(clock, p);
       assert.ok(e instanceof MoveCancelledError, String(e));
       assert.match(
         e.message,
@@ -346,7 +348,7 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
   });
   await t.step("an already aborted signal sends no movement", async () => {
     await withMoves({}, async ({ rig, clock, moves }) => {
-      const e = await settleError(
+      const e = await settleErrorWith(
         clock,
         moves.pivot({ degrees: 45 }, { signal: AbortSignal.abort() }),
       );
@@ -370,7 +372,7 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
           "setting up",
         );
         ac.abort();
-        const e = await settleError(clock, p);
+        const e = await settleErrorWith(clock, p);
         assert.ok(e instanceof MoveCancelledError, String(e));
         await clock.tickAsync(1500);
         assert.deepEqual(streams.status().sensors, []);
@@ -385,8 +387,8 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
       const p = follow(moves.pivot({ degrees: 720 }));
       await tickUntil(clock, () => rig.wire.received("drive_with_yaw_si").length > 2, "turning");
       const mark = rig.wire.events.length;
-      await settle(clock, rig.rvr.stop());
-      const e = await settleError(clock, p);
+      await settleWith(clock, rig.rvr.stop());
+      const e = await settleErrorWith(clock, p);
       assert.ok(e instanceof MotionStoppedError && e.reason === "stop", String(e));
       await clock.tickAsync(1000);
       const names = namesFrom(rig, mark);
@@ -400,7 +402,7 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
       await tickUntil(clock, () => rig.sim.body.pose.y > 0.2, "moving");
       rig.sim.body.setTreadBlocked("left", true);
       rig.sim.body.setTreadBlocked("right", true);
-      const e = await settleError(clock, p);
+      const e = await settleErrorWith(clock, p);
       assert.ok(e instanceof MotionStoppedError && e.reason === "stall", String(e));
     });
   });
@@ -411,22 +413,22 @@ Deno.test("cancellation: the signal stops the robot; a stop, a stall and the e-s
         const p = follow(moves.driveDistance({ distance_m: 1, direction: "forward" }));
         await tickUntil(clock, () => rig.sim.body.pose.y > 0.2, "moving");
         const mark = rig.wire.events.length;
-        await settle(clock, rig.rvr.emergencyStop("api"));
-        const e = await settleError(clock, p);
+        await settleWith(clock, rig.rvr.emergencyStop("api"));
+        const e = await settleErrorWith(clock, p);
         assert.ok(e instanceof CancelledByEmergencyStopError, String(e));
         await clock.tickAsync(500);
         assert.equal(namesFrom(rig, mark).filter((n) => n === "drive_stop").length, 1);
-        const refused = await settleError(
+        const refused = await settleErrorWith(
           clock,
           moves.driveToPosition({ x_m: 1, y_m: 1, speed_mps: 0.5 }),
         );
         assert.ok(refused instanceof EmergencyStopActiveError, String(refused));
-        const refusedPivot = await settleError(clock, moves.pivot({ degrees: 90 }));
+        const refusedPivot = await settleErrorWith(clock, moves.pivot({ degrees: 90 }));
         assert.ok(refusedPivot instanceof EmergencyStopActiveError, String(refusedPivot));
         assert.equal(rig.wire.received("drive_to_position_si").length, 1);
         assert.equal(namesFrom(rig, mark).filter((n) => n === "drive_stop").length, 1);
         rig.rvr.clearEmergencyStop();
-        const out = await settle(clock, moves.pivot({ degrees: 90 }));
+        const out = await settleWith(clock, moves.pivot({ degrees: 90 }));
         assert.equal(out.success, true);
       });
     },
@@ -439,7 +441,7 @@ Deno.test("a newer move replaces a running one; the old drive's 0x3A is not take
     const firstResult = first.then(() => undefined, (e: unknown) => e);
     await tickUntil(clock, () => rig.sim.body.pose.y > 0.3, "moving");
     const mark = rig.wire.events.length;
-    const second = await settle(
+    const second = await settleWith(
       clock,
       moves.driveToPosition({ x_m: 0.5, y_m: 0.5, speed_mps: 0.4 }),
     );
@@ -460,19 +462,19 @@ Deno.test("another drive command taking over: MoveFailedError, and Moves sends n
     const p = follow(moves.driveToPosition({ x_m: 0, y_m: 1.5, speed_mps: 0.4 }));
     await tickUntil(clock, () => rig.sim.body.pose.y > 0.2, "moving");
     const mark = rig.wire.events.length;
-    await settle(clock, rig.rvr.driveWithHeading({ speed: 40, headingDeg: 90 }));
-    const e = await settleError(clock, p);
+    await settleWith(clock, rig.rvr.driveWithHeading({ speed: 40, headingDeg: 90 }));
+    const e = await settleErrorWith(clock, p);
     assert.ok(e instanceof MoveFailedError, String(e));
     assert.match(e.message, /position controller reported failure \(another drive command/);
     assert.ok(!namesFrom(rig, mark).includes("drive_stop"));
-    await settle(clock, rig.rvr.stop());
+    await settleWith(clock, rig.rvr.stop());
   });
 });
 
 Deno.test("a tracked move holds the watchdog, which re-arms when the move ends", async () => {
   await withMoves({ commandTimeoutS: 1 }, async ({ rig, clock, moves }) => {
     // 1.5 m at 0.3 m/s takes ~5 s: far longer than the 1 s auto-stop, which must not end it.
-    const outcome = await settle(
+    const outcome = await settleWith(
       clock,
       moves.driveToPosition({ x_m: 0, y_m: 1.5, speed_mps: 0.3 }),
     );
@@ -510,7 +512,7 @@ Deno.test("bad arguments are refused at once, naming the value; nothing is sent"
       [() => moves.pivot({ degrees: 4000 }), /pivot degrees .* got 4000.*positive turns right/],
     ];
     for (const [call, pattern] of cases) {
-      const e = await settleError(clock, call());
+      const e = await settleErrorWith(clock, call());
       assert.ok(e instanceof RangeError, String(e));
       assert.match(e.message, pattern);
     }
@@ -520,20 +522,20 @@ Deno.test("bad arguments are refused at once, naming the value; nothing is sent"
 
 Deno.test("pose() streams briefly when needed; moves keep the user's streams", async () => {
   await withMoves({}, async ({ rig, clock, streams, moves }) => {
-    await settle(clock, moves.driveToPosition({ x_m: 0.2, y_m: 0.3, speed_mps: 0.5 }));
+    await settleWith(clock, moves.driveToPosition({ x_m: 0.2, y_m: 0.3, speed_mps: 0.5 }));
     assert.equal(streams.status().active, false, "released after the move");
     assert.equal(rig.sim.isStreaming(2), false);
-    const pose = await settle(clock, moves.pose());
+    const pose = await settleWith(clock, moves.pose());
     assertNear(pose.x_m, rig.sim.body.pose.x, 1e-4, "x");
     assertNear(pose.yaw_deg, rig.sim.body.pose.yawDeg, 1e-4, "yaw");
     assert.equal(rig.sim.isStreaming(2), false, "released again");
-    await settle(clock, streams.start(["ambient_light"], { intervalMs: 500 }));
+    await settleWith(clock, streams.start(["ambient_light"], { intervalMs: 500 }));
     const p = follow(moves.pivot({ degrees: -45 }));
     await tickUntil(clock, () => rig.wire.received("drive_with_yaw_si").length > 0, "turning");
     const during = streams.status();
     assert.deepEqual(during.sensors, ["imu", "locator", "ambient_light"]);
     assert.equal(during.intervalMs, 100);
-    await settle(clock, p);
+    await settleWith(clock, p);
     await clock.tickAsync(100);
     const after = streams.status();
     assert.deepEqual(after.sensors, ["ambient_light"]);
@@ -541,4 +543,57 @@ Deno.test("pose() streams briefly when needed; moves keep the user's streams", a
     assert.equal(rig.sim.streamingSlots(2).size, 0);
     assert.equal(rig.sim.isStreaming(1), true);
   });
+});
+
+Deno.test("resets right after a move: pose() and the next move are in the new frame", async (t) => {
+  const variants = [
+    { label: "yaw, then locator", order: ["yaw", "locator"], viaMoves: true },
+    { label: "locator, then yaw", order: ["locator", "yaw"], viaMoves: true },
+    // Not through Moves, so it cannot know: the next move still starts from a new sample.
+    { label: "both sent with rvr.command", order: ["yaw", "locator"], viaMoves: false },
+  ] as const;
+  for (const v of variants) {
+    await t.step(v.label, async () => {
+      await withMoves({}, async ({ rig, clock, moves }) => {
+        const turned = await settleWith(clock, moves.pivot({ degrees: 30 }));
+        await settleWith(clock, moves.driveDistance({ distance_m: 0.2, direction: "forward" }));
+        assert.ok(Math.abs(turned.pose.yaw_deg) > 20, "somewhere else, turned");
+        for (const which of v.order) {
+          const reset: Promise<unknown> = v.viaMoves
+            ? (which === "yaw" ? moves.resetYaw() : moves.resetLocator())
+            : rig.rvr.command(which === "yaw" ? "reset_yaw" : "reset_locator_x_and_y", {}, {
+              requestsResponse: true,
+            });
+          await settleWith(clock, reset);
+        }
+        if (v.viaMoves) {
+          // Asked at once (the move's last samples are still "fresh"): the new frame's origin.
+          const pose = await settleWith(clock, moves.pose());
+          assertNear(pose.x_m, 0, 1e-3, "x after the reset");
+          assertNear(pose.y_m, 0, 1e-3, "y after the reset");
+          assertNear(wrap180(pose.yaw_deg), 0, 0.1, "yaw after the reset");
+        }
+        const worldBefore = rig.sim.body.worldPose;
+        const out = await settleWith(
+          clock,
+          moves.driveDistance({ distance_m: 0.5, direction: "forward" }),
+        );
+        const sent = paramsOf(
+          "drive_to_position_si",
+          rig.wire.received("drive_to_position_si").at(-1) as WireEvent,
+        );
+        assertNear(sent.x, 0, 1e-4, "target x sent");
+        assertNear(sent.y, 0.5, 1e-4, "target y sent");
+        assertNear(sent.yaw_angle, 0, 0.1, "final yaw sent");
+        assertNear(out.pose.x_m, 0, 0.025, "x");
+        assertNear(out.pose.y_m, 0.5, 0.025, "y");
+        assertNear(wrap180(out.pose.yaw_deg), 0, 1.5, "yaw");
+        // The body drove 0.5 m along the direction it faced at the reset.
+        const w = rig.sim.body.worldPose;
+        const dir = worldBefore.headingRad;
+        assertNear(w.x - worldBefore.x, -0.5 * Math.sin(dir), 0.025, "world dx");
+        assertNear(w.y - worldBefore.y, 0.5 * Math.cos(dir), 0.025, "world dy");
+      }, { yaw: 1, locator: 1 });
+    });
+  }
 });

@@ -14,28 +14,28 @@ import {
 } from "../../src/robot/mod.ts";
 import { isLinkFailure, Runtime } from "../../src/robot/runtime.ts";
 import type { SimOptions } from "../../src/sim/mod.ts";
+import { makeRig } from "./_harness.ts";
 import {
-  type Clock,
-  installClock,
+  type FakeClock,
+  fakeClock,
   type KeepAliveSimOpener,
   keepAliveSimOpener,
-  makeRig,
-  type RecordingPort,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "./_harness.ts";
+  testSettings,
+  type WireTap,
+} from "../_helpers/mod.ts";
 
-const SETTINGS = TEST_RUNTIME_SETTINGS;
+const SETTINGS = testSettings();
 
 /** A robot that sleeps and needs 800 ms to wake: a connect takes that long. */
 const SLOW_ROBOT: SimOptions = { asleep: true, faults: { wakeLatencyMs: 800 } };
 
 async function withRuntime(
   sim: SimOptions,
-  fn: (rt: Runtime, sims: KeepAliveSimOpener, clock: Clock) => Promise<void>,
+  fn: (rt: Runtime, sims: KeepAliveSimOpener, clock: FakeClock) => Promise<void>,
 ): Promise<void> {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = keepAliveSimOpener(sim, "connect");
   const rt = new Runtime(SETTINGS, sims.open);
   try {
@@ -54,7 +54,7 @@ async function withRuntime(
  * Each safety notification was switched on exactly once on `wire`, and the robot acknowledged that
  * request (its sequence number; a late reply to a closed link's request may share the wire).
  */
-function assertSafetyNotificationsOn(wire: RecordingPort): void {
+function assertSafetyNotificationsOn(wire: WireTap): void {
   for (const name of SAFETY_NOTIFY_COMMANDS) {
     const requests = wire.received(name);
     assert.equal(requests.length, 1, `${name} sent once on the live link`);
@@ -181,7 +181,7 @@ Deno.test("connect, then at once connect again (twice): the live link is fully s
 });
 
 Deno.test("a safety set-up refused by an open circuit is retried until it is complete", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const rig = makeRig({
     connect: false,
     commandTimeoutS: 0,

@@ -7,19 +7,20 @@ import assert from "node:assert/strict";
 import { CircuitOpenError } from "../../src/core/mod.ts";
 import { Runtime, shutdownReasonFor } from "../../src/robot/runtime.ts";
 import {
-  installClock,
+  fakeClock,
   keepAliveSimOpener,
-  RecordingPort,
+  sampleValue,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "./_harness.ts";
+  testSettings,
+  WireTap,
+} from "../_helpers/mod.ts";
 
-const SETTINGS = TEST_RUNTIME_SETTINGS;
+const SETTINGS = testSettings();
 
 const simOpener = () => keepAliveSimOpener({}, "rt");
 
 /** The robot's last packets on `wire` were drive_stop, then only the IR follow/evade stops. */
-function assertStoppedLast(wire: RecordingPort): void {
+function assertStoppedLast(wire: WireTap): void {
   const names = wire.received().map((e) => e.name);
   const stop = names.lastIndexOf("drive_stop");
   assert.ok(stop >= 0, `drive_stop on the wire; got ${names.join(", ")}`);
@@ -29,8 +30,6 @@ function assertStoppedLast(wire: RecordingPort): void {
   ]);
 }
 
-const settle = settleWith;
-
 Deno.test("shutdown reasons map onto the safety layer's", () => {
   assert.equal(shutdownReasonFor("sigterm"), "sigterm");
   assert.equal(shutdownReasonFor("robot silent: 2 heartbeat echoes unanswered"), "link_loss");
@@ -39,42 +38,45 @@ Deno.test("shutdown reasons map onto the safety layer's", () => {
 });
 
 Deno.test("runtime: metrics from every layer after a drive", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
   let stateChanges = 0;
   rt.state.addListener(() => stateChanges++);
   try {
-    await settle(clock, rt.connection.connect());
-    const move = await settle(clock, rt.rvr.driveWithHeading({ speed: 200, headingDeg: 0 }));
+    await settleWith(clock, rt.connection.connect());
+    const move = await settleWith(clock, rt.rvr.driveWithHeading({ speed: 200, headingDeg: 0 }));
     assert.equal(move.limited, true);
-    await settle(clock, rt.rvr.command("get_battery_percentage", {}));
+    await settleWith(clock, rt.rvr.command("get_battery_percentage", {}));
     await clock.tickAsync(500);
     const text = await rt.metrics.text();
-    const value = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
-    assert.ok(value(/^rvr_link_bytes_total\{direction="out"\} (\d+)/m) > 0);
-    assert.ok(value(/^rvr_link_frames_total\{direction="in"\} (\d+)/m) > 0);
-    assert.equal(value(/^rvr_connection_state\{state="connected"\} (\d+)/m), 1);
+    const value = (name: string, labels?: Record<string, string>) =>
+      sampleValue(text, name, labels) ?? NaN;
+    assert.ok(value("rvr_link_bytes_total", { direction: "out" }) > 0);
+    assert.ok(value("rvr_link_frames_total", { direction: "in" }) > 0);
+    assert.equal(value("rvr_connection_state", { state: "connected" }), 1);
     // One read by the safety set-up at connect, one by this test.
     assert.equal(
-      value(/^rvr_commands_total\{command="get_battery_percentage",outcome="ok"\} (\d+)/m),
+      value("rvr_commands_total", { command: "get_battery_percentage", outcome: "ok" }),
       2,
     );
-    assert.ok(
-      value(/^rvr_link_request_seconds_count\{command="get_battery_percentage"\} (\d+)/m) >= 1,
-    );
+    // The same two reads, each one link request timed once.
+    assert.equal(value("rvr_link_request_seconds_count", { command: "get_battery_percentage" }), 2);
     assert.equal(
-      value(/^rvr_safety_limited_commands_total\{command="drive_with_heading"\} (\d+)/m),
+      value("rvr_safety_limited_commands_total", { command: "drive_with_heading" }),
       1,
     );
-    assert.ok(value(/^rvr_queue_wait_seconds_count\{priority="normal"\} (\d+)/m) >= 2);
-    assert.equal(value(/^rvr_breaker_state (\d+)/m), 0);
-    assert.equal(value(/^rvr_power_state\{state="awake"\} (\d+)/m), 1);
+    assert.ok(value("rvr_queue_wait_seconds_count", { priority: "normal" }) >= 2);
+    assert.equal(value("rvr_breaker_state"), 0);
+    assert.equal(value("rvr_power_state", { state: "awake" }), 1);
     // connecting, connected, power awake, battery ...: each change on the bus once.
     assert.ok(stateChanges >= 3, `${stateChanges} state changes`);
-    assert.equal(value(/^rvr_bus_published_total\{topic="robot.state"\} (\d+)/m), stateChanges);
+    assert.equal(
+      value("rvr_bus_published_total", { topic: "robot.state" }),
+      stateChanges,
+    );
   } finally {
-    await settle(clock, rt.close("sigterm"));
+    await settleWith(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }
@@ -82,12 +84,12 @@ Deno.test("runtime: metrics from every layer after a drive", async () => {
 });
 
 Deno.test("runtime: one robot.state event per state change", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
   try {
-    await settle(clock, rt.connection.connect());
-    await settle(clock, rt.rvr.ready());
+    await settleWith(clock, rt.connection.connect());
+    await settleWith(clock, rt.rvr.ready());
     const events: string[] = [];
     rt.bus.subscribe("robot.state", (e) => {
       events.push(`${e.payload.aspect}`);
@@ -95,31 +97,31 @@ Deno.test("runtime: one robot.state event per state change", async () => {
     assert.equal(rt.state.setPower("asleep", { reason: "test" }), true);
     await clock.tickAsync(0);
     assert.deepEqual(events, ["power"]);
-    await settle(clock, rt.rvr.emergencyStop("api"));
+    await settleWith(clock, rt.rvr.emergencyStop("api"));
     await clock.tickAsync(0);
     assert.deepEqual(events, ["power", "safety"]);
   } finally {
-    await settle(clock, rt.close("sigterm"));
+    await settleWith(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }
 });
 
 Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
   try {
-    await settle(clock, rt.connection.connect());
+    await settleWith(clock, rt.connection.connect());
     sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn; // the robot stops answering
     for (let i = 0; i < SETTINGS.circuitBreakerFailureThreshold; i++) {
-      await settle(clock, rt.rvr.command("get_battery_percentage", {})).then(
+      await settleWith(clock, rt.rvr.command("get_battery_percentage", {})).then(
         () => assert.fail("a silent robot cannot answer"),
         (e: Error) => assert.equal(e.name, "ResponseTimeoutError"),
       );
     }
     assert.equal(rt.breaker.state.name, "open");
-    const refused = await settle(clock, rt.rvr.command("get_battery_percentage", {})).then(
+    const refused = await settleWith(clock, rt.rvr.command("get_battery_percentage", {})).then(
       () => assert.fail("the circuit is open"),
       (e) => e,
     );
@@ -127,7 +129,7 @@ Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, th
     assert.ok(refused.retryInMs > 0 && refused.retryInMs <= 10_000);
     const wire = sims.wires[0];
     const before = wire.received("drive_stop").length;
-    const stop = await settle(clock, rt.rvr.emergencyStop("tool"));
+    const stop = await settleWith(clock, rt.rvr.emergencyStop("tool"));
     assert.equal(stop.sent, true);
     assert.equal(
       wire.received("drive_stop").length,
@@ -138,33 +140,33 @@ Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, th
     // The robot answers again; after the open period one echo probe closes the circuit.
     sims.sim.faults.silentAfterPackets = null;
     await clock.tickAsync(10_000);
-    await settle(
+    await settleWith(
       clock,
       new Promise<void>((resolve) => {
         const check = () => rt.breaker.state.name === "closed" ? resolve() : setTimeout(check, 10);
         check();
       }),
     );
-    const battery = await settle(clock, rt.rvr.command("get_battery_percentage", {}));
+    const battery = await settleWith(clock, rt.rvr.command("get_battery_percentage", {}));
     assert.equal(typeof (battery as { percentage: number }).percentage, "number");
     const text = await rt.metrics.text();
     assert.match(text, /^rvr_breaker_transitions_total\{to="open"\} 1$/m);
     assert.match(text, /^rvr_breaker_transitions_total\{to="closed"\} 1$/m);
     assert.match(text, /^rvr_breaker_rejections_total 1$/m);
   } finally {
-    await settle(clock, rt.close("sigterm"));
+    await settleWith(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }
 });
 
 Deno.test("runtime: a robot that goes silent gets drive_stop before its link closes, then is found again", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime({ ...SETTINGS, heartbeatMs: 500 }, sims.open);
   try {
-    await settle(clock, rt.connection.connect());
-    await settle(clock, rt.rvr.driveWithHeading({ speed: 60, headingDeg: 0 }));
+    await settleWith(clock, rt.connection.connect());
+    await settleWith(clock, rt.rvr.driveWithHeading({ speed: 60, headingDeg: 0 }));
     sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn;
     const again = new Promise<void>((resolve) => {
       const off = rt.connection.onConnected(() => {
@@ -173,7 +175,7 @@ Deno.test("runtime: a robot that goes silent gets drive_stop before its link clo
       });
     });
     // Let the heartbeat notice, then let the robot answer again so the reconnect succeeds.
-    await settle(
+    await settleWith(
       clock,
       new Promise<void>((resolve) => {
         const off = rt.connection.onDisconnected(() => {
@@ -183,12 +185,12 @@ Deno.test("runtime: a robot that goes silent gets drive_stop before its link clo
         });
       }),
     );
-    await settle(clock, again);
+    await settleWith(clock, again);
     assertStoppedLast(sims.wires[0]);
     assert.equal(rt.connection.status, "connected");
     assert.match(await rt.metrics.text(), /^rvr_safety_auto_stops_total\{reason="link_loss"\} 1$/m);
   } finally {
-    await settle(clock, rt.close("sigterm"));
+    await settleWith(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }

@@ -14,7 +14,7 @@ import {
   type SpeedLimitedCommand,
   TOP_SPEED_MPS,
 } from "../../src/robot/mod.ts";
-import { installClock, metricValue } from "./_harness.ts";
+import { fakeClock, metricValue, settle } from "../_helpers/mod.ts";
 
 interface Parts {
   safety: Safety;
@@ -34,10 +34,6 @@ function makeSafety(options: { speedLimitPercent?: number; commandTimeoutS?: num
   });
   const safety = new Safety({ bus, state, metrics, ...options });
   return { safety, bus, state, metrics, events };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
 /** One over-limit request per speed-limited command and what 50 % makes of it. */
@@ -123,7 +119,7 @@ Deno.test("Safety speed limit", async (t) => {
         1,
       );
     }
-    await flush();
+    await settle();
     assert.equal(events.length, SPEED_LIMITED_COMMANDS.length);
     assert.ok(events.every((e) => e.type === "limited"));
     const heading = events.find((e) => e.data?.command === "drive_with_heading");
@@ -153,7 +149,7 @@ Deno.test("Safety speed limit", async (t) => {
         limited: false,
         speedLimitPercent: 50,
       });
-      await flush();
+      await settle();
       assert.equal(events.length, 0);
     },
   );
@@ -271,7 +267,7 @@ Deno.test("Safety movement checks", async (t) => {
       assert.equal(safety.clearEstop(), false);
       safety.checkMovement("drive_tank_si_units");
       assert.equal(await metricValue(metrics, "rvr_safety_estop_latched"), 0);
-      await flush();
+      await settle();
       assert.deepEqual(events.map((e) => e.type), ["estop", "estop_cleared"]);
       assert.equal(safety.status().estop.latched, false);
     },
@@ -305,7 +301,7 @@ Deno.test("Safety movement checks", async (t) => {
 
 Deno.test("Safety watchdog", async (t) => {
   await t.step("fires once, commandTimeoutS after the last kick", async () => {
-    const clock = installClock();
+    const clock = fakeClock();
     const { safety } = makeSafety({ commandTimeoutS: 5 });
     try {
       let fired = 0;
@@ -328,7 +324,7 @@ Deno.test("Safety watchdog", async (t) => {
   });
 
   await t.step("0 disables it; disarm and a new timeout apply at once", async () => {
-    const clock = installClock();
+    const clock = fakeClock();
     const { safety } = makeSafety({ commandTimeoutS: 0 });
     try {
       let fired = 0;
@@ -353,7 +349,7 @@ Deno.test("Safety watchdog", async (t) => {
   });
 
   await t.step("latching the e-stop disarms it", async () => {
-    const clock = installClock();
+    const clock = fakeClock();
     const { safety } = makeSafety({ commandTimeoutS: 1 });
     try {
       let fired = 0;

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
 import {
   buildNotification,
+  decodeSlotData,
   encodePacket,
-  encodeSlotData,
   MAX_SERVICES_PER_SLOT,
   MAX_TOKENS,
   type NodeId,
@@ -17,40 +17,33 @@ import {
   streamSlotOf,
 } from "../../src/protocol/mod.ts";
 import { NotConnectedError, StreamConfigurationError } from "../../src/robot/mod.ts";
-import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
+import { Runtime } from "../../src/robot/runtime.ts";
 import {
   allocateSlots,
-  decodeSlot,
   MAX_SLOT_DATA_BYTES,
   type SensorName,
   type SensorReading,
   SENSORS,
   SensorStreams,
-} from "../../src/robot/sensors.ts";
+} from "../../src/robot/sensors/mod.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
+import { makeRig, type Rig, type RigOptions } from "./_harness.ts";
 import {
-  type Clock,
-  installClock,
+  captureLogs,
+  type FakeClock,
+  fakeClock,
   keepAliveSimOpener,
-  makeRig,
   metricValue,
   paramsOf,
-  RecordingPort,
-  type Rig,
-  type RigOptions,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "./_harness.ts";
-import { captureLogs } from "../_logs.ts";
-
-const settle = <T>(clock: Clock, p: Promise<T>): Promise<T> => settleWith(clock, p, 30_000);
-const settleError = (clock: Clock, p: Promise<unknown>): Promise<unknown> =>
-  settleErrorWith(clock, p, 30_000);
+  testSettings,
+  WireTap,
+} from "../_helpers/mod.ts";
 
 interface Env {
   rig: Rig;
-  clock: Clock;
+  clock: FakeClock;
   streams: SensorStreams;
 }
 
@@ -58,7 +51,7 @@ async function withStreams(
   options: RigOptions & { cacheTtlMs?: number; defaultIntervalMs?: number },
   fn: (env: Env) => Promise<void>,
 ): Promise<void> {
-  const clock = installClock();
+  const clock = fakeClock();
   const rig = makeRig({ commandTimeoutS: 0, ...options });
   const streams = new SensorStreams({
     links: rig.links,
@@ -87,7 +80,7 @@ async function withStreams(
 }
 
 /** Names of the streaming commands the robot received, with their node. */
-function streamingCommands(wire: RecordingPort): string[] {
+function streamingCommands(wire: WireTap): string[] {
   return wire.received().filter((e) => e.name.endsWith("_streaming_service")).map((e) =>
     `${e.name}@${(e.packet.target ?? 0) & 0x0f}`
   );
@@ -96,7 +89,7 @@ function streamingCommands(wire: RecordingPort): string[] {
 /** Sends a streaming_service_data_notify from the robot's side of the wire. */
 async function injectData(
   rig: Rig,
-  clock: Clock,
+  clock: FakeClock,
   node: NodeId,
   tokenByte: number,
   data: number[],
@@ -173,30 +166,37 @@ Deno.test("allocateSlots: every sensor in the SDKs' slot at the SDKs' size, for 
   }
 });
 
-Deno.test("decodeSlot: raw integers exact, two's complement encoders, core time words, length checked", () => {
+Deno.test("decodeSlotData (the decoder SensorStreams uses): raw integers exact, two's complement encoders, core time words, length checked", () => {
   const enc = [{ service: serviceByKey("encoders"), bytes: 4 as const }];
   const data = [0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x30, 0x39];
-  const d = decodeSlot(enc, data);
+  const d = decodeSlotData(enc, data);
   assert.deepEqual(d.encoders, { LeftTicks: 0xfffffffe, RightTicks: 12345 });
   assert.equal(d.encoders.LeftTicks | 0, -2);
   const color = [{ service: serviceByKey("color_detection"), bytes: 1 as const }];
   for (let v = 0; v < 256; v++) {
-    const c = decodeSlot(color, [v, v, v, v, 255]).color_detection;
+    const c = decodeSlotData(color, [v, v, v, v, 255]).color_detection;
     assert.deepEqual([c.R, c.G, c.B, c.Index, c.Confidence], [v, v, v, v, 1]);
   }
   const locator = [{ service: serviceByKey("locator"), bytes: 4 as const }];
-  const packed = encodeSlotData(locator, { locator: { X: 1.234567, Y: -0.5 } });
-  const loc = decodeSlot(locator, [...packed]).locator;
-  assert.ok(Math.abs(loc.X - 1.234567) < 1e-5 && Math.abs(loc.Y + 0.5) < 1e-5);
+  // Golden bytes worked out by hand from section 10.4 (min + r / (2^32 - 1) * (max - min), locator
+  // X and Y in -16000..16000 m), not with the encoder under test: r = round((v + 16000) / 32000 *
+  // (2^32 - 1)) is 0x80028744 for X = 1.234567 and 0x7ffef9db for Y = -0.5.
+  const loc = decodeSlotData(locator, [0x80, 0x02, 0x87, 0x44, 0x7f, 0xfe, 0xf9, 0xdb]).locator;
+  assert.ok(Math.abs(loc.X - 1.234567) < 1e-5 && Math.abs(loc.Y + 0.5) < 1e-5, JSON.stringify(loc));
+  // The ends of the range are exact: all ones is max, all zeros is min.
+  assert.deepEqual(decodeSlotData(locator, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).locator, {
+    X: 16000,
+    Y: -16000,
+  });
   assert.throws(
-    () => decodeSlot(locator, [1, 2, 3]),
-    (e) => e instanceof RangeError && /3 bytes.*locator\/32-bit.*produces 8/.test(e.message),
+    () => decodeSlotData(locator, [1, 2, 3]),
+    (e) => e instanceof RangeError && /3 bytes.*Locator\/32-bit.*produces 8/.test(e.message),
   );
 });
 
 Deno.test("start: all 11 sensors, the set-up sequence on the wire, and the simulator's slots", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
-    const status = await settle(clock, streams.start([...SENSORS], { intervalMs: 100 }));
+    const status = await settleWith(clock, streams.start([...SENSORS], { intervalMs: 100 }));
     assert.equal(status.active, true);
     assert.deepEqual(status.sensors, [...SENSORS]);
     assert.equal(status.intervalMs, 100);
@@ -266,9 +266,9 @@ Deno.test("ambient light with core time: the one layout no SDK sends, logged by 
           r.level === "warning" && r.category.join(".") === category &&
           /never seen on real firmware/.test(r.message.join(""))
         );
-      await settle(clock, streams.start(["ambient_light", "locator"], { intervalMs: 100 }));
+      await settleWith(clock, streams.start(["ambient_light", "locator"], { intervalMs: 100 }));
       assert.deepEqual([...neverSeen("rvr.robot.sensors"), ...neverSeen("rvr.sim")], []);
-      await settle(clock, streams.start(["ambient_light", "core_time"], { intervalMs: 100 }));
+      await settleWith(clock, streams.start(["ambient_light", "core_time"], { intervalMs: 100 }));
       assert.deepEqual(neverSeen("rvr.robot.sensors").map((r) => r.properties), [
         { node: 1, token: 2, services: ["core_time_lower", "core_time_upper", "ambient_light"] },
       ]);
@@ -288,15 +288,15 @@ Deno.test("ambient light with core time: the one layout no SDK sends, logged by 
 
 Deno.test("decoded values match the simulator's body after driving (32-bit precision)", async () => {
   await withStreams({ speedLimitPercent: 100 }, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start([...SENSORS], { intervalMs: 50 }));
+    await settleWith(clock, streams.start([...SENSORS], { intervalMs: 50 }));
     // Drive an arc, then backwards, then stop and let the robot settle.
-    await settle(clock, rig.rvr.driveTankSi({ leftMps: 0.3, rightMps: 0.5 }));
+    await settleWith(clock, rig.rvr.driveTankSi({ leftMps: 0.3, rightMps: 0.5 }));
     await clock.tickAsync(1500);
     const [moving] = streams.latest(["speed"]);
     assert.ok(Math.abs(moving.values.speed_mps - 0.4) < 1e-6, JSON.stringify(moving));
-    await settle(clock, rig.rvr.driveTankSi({ leftMps: -0.6, rightMps: -0.6 }));
+    await settleWith(clock, rig.rvr.driveTankSi({ leftMps: -0.6, rightMps: -0.6 }));
     await clock.tickAsync(2000);
-    await settle(clock, rig.rvr.stop());
+    await settleWith(clock, rig.rvr.stop());
     await clock.tickAsync(1000);
     const body = rig.sim.body;
     const by = Object.fromEntries(streams.latest().map((s) => [s.sensor, s.values]));
@@ -333,10 +333,10 @@ Deno.test("decoded values match the simulator's body after driving (32-bit preci
 
 Deno.test("restarting with other sensors reconfigures cleanly: clear, configure, start", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start(["imu", "locator", "encoders"], { intervalMs: 100 }));
+    await settleWith(clock, streams.start(["imu", "locator", "encoders"], { intervalMs: 100 }));
     await clock.tickAsync(250);
     rig.wire.clear();
-    const status = await settle(
+    const status = await settleWith(
       clock,
       streams.start(["ambient_light", "gyroscope"], { intervalMs: 200 }),
     );
@@ -372,7 +372,7 @@ Deno.test("restarting with other sensors reconfigures cleanly: clear, configure,
 Deno.test("data the robot sent before acknowledging the clear is decoded with the old layout", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
     // Old ST token 2: locator (8 bytes) + encoders (8); new ST token 2: speed (4).
-    await settle(clock, streams.start(["imu", "locator", "encoders"], { intervalMs: 1000 }));
+    await settleWith(clock, streams.start(["imu", "locator", "encoders"], { intervalMs: 1000 }));
     const oldLayout = [...new Array(8).fill(0x80), 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xf9];
     assert.deepEqual(streams.status().slots[1], {
       node: 2,
@@ -390,7 +390,7 @@ Deno.test("data the robot sent before acknowledging the clear is decoded with th
     await injectData(rig, clock, 2, 2, oldLayout);
     assert.deepEqual(seen.map((r) => r.sensor), ["locator", "encoders"]);
     assert.deepEqual(seen[1].values, { left_ticks: 7, right_ticks: -7 });
-    await settle(clock, restart);
+    await settleWith(clock, restart);
     rig.sim.faults.replyDelayMs = 0;
     // Now the same bytes no longer fit the (new) configuration.
     await injectData(rig, clock, 2, 2, oldLayout);
@@ -408,7 +408,7 @@ Deno.test("colour detection follows the color_detection stream, and only what th
       paramsOf("enable_color_detection", e).is_enabled
     );
   await withStreams({}, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start(["imu", "color_detection"]));
+    await settleWith(clock, streams.start(["imu", "color_detection"]));
     assert.deepEqual(colorCommands(rig), [true]);
     assert.equal(rig.sim.colorDetectionEnabled, true);
     // After the streaming set-up: the detector comes on once the slots are configured.
@@ -423,18 +423,18 @@ Deno.test("colour detection follows the color_detection stream, and only what th
     assert.equal(colour.values.index, under.classificationId, "a real reading, not index 255");
 
     // Restarted with the same sensors: sent again (start always reconfigures in full).
-    await settle(clock, streams.start(["color_detection"]));
+    await settleWith(clock, streams.start(["color_detection"]));
     assert.deepEqual(colorCommands(rig), [true, true]);
     // Without color_detection: switched off.
-    await settle(clock, streams.start(["imu"]));
+    await settleWith(clock, streams.start(["imu"]));
     assert.deepEqual(colorCommands(rig), [true, true, false]);
     assert.equal(rig.sim.colorDetectionEnabled, false);
     // Stopping streams that did not switch it on leaves the detector alone.
-    await settle(clock, streams.stop());
+    await settleWith(clock, streams.stop());
     assert.deepEqual(colorCommands(rig), [true, true, false]);
     // Stopping streams that did: switched off.
-    await settle(clock, streams.start(["color_detection"]));
-    await settle(clock, streams.stop());
+    await settleWith(clock, streams.start(["color_detection"]));
+    await settleWith(clock, streams.stop());
     assert.deepEqual(colorCommands(rig), [true, true, false, true, false]);
     assert.equal(rig.sim.colorDetectionEnabled, false);
   });
@@ -442,10 +442,10 @@ Deno.test("colour detection follows the color_detection stream, and only what th
 
 Deno.test("stop clears both nodes; no more samples; start/stop without a link", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start(["imu", "color_detection"]));
+    await settleWith(clock, streams.start(["imu", "color_detection"]));
     await clock.tickAsync(300);
     rig.wire.clear();
-    const status = await settle(clock, streams.stop());
+    const status = await settleWith(clock, streams.stop());
     assert.deepEqual(status, { active: false, sensors: [], intervalMs: null, slots: [] });
     assert.deepEqual(streamingCommands(rig.wire), [
       "clear_streaming_service@1",
@@ -462,11 +462,11 @@ Deno.test("stop clears both nodes; no more samples; start/stop without a link", 
     assert.equal(streams.latest(["imu"]).length, 1, "the cached reading is still there by name");
   });
   await withStreams({ connect: false }, async ({ rig, clock, streams }) => {
-    const e = await settleError(clock, streams.start(["imu"]));
+    const e = await settleErrorWith(clock, streams.start(["imu"]));
     assert.ok(e instanceof NotConnectedError, String(e));
     assert.equal(streams.status().active, false);
     assert.deepEqual(streams.status().sensors, [], "a failed start forgets the set");
-    const stopped = await settle(clock, streams.stop());
+    const stopped = await settleWith(clock, streams.stop());
     assert.equal(stopped.active, false);
     assert.equal(rig.wire.received().length, 0, "nothing sent without a link");
   });
@@ -484,7 +484,7 @@ Deno.test("bad arguments are refused at once, naming the value; nothing is sent"
       [() => streams.acquire(["imu"], { intervalMs: 10 }), /got 10/],
     ];
     for (const [call, pattern] of cases) {
-      const e = await settleError(clock, call());
+      const e = await settleErrorWith(clock, call());
       assert.ok(e instanceof RangeError || e instanceof TypeError, String(e));
       assert.match((e as Error).message, pattern);
     }
@@ -519,12 +519,12 @@ Deno.test("bad arguments are refused at once, naming the value; nothing is sent"
 
 Deno.test("cache: age and TTL make readings stale once the stream stops", async () => {
   await withStreams({ cacheTtlMs: 300 }, async ({ clock, streams }) => {
-    await settle(clock, streams.start(["locator"], { intervalMs: 100 }));
+    await settleWith(clock, streams.start(["locator"], { intervalMs: 100 }));
     await clock.tickAsync(250);
     const [fresh] = streams.latest();
     assert.equal(fresh.stale, false);
     assert.ok(fresh.ageMs < 100);
-    await settle(clock, streams.stop());
+    await settleWith(clock, streams.stop());
     await clock.tickAsync(200);
     const [aging] = streams.latest(["locator"]);
     assert.equal(aging.stale, false, `age ${aging.ageMs} is within the TTL`);
@@ -538,7 +538,7 @@ Deno.test("cache: age and TTL make readings stale once the stream stops", async 
 
 Deno.test("drops: an unconfigured token, a wrong length, invalid data; never throws", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start(["locator", "ambient_light"], { intervalMs: 1000 }));
+    await settleWith(clock, streams.start(["locator", "ambient_light"], { intervalMs: 1000 }));
     const readings: SensorReading[] = [];
     streams.onReading((r) => readings.push(r));
     // Token 4 on node 2 and token 1 on node 1 were never configured; token 2 on node 2 holds
@@ -588,10 +588,11 @@ Deno.test("metrics, bus and listeners: samples, rate over the window, data age",
     const throwing = streams.onReading(() => {
       throw new Error("listener bug");
     });
-    await settle(clock, streams.start(["imu", "core_time"], { intervalMs: 50 }));
+    await settleWith(clock, streams.start(["imu", "core_time"], { intervalMs: 50 }));
     await clock.tickAsync(6000);
     throwing();
-    assert.ok(imu.length >= 115, `${imu.length} imu readings in 6 s at 50 ms`);
+    // Fake time: one reading per 50 ms period from one period after the start, 6000 / 50 of them.
+    assert.equal(imu.length, 120, `${imu.length} imu readings in 6 s at 50 ms`);
     assert.equal(
       await metricValue(rig.metrics, "rvr_sensor_samples_total", { sensor: "imu" }),
       imu.length,
@@ -603,14 +604,14 @@ Deno.test("metrics, bus and listeners: samples, rate over the window, data age",
     assert.ok(Math.abs(rate - 20) < 0.5, `rate ${rate} Hz`);
     const text = await rig.metrics.text();
     assert.match(text, /rvr_sensor_data_age_seconds\{sensor="core_time"\} 0\.0\d/);
-    await settle(clock, streams.stop());
+    await settleWith(clock, streams.stop());
     await clock.tickAsync(6000);
     await rig.metrics.text();
     assert.equal(await metricValue(rig.metrics, "rvr_sensor_rate_hz", { sensor: "imu" }), 0);
     const age = await metricValue(rig.metrics, "rvr_sensor_data_age_seconds", { sensor: "imu" });
     assert.ok(age >= 6 && age < 6.2, `age ${age} s`);
     // A period longer than the window still has a rate.
-    await settle(clock, streams.start(["imu"], { intervalMs: 4000 }));
+    await settleWith(clock, streams.start(["imu"], { intervalMs: 4000 }));
     await clock.tickAsync(20_000);
     await rig.metrics.text();
     const slow = await metricValue(rig.metrics, "rvr_sensor_rate_hz", { sensor: "imu" });
@@ -620,29 +621,32 @@ Deno.test("metrics, bus and listeners: samples, rate over the window, data age",
 
 Deno.test("acquire adds sensors for a move; the user's set comes back when the last holder releases", async () => {
   await withStreams({ defaultIntervalMs: 250 }, async ({ rig, clock, streams }) => {
-    await settle(clock, streams.start(["ambient_light"]));
+    await settleWith(clock, streams.start(["ambient_light"]));
     rig.wire.clear();
-    const release1 = await settle(clock, streams.acquire(["locator", "imu"], { intervalMs: 100 }));
+    const release1 = await settleWith(
+      clock,
+      streams.acquire(["locator", "imu"], { intervalMs: 100 }),
+    );
     let s = streams.status();
     assert.deepEqual(s.sensors, ["imu", "locator", "ambient_light"]);
     assert.equal(s.intervalMs, 100);
     assert.equal(rig.wire.received("start_streaming_service").length, 2);
     // Covered already: nothing sent.
     rig.wire.clear();
-    const release2 = await settle(clock, streams.acquire(["imu"], { intervalMs: 200 }));
+    const release2 = await settleWith(clock, streams.acquire(["imu"], { intervalMs: 200 }));
     assert.equal(streamingCommands(rig.wire).length, 0);
     // stop() while moves hold sensors: theirs keep streaming.
-    await settle(clock, streams.stop());
+    await settleWith(clock, streams.stop());
     s = streams.status();
     assert.deepEqual(s.sensors, ["imu", "locator"]);
     assert.equal(s.active, true);
     assert.equal(rig.sim.isStreaming(2), true);
-    await settle(clock, streams.start(["ambient_light"]));
+    await settleWith(clock, streams.start(["ambient_light"]));
     rig.wire.clear();
-    await settle(clock, release1());
+    await settleWith(clock, release1());
     assert.equal(streamingCommands(rig.wire).length, 0, "another holder remains");
-    await settle(clock, release2());
-    await settle(clock, release2());
+    await settleWith(clock, release2());
+    await settleWith(clock, release2());
     s = streams.status();
     assert.deepEqual(s.sensors, ["ambient_light"]);
     assert.equal(s.intervalMs, 250);
@@ -656,7 +660,7 @@ Deno.test("acquire adds sensors for a move; the user's set comes back when the l
 Deno.test("a configuration the robot refuses: StreamConfigurationError, streaming off and cleared", async () => {
   await withStreams({}, async ({ rig, clock, streams }) => {
     rig.sim.faults.errorReplies = { configure_streaming_service: ErrorCode.bad_data_value };
-    const e = await settleError(clock, streams.start(["speed", "locator"]));
+    const e = await settleErrorWith(clock, streams.start(["speed", "locator"]));
     assert.ok(e instanceof StreamConfigurationError, String(e));
     // Speed shares ST token 2 with the locator, as in both SDKs: the slot is refused whole.
     assert.match(e.message, /configure_streaming_service to node 2 \(token 2: locator, speed\)/);
@@ -673,18 +677,18 @@ Deno.test("a configuration the robot refuses: StreamConfigurationError, streamin
 
 // ---- reconnect, over the composed runtime -----------------------------------------------------
 
-const SETTINGS: RuntimeSettings = { ...TEST_RUNTIME_SETTINGS, commandTimeout: 0 };
+const SETTINGS = testSettings({ commandTimeout: 0 });
 
 const simOpener = () => keepAliveSimOpener({}, "streams");
 
 Deno.test("after a reconnect with streams active, the new link is configured again", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
   const streams = rt.streams;
   try {
-    await settle(clock, rt.connection.connect());
-    await settle(clock, streams.start(["locator", "core_time", "color_detection"]));
+    await settleWith(clock, rt.connection.connect());
+    await settleWith(clock, streams.start(["locator", "core_time", "color_detection"]));
     await clock.tickAsync(300);
     const reconnected = new Promise<void>((resolve) => {
       const off = rt.connection.onConnected(() => {
@@ -694,7 +698,7 @@ Deno.test("after a reconnect with streams active, the new link is configured aga
     });
     // The cable goes away; the connection manager finds the robot again.
     await sims.devices[0].close();
-    await settle(clock, reconnected);
+    await settleWith(clock, reconnected);
     await clock.tickAsync(500);
     assert.equal(streams.status().active, true);
     assert.deepEqual(streamingCommands(sims.wires[1]), [
@@ -721,7 +725,7 @@ Deno.test("after a reconnect with streams active, the new link is configured aga
     assert.equal(await metricValue(rt.metrics, "rvr_sensor_drops_total", {}), 0);
   } finally {
     streams.dispose();
-    await settle(clock, rt.close("sigterm"));
+    await settleWith(clock, rt.close("sigterm"));
     await sims.sim.stop();
     clock.uninstall();
   }

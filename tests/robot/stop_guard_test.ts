@@ -12,10 +12,11 @@ import {
   TOP_SPEED_MPS,
 } from "../../src/robot/mod.ts";
 import { StopGuard } from "../../src/robot/safety/stop_guard.ts";
-import { type Clock, installClock, makeRig, type Rig } from "./_harness.ts";
+import { makeRig, type Rig } from "./_harness.ts";
+import { type FakeClock, fakeClock } from "../_helpers/mod.ts";
 
-async function withRig(fn: (rig: Rig, clock: Clock) => Promise<void>): Promise<void> {
-  const clock = installClock();
+async function withRig(fn: (rig: Rig, clock: FakeClock) => Promise<void>): Promise<void> {
+  const clock = fakeClock();
   const rig = makeRig({ commandTimeoutS: 0, speedLimitPercent: 100 });
   try {
     const report = await rig.rvr.ready();
@@ -31,7 +32,7 @@ async function withRig(fn: (rig: Rig, clock: Clock) => Promise<void>): Promise<v
 }
 
 /** Full speed ahead until the treads reach top speed. */
-async function driveAtTopSpeed(rig: Rig, clock: Clock): Promise<void> {
+async function driveAtTopSpeed(rig: Rig, clock: FakeClock): Promise<void> {
   await rig.rvr.driveTankSi({ leftMps: TOP_SPEED_MPS, rightMps: TOP_SPEED_MPS });
   await clock.tickAsync(1000);
   const { left, right } = rig.sim.body.treadSpeedMps;
@@ -117,7 +118,7 @@ Deno.test("movement after a stop takes over: no follow-up", async () => {
 });
 
 Deno.test("StopGuard: confirm ends the wait; bad options are refused", async () => {
-  const clock = installClock();
+  const clock = fakeClock();
   try {
     const sent: number[] = [];
     const guard = new StopGuard({

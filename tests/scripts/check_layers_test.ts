@@ -102,6 +102,35 @@ Deno.test("arrows: mcp, http and fleet share exactly one auth module", () => {
   ]);
 });
 
+Deno.test("arrows: the MCP App's page (src/mcp/app/) reuses the dashboard's page files, nothing else does", () => {
+  const page = ["src/http/dashboard/view.ts", "src/http/dashboard/index.html"];
+  assert.deepEqual(findViolations([mod("src/mcp/app/main.ts", page)]), []);
+  // Not the rest of mcp, not the dashboard's server side, not another layer.
+  assert.deepEqual(rulesOf(findViolations([mod("src/mcp/server.ts", page)])), [
+    "src/mcp/server.ts:1 layer-arrow src/http/dashboard/view.ts",
+    "src/mcp/server.ts:2 layer-arrow src/http/dashboard/index.html",
+  ]);
+  assert.deepEqual(rulesOf(findViolations([mod("src/mcp/app/page.ts", ["src/http/server.ts"])])), [
+    "src/mcp/app/page.ts:1 layer-arrow src/http/server.ts",
+  ]);
+  assert.deepEqual(rulesOf(findViolations([mod("src/fleet/a.ts", page)])), [
+    "src/fleet/a.ts:1 layer-arrow src/http/dashboard/view.ts",
+    "src/fleet/a.ts:2 layer-arrow src/http/dashboard/index.html",
+  ]);
+});
+
+Deno.test("arrows: the HTTP servers also share the bounded-body module, and nothing else of http", () => {
+  for (const from of ["src/mcp/http.ts", "src/fleet/gateway.ts", "src/http/server.ts"]) {
+    assert.deepEqual(findViolations([mod(from, ["src/http/body_limit.ts"])]), [], from);
+  }
+  assert.deepEqual(rulesOf(findViolations([mod("src/tools/a.ts", ["src/http/body_limit.ts"])])), [
+    "src/tools/a.ts:1 layer-arrow src/http/body_limit.ts",
+  ]);
+  assert.deepEqual(rulesOf(findViolations([mod("src/mcp/a.ts", ["src/http/server.ts"])])), [
+    "src/mcp/a.ts:1 layer-arrow src/http/server.ts",
+  ]);
+});
+
 Deno.test("composition: layers never import main.ts, the config or logging; nothing outside src", () => {
   const found = findViolations([
     mod("src/tools/connection.ts", ["src/config.ts", "src/logging.ts", "main.ts"]),

@@ -1,8 +1,7 @@
 /**
  * A tiny host for simulator tests, made from src/protocol only (encodeRequest, FrameDecoder,
- * decodeResponse), plus fake-timer and golden-vector helpers.
+ * decodeResponse), and a rig of it with a started simulator on fake time.
  */
-import FakeTimers from "@sinonjs/fake-timers";
 import assert from "node:assert/strict";
 import type { BytePort } from "../../src/core/byte_port.ts";
 import { MemoryPort } from "../../src/link/memory_port.ts";
@@ -19,23 +18,7 @@ import {
   type ResponseOf,
 } from "../../src/protocol/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
-
-/** The part of @sinonjs/fake-timers' clock the tests use (the package ships no types). */
-export interface Clock {
-  readonly now: number;
-  tickAsync(ms: number): Promise<number>;
-  uninstall(): void;
-}
-
-/**
- * Fakes timers and time, but not microtasks: MemoryPort delivers on native microtasks, and each
- * `clock.tickAsync` drains them between timers.
- */
-export function installClock(): Clock {
-  return FakeTimers.install({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "performance"],
-  }) as Clock;
-}
+import { type FakeClock, fakeClock } from "../_helpers/mod.ts";
 
 export class TestClient {
   readonly received: Packet[] = [];
@@ -105,7 +88,7 @@ export function decodeOk<N extends CommandName>(name: N, p: Packet): ResponseOf<
 }
 
 export interface Rig {
-  clock: Clock;
+  clock: FakeClock;
   sim: SimulatedRvr;
   client: TestClient;
   /** Lets queued bytes and due timers run. */
@@ -120,8 +103,8 @@ export interface Rig {
 }
 
 /** A started simulator on a MemoryPort pair, a test client on the host end, fake time. */
-export function rig(options: SimOptions = {}, existingClock?: Clock): Rig {
-  const clock = existingClock ?? installClock();
+export function rig(options: SimOptions = {}, existingClock?: FakeClock): Rig {
+  const clock = existingClock ?? fakeClock();
   const [host, device] = MemoryPort.pair("sim-test");
   const sim = new SimulatedRvr(device, options);
   sim.start();
@@ -148,4 +131,4 @@ export function rig(options: SimOptions = {}, existingClock?: Clock): Rig {
   };
 }
 
-export { fromHex, loadVectors, toHex as hex, type Vector } from "../_vectors.ts";
+export { fromHex, loadVectors, toHex as hex, type Vector } from "../_helpers/mod.ts";

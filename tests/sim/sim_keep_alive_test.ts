@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { MemoryPort } from "../../src/link/memory_port.ts";
 import { SimulatedRvr } from "../../src/sim/mod.ts";
-import { decodeOk, installClock, rig, TestClient } from "./_client.ts";
+import { decodeOk, rig, TestClient } from "./_client.ts";
+import { fakeClock } from "../_helpers/mod.ts";
 
 Deno.test("keepAlive: a new host finds the robot where the old one left it", async () => {
   const r = rig({ keepAlive: true, inactivityTimeoutMs: 0 });
@@ -32,7 +33,7 @@ Deno.test("keepAlive: a new host finds the robot where the old one left it", asy
 });
 
 Deno.test("attach is refused while the old port is open, and without keepAlive", async () => {
-  const clock = installClock();
+  using clock = fakeClock();
   const [host, device] = MemoryPort.pair("a");
   const keep = new SimulatedRvr(device, { keepAlive: true, inactivityTimeoutMs: 0 });
   const [host2, device2] = MemoryPort.pair("b");
@@ -49,6 +50,5 @@ Deno.test("attach is refused while the old port is open, and without keepAlive",
     await host.close();
     await host2.close();
     await clock.tickAsync(0);
-    clock.uninstall();
   }
 });

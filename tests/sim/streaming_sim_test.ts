@@ -12,7 +12,7 @@ import {
   parseSlotConfiguration,
   type SlotEntry,
 } from "../../src/protocol/mod.ts";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 import { fromHex, loadVectors, type Rig, rig } from "./_client.ts";
 
 const SETUP = loadVectors()

@@ -22,12 +22,12 @@ import { getBatteryStatus, getColorDetection } from "../../src/tools/sensors.ts"
 import { setLed } from "../../src/tools/leds.ts";
 import { setSpeedLimit } from "../../src/tools/safety.ts";
 import {
-  installClock,
+  fakeClock,
   keepAliveSimOpener,
   settleErrorWith,
   settleWith,
-  TEST_RUNTIME_SETTINGS,
-} from "../robot/_harness.ts";
+  testSettings,
+} from "../_helpers/mod.ts";
 
 type JsonSchema = {
   type?: string | string[];
@@ -66,8 +66,8 @@ function unbounded(schema: JsonSchema, path: string): string[] {
   return out;
 }
 
-Deno.test("catalog: 42 tools in seven groups, unique snake_case names, every argument bounded", () => {
-  assert.equal(CATALOG.length, 42);
+Deno.test("catalog: 43 tools in seven groups, unique snake_case names, every argument bounded", () => {
+  assert.equal(CATALOG.length, 43);
   assert.deepEqual(Object.keys(TOOL_GROUPS), [
     "connection",
     "movement",
@@ -77,7 +77,7 @@ Deno.test("catalog: 42 tools in seven groups, unique snake_case names, every arg
     "safety",
     "ir",
   ]);
-  assert.equal(new Set(TOOL_NAMES).size, 42, "names are unique");
+  assert.equal(new Set(TOOL_NAMES).size, 43, "names are unique");
   for (const t of CATALOG) {
     assert.match(t.name, /^[a-z]+(_[a-z]+)*$/, t.name);
     assert.ok(t.title.length > 0 && t.description.length > 40, `${t.name} is described`);
@@ -101,10 +101,10 @@ function context(signal = new AbortController().signal) {
 }
 
 Deno.test("catalog handlers on a Runtime over the simulated robot, no transport", async (t) => {
-  const clock = installClock();
+  const clock = fakeClock();
   const robot = keepAliveSimOpener({}, "catalog");
   const runtime = new Runtime(
-    TEST_RUNTIME_SETTINGS,
+    testSettings(),
     robot.open,
     new Metrics({ processMetrics: false }),
   );

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { TelemetryState } from "../../robot/telemetry.ts";
-import { applyFrame, StaleFrameError, type TelemetryFrame } from "../../robot/telemetry_delta.ts";
+import type { TelemetryState } from "../../telemetry/state.ts";
+import { applyFrame, StaleFrameError, type TelemetryFrame } from "../../telemetry/json_delta.ts";
 
 /** How long the follower waits for a full frame before it asks again. */
 export const RESYNC_RETRY_MS = 2000;

@@ -3,7 +3,8 @@
  * on, and the only ids the page's code looks up. Pure: the server and the browser import it.
  *
  * Numeric fields carry their raw value in `data-value`, `#path-points` carries `data-count`
- * (points drawn), `#estop-state` carries `data-latched`, `#conn-status` and `#ws-status` carry
+ * (points drawn), `#path-canvas` carries `data-last` (the last point drawn, "x,y" in metres, ""
+ * before one), `#estop-state` carries `data-latched`, `#conn-status` and `#ws-status` carry
  * `data-status`, `#telemetry-stats` carries `data-seq`, `data-frames`, `data-resyncs`,
  * `data-gaps`, `data-errors`, and `#estop-result` carries `data-status` (HTTP status, or "error").
  *

@@ -16,10 +16,10 @@
  *
  * @module
  */
+import { jsonWire } from "../../telemetry/wire/json.ts";
 import { pressEstop } from "./estop.ts";
 import { TelemetryFollower } from "./follower.ts";
-import { PathTrace, pushSample, type Sample } from "./history.ts";
-import { num, touches } from "./readings.ts";
+import { Trail } from "./trail.ts";
 import { $, render, type SocketStatus } from "./view.ts";
 
 const BACKOFF_FIRST_MS = 500;
@@ -34,9 +34,8 @@ let socketStatus: SocketStatus = "connecting";
 let socketDetail = "";
 let lastError = "";
 let renderQueued = false;
-const path = new PathTrace();
-const imuSamples: Sample[] = [];
-const accelSamples: Sample[] = [];
+const trail = new Trail();
+const path = trail.path;
 
 const follower = new TelemetryFollower({
   requestFullFrame(why) {
@@ -53,23 +52,7 @@ function onFrame(frame: unknown): void {
   const outcome = follower.receive(frame);
   scheduleRender();
   if (outcome.kind === "gap") return;
-  const s = follower.state;
-  const { at, changes } = outcome;
-  if (touches(changes, "pose")) path.add(num(s, "pose.x_m"), num(s, "pose.y_m"));
-  if (touches(changes, "imu")) {
-    pushSample(imuSamples, at, [
-      num(s, "imu.pitch_deg"),
-      num(s, "imu.roll_deg"),
-      num(s, "imu.yaw_deg"),
-    ]);
-  }
-  if (touches(changes, "accelerometer")) {
-    pushSample(accelSamples, at, [
-      num(s, "accelerometer.x_g"),
-      num(s, "accelerometer.y_g"),
-      num(s, "accelerometer.z_g"),
-    ]);
-  }
+  trail.record(follower.state, outcome.at, outcome.changes);
 }
 
 // ---- socket ----------------------------------------------------------------------------------
@@ -109,7 +92,7 @@ function connect(): void {
   ws.onmessage = (ev) => {
     if (socket !== ws) return;
     try {
-      onFrame(JSON.parse(ev.data));
+      onFrame(jsonWire.decode(ev.data));
       attempts = 0;
     } catch (e) {
       follower.stats.errors++;
@@ -156,8 +139,8 @@ function renderNow(): void {
     socketDetail,
     lastError,
     path,
-    imuSamples,
-    accelSamples,
+    imuSamples: trail.imuSamples,
+    accelSamples: trail.accelSamples,
   });
 }
 

@@ -217,7 +217,13 @@ export function render(m: PageModel): void {
   st.setAttribute("data-errors", String(stats.errors));
   setText("telemetry-error", m.lastError);
 
-  drawPath(canvas("path-canvas"), m.path, x, y, yaw);
+  const pathCanvas = canvas("path-canvas");
+  drawPath(pathCanvas, m.path, x, y, yaw);
+  const lastPoint = m.path.points[m.path.points.length - 1];
+  const lastText = lastPoint ? lastPoint[0] + "," + lastPoint[1] : "";
+  if (pathCanvas.getAttribute("data-last") !== lastText) {
+    pathCanvas.setAttribute("data-last", lastText);
+  }
   const count = $("path-points");
   const n = m.path.points.length;
   count.setAttribute("data-count", String(n));

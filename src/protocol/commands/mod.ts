@@ -18,6 +18,7 @@ import { COMMAND_ROLES, type CommandDef, type CommandRole } from "./_types.ts";
 import { API_AND_SHELL } from "./api_and_shell.ts";
 import { CONNECTION } from "./connection.ts";
 import { DRIVE } from "./drive.ts";
+import { SENSOR_INFRARED } from "./infrared.ts";
 import { IO } from "./io.ts";
 import { POWER } from "./power.ts";
 import { SENSOR } from "./sensor.ts";
@@ -38,6 +39,7 @@ export const COMMANDS = [
   ...POWER,
   ...DRIVE,
   ...SENSOR,
+  ...SENSOR_INFRARED,
   ...CONNECTION,
   ...IO,
 ] as const;

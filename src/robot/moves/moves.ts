@@ -3,8 +3,10 @@
  * robot's own measurements until it arrives, reports progress, can be cancelled, and resolves with
  * the final pose.
  *
- * **Frames and conventions** (the robot's locator frame, section 9.4/9.5; nothing is ever reset
- * here: no `reset_yaw`, no `reset_locator_x_and_y`, so the user's frame is kept):
+ * **Frames and conventions** (the robot's locator frame, section 9.4/9.5; a move never resets it:
+ * no `reset_yaw`, no `reset_locator_x_and_y`, so the user's frame is kept; the user resets it with
+ * {@link Moves.resetYaw} / {@link Moves.resetLocator}, after which the next move starts from a
+ * pose read in the new frame, see pose.ts):
  * - Position `x_m`, `y_m`: metres, +x to the right and +y forward of the robot at the last locator
  *   reset (power-on, or the user's reset_locator / reset_yaw).
  * - `yaw_deg`: the IMU yaw, right-hand rule: + = left (counter-clockwise seen from above), 0 = the
@@ -66,8 +68,8 @@ import { getLogger } from "@logtape/logtape";
 import { bearingYaw, wrap180 } from "../../protocol/mod.ts";
 import { MotionStoppedError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
-import type { Rvr } from "../rvr.ts";
-import type { SensorStreams } from "../sensors.ts";
+import type { CommandOptions, Rvr } from "../rvr.ts";
+import type { SensorStreams } from "../sensors/mod.ts";
 import { End, MoveRun } from "./_run.ts";
 import { MoveCancelledError, MoveSupersededError } from "./errors.ts";
 import { describe, type Pose, PoseTracker } from "./pose.ts";
@@ -79,6 +81,7 @@ import {
   MAX_MOVE_DISTANCE_M,
   MAX_MOVE_SPEED_MPS,
   MAX_PIVOT_DEG,
+  MIN_MOVE_SPEED_MPS,
   MOVE_STREAM_INTERVAL_MS,
   type MoveName,
   type MoveOptions,
@@ -256,6 +259,28 @@ export class Moves {
     }
   }
 
+  /**
+   * reset_yaw: the direction the robot faces becomes yaw (and heading) 0, and with locator flag
+   * bit 0 clear the locator axes turn with it. Cached readings stop counting as the pose, also
+   * when the reply did not come (the robot may have reset anyway).
+   */
+  async resetYaw(options: CommandOptions = {}): Promise<void> {
+    try {
+      await this.#rvr.command("reset_yaw", {}, options);
+    } finally {
+      this.#poses.frameChanged();
+    }
+  }
+
+  /** reset_locator_x_and_y: the robot's position becomes (0, 0); as {@link resetYaw} for the cache. */
+  async resetLocator(options: CommandOptions = {}): Promise<void> {
+    try {
+      await this.#rvr.command("reset_locator_x_and_y", {}, options);
+    } finally {
+      this.#poses.frameChanged();
+    }
+  }
+
   /** The current pose from the locator and IMU streams (streams them briefly if needed). */
   pose(): Promise<Pose> {
     return this.#poses.current();
@@ -280,6 +305,12 @@ export class Moves {
       "m/s > 0; the speed limit caps it",
     );
     if (v === 0) throw new RangeError(`${move} speed_mps must be > 0 m/s, got 0; e.g. 0.3.`);
+    if (v < MIN_MOVE_SPEED_MPS) {
+      throw new RangeError(
+        `${move} speed_mps ${v} m/s is too small to move: the smallest speed that moves is ` +
+          `${MIN_MOVE_SPEED_MPS} m/s; e.g. 0.3.`,
+      );
+    }
     return v;
   }
 

@@ -1,20 +1,28 @@
 /**
- * Where the robot is, from the locator and IMU streams: the pose at the start of a move (a fresh
- * cached reading, or the next samples), the pose followed on every reading while a move runs, and
- * the pose measured after arrival. Angles: yaw + = left, heading in drive_with_heading's
- * convention (src/protocol/angles.ts).
+ * Where the robot is, from the locator and IMU streams: the pose at the start of a move (the next
+ * samples, never a cached one), the pose followed on every reading while a move runs, and the pose
+ * measured after arrival. Angles: yaw + = left, heading in drive_with_heading's convention
+ * (src/protocol/angles.ts).
+ *
+ * **Frame resets.** reset_yaw and reset_locator_x_and_y change the frame the readings are in at
+ * once, but a reading received before the reset keeps its old values (and stays "fresh" for a
+ * while). So a move starts from samples received after it began, hence after every reset its
+ * caller completed; and {@link PoseTracker.frameChanged} (called by Moves' resets) keeps
+ * {@link PoseTracker.current} from serving a cached reading received before the last reset. The
+ * robot answers a reset only after doing it, and its replies and stream notifications come over
+ * the one UART in order, so a reading received after the reply is in the new frame.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { headingFromYaw } from "../../protocol/mod.ts";
-import type { SensorReading, SensorStreams } from "../sensors.ts";
+import type { SensorReading, SensorStreams } from "../sensors/mod.ts";
 import type { MoveRun } from "./_run.ts";
 import { MOVE_STREAM_INTERVAL_MS, type Pose, POSE_WAIT_MS } from "./types.ts";
 
 const log = getLogger(["rvr", "robot", "moves"]);
 
-/** A reading this recent counts as the current pose. */
+/** A reading this recent (and received after the last frame reset) counts as the current pose. */
 const FRESH_MS = 150;
 
 export type { Pose };
@@ -34,9 +42,19 @@ export function describe(error: unknown): string {
 /** The robot's pose from the sensor streams. */
 export class PoseTracker {
   readonly #streams: SensorStreams;
+  /** Receive time (epoch ms) of the last frame reset's reply: older readings are of the old frame. */
+  #frameSince = -Infinity;
 
   constructor(streams: SensorStreams) {
     this.#streams = streams;
+  }
+
+  /**
+   * The frame changed (reset_yaw or reset_locator_x_and_y was answered, or may have been done):
+   * cached readings received before `at` (default now) no longer give the current pose.
+   */
+  frameChanged(at: number = Date.now()): void {
+    this.#frameSince = Math.max(this.#frameSince, at);
   }
 
   /** The current pose (streams locator and imu briefly if needed). */
@@ -53,9 +71,12 @@ export class PoseTracker {
     }
   }
 
-  /** The pose at the start of a move: a fresh cached one, or the next sample. */
+  /**
+   * The pose at the start of a move: the next samples, received after the move began (a cached
+   * one may predate a reset that the move's caller made just before; see the module doc).
+   */
   async start(run: MoveRun): Promise<Pose> {
-    const pose = this.#cached(FRESH_MS) ?? await this.#fresh(run);
+    const pose = await this.#fresh(run);
     run.lastPose = pose;
     return pose;
   }
@@ -93,7 +114,10 @@ export class PoseTracker {
     }
   }
 
-  /** The last valid locator and imu readings as a pose, if both are at most `maxAgeMs` old. */
+  /**
+   * The last valid locator and imu readings as a pose, if both are at most `maxAgeMs` old and
+   * were received after the last frame reset.
+   */
   #cached(maxAgeMs: number): Pose | undefined {
     const [loc, imu] = [
       this.#streams.latest(["locator"])[0],
@@ -101,10 +125,15 @@ export class PoseTracker {
     ];
     if (loc === undefined || imu === undefined || !loc.valid || !imu.valid) return undefined;
     if (loc.ageMs > maxAgeMs || imu.ageMs > maxAgeMs) return undefined;
+    // In the reset's own millisecond the order is unknown: not trusted (a fresh sample is taken).
+    if (loc.at <= this.#frameSince || imu.at <= this.#frameSince) return undefined;
     return makePose(loc.values.x_m, loc.values.y_m, imu.values.yaw_deg);
   }
 
-  /** Waits for locator and imu readings newer than now; rejects after POSE_WAIT_MS. */
+  /**
+   * Waits for locator and imu readings delivered from now on (so after any reset answered
+   * before); rejects after POSE_WAIT_MS.
+   */
   #fresh(run: MoveRun | undefined): Promise<Pose> {
     const since = Date.now();
     let loc: SensorReading | undefined;

@@ -27,6 +27,12 @@ export const PIVOT_LEAD_DEG = 90;
 export const PIVOT_RESEND_MS = 500;
 /** Speed of drive_forward / drive_backward when none is given. */
 export const DEFAULT_DISTANCE_SPEED_MPS = 0.5;
+/**
+ * Slowest speed a move accepts, m/s: the smallest that moves. Slower moves would not arrive (the
+ * move's timeout assumes at least this speed), and below ~1e-45 m/s the speed is 0 on the wire
+ * (a 32-bit float), so the position controller cannot move at all.
+ */
+export const MIN_MOVE_SPEED_MPS = 0.01;
 /** Top speed a move accepts (SI drive commands saturate here; the speed limit caps lower). */
 export const MAX_MOVE_SPEED_MPS = 2;
 /** Largest |x|, |y| of drive_to_position, and the longest drive_forward/backward, metres. */

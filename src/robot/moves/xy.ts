@@ -17,6 +17,7 @@ import { End, type MoveRun } from "./_run.ts";
 import { MoveFailedError, MoveTimeoutError } from "./errors.ts";
 import { describePose, makePose, type PoseTracker } from "./pose.ts";
 import {
+  MIN_MOVE_SPEED_MPS,
   type MoveOutcome,
   type Pose,
   TIMEOUT_DISTANCE_FACTOR,
@@ -90,6 +91,23 @@ export interface XyContext {
   results: XyResults;
 }
 
+/**
+ * Why the position controller gave up: a speed that is 0 on the wire (the speed limit is 0 %, or
+ * caps the speed to less than a 32-bit float holds) cannot move; otherwise another drive command
+ * most likely replaced this one.
+ */
+function failureReason(appliedMps: number, speedLimitPercent: number): string {
+  if (Math.fround(appliedMps) > 0) {
+    return "the robot's position controller reported failure (another drive command probably took over)";
+  }
+  if (speedLimitPercent === 0) {
+    return "the speed limit is 0 %, so the position controller cannot move (raise it with set_speed_limit)";
+  }
+  return `the speed limit of ${speedLimitPercent} % caps the speed at ${appliedMps} m/s, which is ` +
+    `0 on the wire: too small to move; the smallest speed that moves is ${MIN_MOVE_SPEED_MPS} ` +
+    "m/s (raise the limit with set_speed_limit)";
+}
+
 /** Drives `run` to (x, y), ending at `yaw`; resolves on the firmware's success. */
 export async function driveXy(
   run: MoveRun,
@@ -142,7 +160,7 @@ export async function driveXy(
   const turns = Math.abs(wrap180(p.travelYaw - p.start.yaw_deg)) +
     Math.abs(wrap180(p.yaw - p.travelYaw));
   const timeoutMs = Math.ceil(
-    (TIMEOUT_DISTANCE_FACTOR * total / Math.max(applied, 0.01)) * 1000 +
+    (TIMEOUT_DISTANCE_FACTOR * total / Math.max(applied, MIN_MOVE_SPEED_MPS)) * 1000 +
       (turns / TIMEOUT_TURN_RATE_DPS) * 1000 + TIMEOUT_MARGIN_MS,
   );
   run.deadline(timeoutMs, () =>
@@ -175,9 +193,7 @@ export async function driveXy(
       "failed",
       new MoveFailedError(
         name,
-        applied <= 0
-          ? "the speed limit is 0 %, so the position controller cannot move (raise it with set_speed_limit)"
-          : "the robot's position controller reported failure (another drive command probably took over)",
+        failureReason(applied, move.speedLimitPercent),
         run.lastPose,
       ),
     );

@@ -20,7 +20,7 @@ import {
   toBinary,
   toJsonString,
 } from "@bufbuild/protobuf";
-import type { Batch, RobotEvent } from "../../robot/mod.ts";
+import type { Batch, RobotEvent } from "../aggregator.ts";
 import {
   type Event,
   EventSchema,
@@ -37,9 +37,8 @@ export interface BatchOrigin {
   readonly simulated: boolean;
 }
 
-/** The wire formats of a fleet's telemetry subject (RVR_FLEET_FORMAT). */
-export const WIRE_FORMATS = ["protobuf", "json"] as const;
-export type WireFormat = typeof WIRE_FORMATS[number];
+/** The formats of a fleet's telemetry subject (RVR_FLEET_FORMAT, src/config.ts FLEET_FORMATS). */
+export type FleetFormat = "protobuf" | "json";
 
 /** A plain JSON object of `value` (a Struct's content); non-objects are wrapped as {value}. */
 function struct(value: unknown): JsonObject {
@@ -144,7 +143,7 @@ export function encodeBatchJson(batch: Batch, origin: BatchOrigin): string {
 
 /** The batch in `format`. */
 export function encodeBatchAs(
-  format: WireFormat,
+  format: FleetFormat,
   batch: Batch,
   origin: BatchOrigin,
 ): Uint8Array | string {

@@ -1,7 +1,8 @@
 /**
  * src/http/dashboard/follower.ts, the page's side of the telemetry protocol, in Deno: it follows
- * the frames the server's DeltaEncoder makes (JSON round trip), refuses gaps and stale deltas
- * and asks for a full frame once per RESYNC_RETRY_MS, and names malformed frames.
+ * the frames of the codec's DeltaEncoder (the server's model makes the same; JSON round trip),
+ * refuses gaps and stale deltas and asks for a full frame once per RESYNC_RETRY_MS, and names
+ * malformed frames.
  */
 import assert from "node:assert/strict";
 import { RESYNC_RETRY_MS, TelemetryFollower } from "../../../src/http/dashboard/follower.ts";
@@ -10,7 +11,7 @@ import {
   emptyTelemetryState,
   type TelemetryFrame,
   type TelemetryState,
-} from "../../../src/robot/telemetry.ts";
+} from "../../../src/telemetry/mod.ts";
 
 /** A follower with a hand-set clock that records every request for a full frame. */
 function follower() {

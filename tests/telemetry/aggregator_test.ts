@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs, metricValue, withClock } from "../_helpers/mod.ts";
 import { EventBus } from "../../src/core/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import { Aggregator, type Batch, type RobotEvent } from "../../src/robot/aggregator.ts";
-
-type Clock = FakeTimers.InstalledClock;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "performance"],
-  });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
+import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
 
 let eventSeq = 0;
 function sample(n: number): RobotEvent {
@@ -34,17 +20,6 @@ function sample(n: number): RobotEvent {
 
 function numbers(batch: Batch): number[] {
   return batch.events.map((e) => (e.payload as unknown as { values: { x_m: number } }).values.x_m);
-}
-
-async function counterValue(
-  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> },
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const { values } = await metric.get();
-  const found = values.find((v) =>
-    Object.entries(labels).every(([k, value]) => v.labels[k] === value)
-  );
-  return found?.value ?? 0;
 }
 
 Deno.test("Aggregator", async (t) => {
@@ -153,11 +128,14 @@ Deno.test("Aggregator", async (t) => {
               if (steps.every((x) => x.burst <= capacity) && overflowed === 0) {
                 assert.equal(delivered, n, "zero loss below capacity");
               }
-              assert.equal(await counterValue(metrics.aggregatorEventsTotal), delivered);
-              assert.equal(await counterValue(metrics.aggregatorBatchesTotal), batches.length);
+              assert.equal(await metricValue(metrics, "rvr_aggregator_events_total"), delivered);
               assert.equal(
-                (await counterValue(metrics.aggregatorOverflowTotal, { stage: "window" })) +
-                  (await counterValue(metrics.aggregatorOverflowTotal, { stage: "bus" })),
+                await metricValue(metrics, "rvr_aggregator_batches_total"),
+                batches.length,
+              );
+              assert.equal(
+                (await metricValue(metrics, "rvr_aggregator_overflow_total", { stage: "window" })) +
+                  (await metricValue(metrics, "rvr_aggregator_overflow_total", { stage: "bus" })),
                 overflowed,
               );
               agg.close();
@@ -198,7 +176,10 @@ Deno.test("Aggregator", async (t) => {
           subscriberErrors: 0,
           subscribers: 1,
         });
-        assert.equal(await counterValue(metrics.aggregatorOverflowTotal, { stage: "window" }), 7);
+        assert.equal(
+          await metricValue(metrics, "rvr_aggregator_overflow_total", { stage: "window" }),
+          7,
+        );
         agg.close();
       });
     },
@@ -223,7 +204,10 @@ Deno.test("Aggregator", async (t) => {
       assert.equal(batches[0].overflowed, 7);
       assert.equal(agg.stats.busDropped, 7);
       assert.equal(agg.stats.overflowed, 7);
-      assert.equal(await counterValue(metrics.aggregatorOverflowTotal, { stage: "bus" }), 7);
+      assert.equal(
+        await metricValue(metrics, "rvr_aggregator_overflow_total", { stage: "bus" }),
+        7,
+      );
       agg.close();
       bus.close();
     });
@@ -266,7 +250,7 @@ Deno.test("Aggregator", async (t) => {
   await t.step(
     "a throwing or rejecting subscriber is logged and counted, others go on",
     async () => {
-      const records = captureLogs(["rvr", "robot", "aggregator"]);
+      const records = captureLogs(["rvr", "telemetry", "aggregator"]);
       try {
         await withClock(async (clock) => {
           const metrics = new Metrics({ processMetrics: false });
@@ -288,11 +272,15 @@ Deno.test("Aggregator", async (t) => {
           assert.equal(agg.stats.subscriberErrors, 6);
           assert.equal(agg.stats.delivered, 3);
           assert.equal(
-            await counterValue(metrics.aggregatorSubscriberErrorsTotal, { subscriber: "thrower" }),
+            await metricValue(metrics, "rvr_aggregator_subscriber_errors_total", {
+              subscriber: "thrower",
+            }),
             3,
           );
           assert.equal(
-            await counterValue(metrics.aggregatorSubscriberErrorsTotal, { subscriber: "rejecter" }),
+            await metricValue(metrics, "rvr_aggregator_subscriber_errors_total", {
+              subscriber: "rejecter",
+            }),
             3,
           );
           // Rate-limited: the 1st error of each subscriber is logged, the 2nd and 3rd are not.
@@ -363,7 +351,10 @@ Deno.test("Aggregator", async (t) => {
       agg.close(); // before the bus's microtask delivered them
       assert.equal(batches.length, 0);
       assert.equal(agg.stats.closedDropped, 4);
-      assert.equal(await counterValue(metrics.aggregatorOverflowTotal, { stage: "closed" }), 4);
+      assert.equal(
+        await metricValue(metrics, "rvr_aggregator_overflow_total", { stage: "closed" }),
+        4,
+      );
       bus.close();
     });
   });

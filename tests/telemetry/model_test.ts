@@ -2,16 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type StateChange, StateStore } from "../../src/core/mod.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import type { RobotEvent } from "../../src/robot/aggregator.ts";
+import type { RobotEvent } from "../../src/telemetry/aggregator.ts";
+import { applyFrame, DeltaEncoder, type TelemetryFrame } from "../../src/telemetry/json_delta.ts";
+import { TelemetryModel } from "../../src/telemetry/model.ts";
 import {
-  applyFrame,
-  DeltaEncoder,
   emptyTelemetryState,
   headingFromYaw,
-  type TelemetryFrame,
-  TelemetryModel,
   type TelemetryState,
-} from "../../src/robot/telemetry.ts";
+} from "../../src/telemetry/state.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {
@@ -30,6 +28,76 @@ function sample(sensor: string, values: Record<string, number>, at = 1000, valid
 /** What a client gets after the frame went over the wire as JSON text. */
 function wire<T>(value: T): T {
   return JSON.parse(JSON.stringify(value));
+}
+
+/** Any robot event the model folds (and some it ignores), with awkward numbers. */
+function arbitraryEvent(): fc.Arbitrary<RobotEvent> {
+  const num = fc.oneof(
+    fc.double({ min: -400, max: 400, noNaN: true }),
+    fc.constantFrom(0, -0, 90, -90, 180, -180, 359.999, Infinity, NaN),
+  );
+  const at = fc.integer({ min: 1, max: 10_000 });
+  return fc.oneof(
+    fc.record({
+      sensor: fc.constantFrom(
+        "locator",
+        "imu",
+        "speed",
+        "velocity",
+        "accelerometer",
+        "gyroscope",
+        "color_detection",
+        "ambient_light",
+        "battery",
+        "quaternion",
+      ),
+      values: fc.dictionary(
+        fc.constantFrom(
+          "x_m",
+          "y_m",
+          "yaw_deg",
+          "pitch_deg",
+          "speed_mps",
+          "x_g",
+          "z_dps",
+          "r",
+          "lux",
+          "volts",
+        ),
+        num,
+      ),
+      valid: fc.boolean(),
+      at,
+    }).map((p) => ev("robot.sample", p)),
+    fc.record({
+      type: fc.constantFrom("estop", "estop_cleared", "limited", "thermal", "battery", "stall"),
+      detail: fc.string(),
+      at,
+      data: fc.record({
+        reason: fc.string(),
+        speedLimitPercent: fc.integer({ min: 0, max: 100 }),
+        batteryState: fc.constantFrom("ok", "low", "critical"),
+        left: fc.record({ temperatureC: num, status: fc.integer({ min: 0, max: 3 }) }),
+      }, { requiredKeys: [] }),
+    }).map((p) => ev("safety", p as RobotTopics["safety"])),
+    fc.record({
+      name: fc.constantFrom(
+        "motor_stall_notify",
+        "motor_fault_notify",
+        "battery_voltage_state_change_notify",
+        "color_detection_notify",
+      ),
+      values: fc.record({
+        motor_index: fc.integer({ min: 0, max: 2 }),
+        is_triggered: fc.boolean(),
+        is_fault: fc.boolean(),
+        state: fc.integer({ min: 0, max: 5 }),
+        red: fc.integer({ min: 0, max: 255 }),
+        confidence: fc.integer({ min: 0, max: 255 }),
+      }, { requiredKeys: [] }),
+      at,
+    }).map((p) => ev("robot.notification", { ...p, node: 2 } as RobotTopics["robot.notification"])),
+  );
 }
 
 Deno.test("TelemetryModel", async (t) => {
@@ -240,74 +308,7 @@ Deno.test("TelemetryModel", async (t) => {
   await t.step(
     "properties: plain JSON, heading matches yaw, apply says exactly whether it changed, batching does not matter, repeats change nothing",
     () => {
-      const num = fc.oneof(
-        fc.double({ min: -400, max: 400, noNaN: true }),
-        fc.constantFrom(0, -0, 90, -90, 180, -180, 359.999, Infinity, NaN),
-      );
-      const at = fc.integer({ min: 1, max: 10_000 });
-      const event = fc.oneof(
-        fc.record({
-          sensor: fc.constantFrom(
-            "locator",
-            "imu",
-            "speed",
-            "velocity",
-            "accelerometer",
-            "gyroscope",
-            "color_detection",
-            "ambient_light",
-            "battery",
-            "quaternion",
-          ),
-          values: fc.dictionary(
-            fc.constantFrom(
-              "x_m",
-              "y_m",
-              "yaw_deg",
-              "pitch_deg",
-              "speed_mps",
-              "x_g",
-              "z_dps",
-              "r",
-              "lux",
-              "volts",
-            ),
-            num,
-          ),
-          valid: fc.boolean(),
-          at,
-        }).map((p) => ev("robot.sample", p)),
-        fc.record({
-          type: fc.constantFrom("estop", "estop_cleared", "limited", "thermal", "battery", "stall"),
-          detail: fc.string(),
-          at,
-          data: fc.record({
-            reason: fc.string(),
-            speedLimitPercent: fc.integer({ min: 0, max: 100 }),
-            batteryState: fc.constantFrom("ok", "low", "critical"),
-            left: fc.record({ temperatureC: num, status: fc.integer({ min: 0, max: 3 }) }),
-          }, { requiredKeys: [] }),
-        }).map((p) => ev("safety", p as RobotTopics["safety"])),
-        fc.record({
-          name: fc.constantFrom(
-            "motor_stall_notify",
-            "motor_fault_notify",
-            "battery_voltage_state_change_notify",
-            "color_detection_notify",
-          ),
-          values: fc.record({
-            motor_index: fc.integer({ min: 0, max: 2 }),
-            is_triggered: fc.boolean(),
-            is_fault: fc.boolean(),
-            state: fc.integer({ min: 0, max: 5 }),
-            red: fc.integer({ min: 0, max: 255 }),
-            confidence: fc.integer({ min: 0, max: 255 }),
-          }, { requiredKeys: [] }),
-          at,
-        }).map((p) =>
-          ev("robot.notification", { ...p, node: 2 } as RobotTopics["robot.notification"])
-        ),
-      );
+      const event = arbitraryEvent();
       fc.assert(
         fc.property(fc.array(event, { maxLength: 40 }), (events) => {
           const one = new TelemetryModel();
@@ -335,170 +336,171 @@ Deno.test("TelemetryModel", async (t) => {
   );
 });
 
-Deno.test("DeltaEncoder and applyFrame", async (t) => {
-  await t.step("full frame first, then deltas of changed leaves, null when unchanged", () => {
-    const enc = new DeltaEncoder();
-    assert.equal(enc.seq, 0);
-    assert.equal(enc.lastFull(), null);
-    const s0 = emptyTelemetryState();
-    const f1 = enc.next(s0, 100);
-    assert.deepEqual(f1, { type: "full", seq: 1, at: 100, state: s0 });
-    const s1 = emptyTelemetryState();
-    s1.pose.x_m = 0.5;
-    s1.safety.estop = true;
-    s1.updated_at = 101;
-    const f2 = enc.next(s1, 101);
+Deno.test("TelemetryModel frames", async (t) => {
+  await t.step("full frame first, then deltas of the changed leaves in state order", () => {
+    const m = new TelemetryModel({ power: "awake" });
+    assert.equal(m.seq, 0);
+    assert.equal(m.lastFull(), null, "no frame before the first");
+    const f1 = m.nextFrame(100);
+    assert.deepEqual(f1, {
+      type: "full",
+      seq: 1,
+      at: 100,
+      state: { ...emptyTelemetryState(), power: "awake" },
+    });
+    assert.equal(m.nextFrame(101), null, "nothing changed: no frame, no new seq");
+    assert.equal(m.seq, 1);
+    // Changed in the opposite of the state's key order: the delta lists them in state order.
+    m.apply([sample("speed", { speed_mps: 0.25 }, 200), sample("locator", { x_m: 0.5 }, 150)]);
+    const f2 = m.nextFrame(201);
     assert.deepEqual(f2, {
       type: "delta",
       seq: 2,
-      at: 101,
-      changes: { "safety.estop": true, "pose.x_m": 0.5, "updated_at": 101 },
+      at: 201,
+      changes: { "pose.x_m": 0.5, "speed_mps": 0.25, "updated_at": 200 },
     });
-    assert.equal(enc.next(structuredClone(s1), 102), null, "nothing changed: no frame, no seq");
-    assert.equal(enc.seq, 2);
-    const f3 = enc.full(s1, 103);
-    assert.deepEqual(f3, { type: "full", seq: 3, at: 103, state: s1 });
-    assert.deepEqual(enc.lastFull(), { type: "full", seq: 3, at: 103, state: s1 });
-    s1.pose.x_m = 0.25;
-    const f4 = enc.next(s1, 104);
-    assert.deepEqual(f4, { type: "delta", seq: 4, at: 104, changes: { "pose.x_m": 0.25 } });
-    const last = enc.lastFull();
-    assert.equal(last?.seq, 4, "lastFull takes no new number");
-    assert.equal(enc.seq, 4);
-    // Replaying the frames rebuilds the state.
-    let client = applyFrame(null, wire(f1 as TelemetryFrame));
-    client = applyFrame(client, wire(f2 as TelemetryFrame));
-    client = applyFrame(client, wire(f4 as TelemetryFrame));
-    assert.deepEqual(client, s1);
+    assert.deepEqual(
+      Object.keys((f2 as Extract<TelemetryFrame, { type: "delta" }>).changes),
+      ["pose.x_m", "speed_mps", "updated_at"],
+    );
+    assert.deepEqual(m.lastFull(), { type: "full", seq: 2, at: 201, state: m.snapshot() });
+    assert.equal(m.seq, 2, "lastFull takes no new number");
   });
 
-  await t.step("frames are copies: mutating the state later does not change them", () => {
-    const enc = new DeltaEncoder();
-    const s = emptyTelemetryState();
-    const f = enc.next(s, 1);
-    s.pose.x_m = 3;
-    assert.equal(f?.type === "full" && f.state.pose.x_m, null);
-    assert.equal(enc.lastFull()?.type === "full" && enc.lastFull()?.seq, 1);
-    assert.deepEqual(enc.next(s, 2), { type: "delta", seq: 2, at: 2, changes: { "pose.x_m": 3 } });
+  await t.step("a leaf changed and changed back between frames is not in the delta", () => {
+    const m = new TelemetryModel();
+    m.nextFrame(1);
+    m.apply([sample("speed", { speed_mps: 0.3 }, 10), sample("speed", { speed_mps: 0 }, 10)]);
+    m.apply([sample("speed", { speed_mps: null as unknown as number }, 10)]);
+    assert.deepEqual(m.nextFrame(2), {
+      type: "delta",
+      seq: 2,
+      at: 2,
+      changes: { updated_at: 10 },
+    }, "speed_mps is null again, as in frame 1; only the time moved");
+    m.apply([sample("speed", { speed_mps: 0.3 }, 10), sample("speed", { speed_mps: 0 }, 10)]);
+    m.apply([sample("speed", { speed_mps: null as unknown as number }, 10)]);
+    assert.equal(m.nextFrame(3), null, "nothing differs from frame 2: no frame");
+    assert.equal(m.seq, 2);
   });
 
-  await t.step("a state whose shape changed is sent full", () => {
-    const enc = new DeltaEncoder();
-    enc.next(emptyTelemetryState(), 1);
-    const odd = { ...emptyTelemetryState(), extra: { a: 1 } } as unknown as TelemetryState;
-    assert.equal(enc.next(odd, 2)?.type, "full");
-    const fewer = emptyTelemetryState() as unknown as Record<string, unknown>;
-    delete fewer.ambient_lux;
-    fewer.other = null;
-    assert.equal(enc.next(fewer as unknown as TelemetryState, 3)?.type, "full");
+  await t.step("frames are copies: folding later does not change a frame already made", () => {
+    const m = new TelemetryModel();
+    const full = m.nextFrame(1) as Extract<TelemetryFrame, { type: "full" }>;
+    m.apply([sample("locator", { x_m: 1, y_m: 2 }, 5)]);
+    assert.equal(full.state.pose.x_m, null);
+    const last = m.lastFull() as Extract<TelemetryFrame, { type: "full" }>;
+    last.state.pose.x_m = 99;
+    assert.equal(m.snapshot().pose.x_m, 1);
   });
 
-  await t.step("bad input is refused with a clear message", () => {
-    const enc = new DeltaEncoder();
-    assert.throws(
-      () => enc.next({ "a.b": 1 } as unknown as TelemetryState, 1),
-      /key "a.b" cannot be a dotted path segment/,
-    );
-    assert.throws(() => enc.next(emptyTelemetryState(), NaN), /finite epoch ms, got NaN/);
-    assert.throws(
-      () => applyFrame(null, { type: "delta", seq: 5, at: 1, changes: { "pose.x_m": 1 } }),
-      /Delta frame 5 needs a base state and there is none: ask for a full frame/,
-    );
-    const base = emptyTelemetryState();
-    assert.throws(
-      () => applyFrame(base, { type: "delta", seq: 6, at: 1, changes: { "pose.z_m": 1 } }),
-      /Delta frame 6 changes pose.z_m, which the base state does not have/,
-    );
-    assert.throws(
-      () => applyFrame(base, { type: "delta", seq: 7, at: 1, changes: { "power.x": 1 } }),
-      /power is not an object in the base state/,
-    );
-    assert.throws(
-      () => applyFrame(base, { type: "delta", seq: 8, at: 1, changes: { "__proto__.x": 1 } }),
-      /does not have/,
-    );
-    assert.throws(
-      () => applyFrame(base, { type: "nope", seq: 9 } as unknown as TelemetryFrame),
-      /Unknown telemetry frame type "nope" \(seq 9\)/,
-    );
-    assert.deepEqual(base, emptyTelemetryState(), "applyFrame never modifies its input");
+  await t.step("a bad frame time is refused with a clear message", () => {
+    const m = new TelemetryModel();
+    assert.throws(() => m.nextFrame(NaN), /finite epoch ms, got NaN; e.g. Date.now\(\)/);
+    assert.throws(() => m.nextFrame("1" as unknown as number), TypeError);
+    assert.equal(m.seq, 0, "a refused call makes no frame");
   });
 
   await t.step(
-    "property: frames over JSON rebuild every state exactly, across lost frames answered by full frames",
+    "properties: the frames are exactly DeltaEncoder's over the snapshots, and applyFrame rebuilds the state",
     () => {
-      const template = emptyTelemetryState() as unknown as Record<string, unknown>;
-      const paths: string[][] = [];
-      for (const [k, v] of Object.entries(template)) {
-        if (typeof v === "object" && v !== null) {
-          for (const k2 of Object.keys(v)) paths.push([k, k2]);
-        } else paths.push([k]);
-      }
-      const leaf = fc.oneof(
-        fc.double({ noNaN: true, noDefaultInfinity: true }),
-        fc.integer(),
-        fc.constant(null),
-        fc.boolean(),
-        fc.string(),
+      const steps = fc.array(
+        fc.record({ events: fc.array(arbitraryEvent(), { maxLength: 8 }), resync: fc.boolean() }),
+        { minLength: 1, maxLength: 30 },
       );
-      const step = fc.record({
-        edits: fc.array(fc.tuple(fc.nat({ max: paths.length - 1 }), leaf), { maxLength: 6 }),
-        delivered: fc.boolean(),
-        resync: fc.constantFrom("lastFull", "full"),
-      });
       fc.assert(
-        fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
-          const enc = new DeltaEncoder();
-          let state = emptyTelemetryState();
-          // A client that loses frames and resyncs, and one that receives every broadcast frame.
-          let lossy: TelemetryState | null = null;
-          let lossySeq = 0;
-          let follower: TelemetryState | null = null;
-          let followerSeq = 0;
-          const follow = (frame: TelemetryFrame) => {
-            assert.equal(frame.seq, followerSeq + 1, "broadcast frames are numbered without gaps");
-            follower = applyFrame(follower, wire(frame));
-            followerSeq = frame.seq;
-          };
-          steps.forEach(({ edits, delivered, resync }, i) => {
-            state = structuredClone(state);
-            for (const [p, value] of edits) {
-              const path = paths[p];
-              if (path.length === 1) (state as unknown as Record<string, unknown>)[path[0]] = value;
-              else {
-                (state as unknown as Record<string, Record<string, unknown>>)[path[0]][path[1]] =
-                  value;
-              }
+        fc.property(steps, (list) => {
+          const m = new TelemetryModel();
+          const oracle = new DeltaEncoder();
+          let client: TelemetryState | null = null;
+          let at = 1;
+          for (const { events, resync } of list) {
+            m.apply(events);
+            at++;
+            const frame = m.nextFrame(at);
+            assert.deepEqual(wire(frame), wire(oracle.next(m.snapshot(), at)));
+            assert.equal(m.seq, oracle.seq);
+            if (frame !== null) client = applyFrame(client, wire(frame));
+            if (resync) {
+              assert.deepEqual(m.lastFull(), oracle.lastFull(), "the full frame of a resync");
+              client = applyFrame(null, wire(m.lastFull() as TelemetryFrame));
             }
-            const expected = wire(state);
-            const frame = enc.next(state, i + 1);
-            if (frame === null) {
-              if (follower !== null) assert.deepEqual(follower, expected);
-              if (lossy !== null && lossySeq === enc.seq) assert.deepEqual(lossy, expected);
-              return;
-            }
-            follow(frame);
-            assert.deepEqual(follower, expected, "the follower has every state");
-            if (!delivered) return;
-            const got = wire(frame);
-            if (got.seq === lossySeq + 1) {
-              lossy = applyFrame(lossy, got);
-              lossySeq = got.seq;
-            } else {
-              // Gap: the client asks for a full frame.
-              const answer = resync === "lastFull"
-                ? enc.lastFull() as TelemetryFrame
-                : enc.full(state, i + 1);
-              if (resync === "full") follow(answer); // a full() frame is broadcast
-              lossy = applyFrame(null, wire(answer));
-              lossySeq = answer.seq;
-            }
-            assert.deepEqual(lossy, expected, "the lossy client is back in step");
-            assert.equal(lossySeq, enc.seq);
-          });
+            assert.deepEqual(client, m.snapshot(), "the client follows the state exactly");
+          }
         }),
         { numRuns: 300 },
       );
     },
   );
+});
+
+Deno.test("TelemetryModel.fromSnapshot", async (t) => {
+  await t.step("starts from a real state store's snapshot, initial values first", () => {
+    const store = new StateStore();
+    store.transition("connecting");
+    store.transition("connected");
+    store.setPower("awake");
+    store.updateSafety({ batteryState: "low", batteryPercent: 21 });
+    store.latchEstop("bumped");
+    store.updateSensors({ activeStreams: ["imu"], streamPeriodMs: 100 });
+    const m = TelemetryModel.fromSnapshot(store.snapshot, {
+      initial: {
+        connection: { port: "/dev/ttyS0", simulated: false },
+        safety: { speed_limit_percent: 40 },
+      },
+      at: 1_700_000_000_000,
+    });
+    const s = m.snapshot();
+    assert.deepEqual(s.connection, {
+      status: "connected",
+      port: "/dev/ttyS0",
+      simulated: false,
+      attempt: 0,
+      error: null,
+    });
+    assert.equal(s.power, "awake");
+    assert.deepEqual(
+      [s.safety.estop, s.safety.estop_reason, s.safety.speed_limit_percent],
+      [true, "bumped", 40],
+    );
+    assert.deepEqual(s.battery, { percent: 21, volts: null, state: "low" });
+    assert.deepEqual(s.streams, { sensors: "imu", interval_ms: 100 });
+    assert.equal(s.updated_at, 1_700_000_000_000);
+    assert.equal(m.seq, 0, "no frame yet: the first one is full");
+    assert.equal(m.nextFrame(1)?.type, "full");
+  });
+
+  await t.step("is what folding the same changes gives", () => {
+    const store = new StateStore();
+    const changes: StateChange[] = [];
+    store.addListener((c) => changes.push(c));
+    store.transition("connecting");
+    store.transition("connected");
+    store.updateSafety({ batteryState: "ok", batteryPercent: 80 });
+    const folded = new TelemetryModel();
+    folded.apply(changes.map((c) => ev("robot.state", { ...c, at: 5 })));
+    const seeded = TelemetryModel.fromSnapshot(store.snapshot, { at: 5 });
+    assert.deepEqual(seeded.snapshot(), folded.snapshot());
+  });
+
+  await t.step("bad input is refused with a clear message", () => {
+    assert.throws(
+      () => TelemetryModel.fromSnapshot(null as never),
+      /fromSnapshot needs a state snapshot \(runtime.state.snapshot\), got null/,
+    );
+    const partial = { ...new StateStore().snapshot } as Record<string, unknown>;
+    delete partial.power;
+    assert.throws(
+      () => TelemetryModel.fromSnapshot(partial as never),
+      /The state snapshot has no power part; pass runtime.state.snapshot/,
+    );
+    assert.throws(
+      () => TelemetryModel.fromSnapshot(new StateStore().snapshot, { at: Infinity }),
+      /finite epoch ms, got Infinity/,
+    );
+    assert.throws(
+      () => TelemetryModel.fromSnapshot(new StateStore().snapshot, { initial: { x: 1 } as never }),
+      /Unknown telemetry state key "x" in initial/,
+    );
+  });
 });

@@ -1,6 +1,10 @@
 /**
- * The telemetry recorder: every aggregator batch appended as one JSON line to a file
- * (RVR_TELEMETRY_FILE), so a run can be replayed and plotted.
+ * The telemetry recorder: every aggregator batch appended as one JSON line to a sink, so a run can
+ * be replayed and plotted. The recorder takes its sink ({@link RecorderSink}: a `WritableStream`
+ * of bytes, or anything with `write(bytes) -> bytes written` and `close()`, as a `Deno.FsFile`
+ * is) and never opens anything itself; the file (RVR_TELEMETRY_FILE) is opened at the edge, by
+ * {@link openTelemetryFile}, the one function here that touches `Deno.*` (this file is the
+ * layer's adapter), or by {@link TelemetryRecorder.open}, which does both.
  *
  * **Line format** (one per batch, UTF-8, `\n`-terminated, in batch order):
  *
@@ -23,7 +27,8 @@
  * A batch seq that skips numbers means batches were lost (see below); the file is appended to,
  * so several runs follow one another (batch seq restarts at 1 for each run). A write that fails
  * part-way leaves a partial line, ended by a newline before the next line: a reader skips lines
- * that do not parse.
+ * that do not parse. (A `WritableStream` that fails stays failed, as streams do: every later
+ * batch is then counted lost; a sink with `write()` is simply tried again with the next line.)
  *
  * **Never in the aggregator's way.** The batch is serialised in the aggregator's delivery (it is
  * small: one window) and queued; an asynchronous writer appends each queued line with its own
@@ -34,7 +39,8 @@
  * 100th, ... time) and counted in {@link RecorderStats} and
  * rvr_telemetry_recorder_lost_batches_total{reason}; recording goes on with the next batch.
  *
- * Close the aggregator first (it flushes its open window to the recorder), then the recorder.
+ * Close the aggregator first (it flushes its open window to the recorder), then the recorder; it
+ * closes its sink (it owns what it is given).
  *
  * @module
  */
@@ -42,7 +48,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Metrics } from "../core/metrics.ts";
 import type { Aggregator, Batch } from "./aggregator.ts";
 
-const log = getLogger(["rvr", "robot", "recorder"]);
+const log = getLogger(["rvr", "telemetry", "recorder"]);
 
 /** Why a batch was not recorded. */
 export const RECORDER_LOSS_REASONS = ["serialize", "write", "queue_full"] as const;
@@ -67,6 +73,80 @@ export interface RecorderOptions {
   metrics?: Metrics;
   /** Most lines waiting for the disk before batches are refused (counted). Default 256. */
   queueSize?: number;
+  /** What the sink is, for logs (the file's path). Default "the telemetry sink". */
+  name?: string;
+}
+
+/** A sink that takes a prefix of the bytes it is given, as `Deno.FsFile` does. */
+export interface RecorderWriter {
+  /** Writes some of `bytes` (at least one) and resolves with how many; rejects on failure. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Releases the sink, after the last write. */
+  close(): void | Promise<void>;
+}
+
+/** Where the recorder's lines go: a stream of bytes, or a {@link RecorderWriter}. */
+export type RecorderSink = WritableStream<Uint8Array> | RecorderWriter;
+
+function checkQueueSize(queueSize: unknown): number {
+  if (!Number.isInteger(queueSize) || (queueSize as number) < 1) {
+    throw new RangeError(`queueSize must be an integer >= 1, got ${queueSize}; e.g. 256.`);
+  }
+  return queueSize as number;
+}
+
+/** `sink` as a writer: a stream through its writer (locked to the recorder), a writer as it is. */
+function writerOf(sink: RecorderSink): RecorderWriter {
+  if (sink instanceof WritableStream) {
+    const writer = sink.getWriter();
+    return {
+      write: async (bytes) => {
+        await writer.write(bytes);
+        return bytes.length;
+      },
+      close: () => writer.close(),
+    };
+  }
+  if (
+    typeof sink !== "object" || sink === null || typeof sink.write !== "function" ||
+    typeof sink.close !== "function"
+  ) {
+    throw new TypeError(
+      `The telemetry recorder needs a WritableStream<Uint8Array> or an object with ` +
+        `write(bytes) and close() (a Deno.FsFile), got ${sink === null ? "null" : typeof sink}; ` +
+        `open the file with openTelemetryFile(path).`,
+    );
+  }
+  return sink;
+}
+
+/**
+ * Opens `path` for appending (creating the file, not its directory): the recorder's file, at the
+ * edge. Rejects with a clear error naming the path and the fix when it cannot be opened.
+ */
+export async function openTelemetryFile(path: string): Promise<RecorderWriter> {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(
+      `The telemetry file (RVR_TELEMETRY_FILE) must be a file path, got ${JSON.stringify(path)}.`,
+    );
+  }
+  try {
+    return await Deno.open(path, { write: true, append: true, create: true });
+  } catch (error) {
+    const slash = path.lastIndexOf("/");
+    const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+    const why = error instanceof Deno.errors.NotFound
+      ? `its directory ${dir} does not exist; create it or choose another path`
+      : error instanceof Deno.errors.PermissionDenied
+      ? `permission denied; choose a path this process may write to`
+      : error instanceof Deno.errors.IsADirectory
+      ? `it is a directory; name a file inside it`
+      : `${describe(error)}; check the path`;
+    throw new Error(
+      `Cannot open the telemetry file ${path} (RVR_TELEMETRY_FILE) for appending: ${why}.`,
+      { cause: error },
+    );
+  }
 }
 
 function worthLogging(count: number): boolean {
@@ -118,15 +198,16 @@ interface Line {
 
 /** See the module documentation. */
 export class TelemetryRecorder {
-  readonly path: string;
-  readonly #file: Deno.FsFile;
+  /** What the sink is, for logs (the file's path when opened by {@link open}). */
+  readonly name: string;
+  readonly #sink: RecorderWriter;
   readonly #metrics: Metrics | undefined;
   readonly #queueSize: number;
   readonly #encoder = new TextEncoder();
   #unsubscribe: () => void;
   #queue: Line[] = [];
   #writing: Promise<void> | null = null;
-  /** The last write failed part-way: the file ends in a partial line. */
+  /** The last write failed part-way: the sink ends in a partial line. */
   #fragment = false;
   #closed: Promise<void> | null = null;
   #batches = 0;
@@ -135,59 +216,32 @@ export class TelemetryRecorder {
   #lost: Record<RecorderLossReason, number> = { serialize: 0, write: 0, queue_full: 0 };
 
   /**
-   * Opens `path` for appending (creating the file, not its directory) and records every batch of
-   * `aggregator` from now on. Rejects with a clear error when the file cannot be opened.
+   * Opens `path` for appending ({@link openTelemetryFile}) and records every batch of
+   * `aggregator` into it from now on. Rejects with a clear error when the file cannot be opened.
    */
   static async open(
     path: string,
     aggregator: Aggregator,
     options: RecorderOptions = {},
   ): Promise<TelemetryRecorder> {
-    if (typeof path !== "string" || path === "") {
-      throw new TypeError(
-        `The telemetry file (RVR_TELEMETRY_FILE) must be a file path, got ${JSON.stringify(path)}.`,
-      );
-    }
-    const queueSize = options.queueSize ?? DEFAULT_RECORDER_QUEUE_SIZE;
-    if (!Number.isInteger(queueSize) || queueSize < 1) {
-      throw new RangeError(`queueSize must be an integer >= 1, got ${queueSize}; e.g. 256.`);
-    }
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { write: true, append: true, create: true });
-    } catch (error) {
-      const slash = path.lastIndexOf("/");
-      const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-      const why = error instanceof Deno.errors.NotFound
-        ? `its directory ${dir} does not exist; create it or choose another path`
-        : error instanceof Deno.errors.PermissionDenied
-        ? `permission denied; choose a path this process may write to`
-        : error instanceof Deno.errors.IsADirectory
-        ? `it is a directory; name a file inside it`
-        : `${describe(error)}; check the path`;
-      throw new Error(
-        `Cannot open the telemetry file ${path} (RVR_TELEMETRY_FILE) for appending: ${why}.`,
-        { cause: error },
-      );
-    }
-    return new TelemetryRecorder(path, file, aggregator, options.metrics, queueSize);
+    checkQueueSize(options.queueSize ?? DEFAULT_RECORDER_QUEUE_SIZE);
+    const file = await openTelemetryFile(path);
+    return new TelemetryRecorder(file, aggregator, { name: path, ...options });
   }
 
-  private constructor(
-    path: string,
-    file: Deno.FsFile,
-    aggregator: Aggregator,
-    metrics: Metrics | undefined,
-    queueSize: number,
-  ) {
-    this.path = path;
-    this.#file = file;
-    this.#metrics = metrics;
-    this.#queueSize = queueSize;
+  /**
+   * Records every batch of `aggregator` into `sink` from now on. TypeError for a sink that is
+   * neither a WritableStream nor a writer, RangeError for a bad queueSize.
+   */
+  constructor(sink: RecorderSink, aggregator: Aggregator, options: RecorderOptions = {}) {
+    this.#queueSize = checkQueueSize(options.queueSize ?? DEFAULT_RECORDER_QUEUE_SIZE);
+    this.#sink = writerOf(sink);
+    this.name = options.name ?? "the telemetry sink";
+    this.#metrics = options.metrics;
     this.#unsubscribe = aggregator.subscribe((batch) => this.#record(batch), {
       name: "recorder",
     });
-    log.info("Recording telemetry batches to {path}", { path });
+    log.info("Recording telemetry batches to {path}", { path: this.name });
   }
 
   /** A snapshot of the counters. */
@@ -219,15 +273,15 @@ export class TelemetryRecorder {
     this.#unsubscribe = () => {};
     while (this.#writing !== null) await this.#writing;
     try {
-      this.#file.close();
+      await this.#sink.close();
     } catch (error) {
-      log.error("Could not close the telemetry file {path}: {error}", {
-        path: this.path,
+      log.error("Could not close {path} of the telemetry recording: {error}", {
+        path: this.name,
         error: describe(error),
       });
     }
     log.info("Telemetry recording to {path} ended: {batches} batches, {bytes} bytes", {
-      path: this.path,
+      path: this.name,
       batches: this.#batches,
       bytes: this.#bytes,
     });
@@ -263,7 +317,7 @@ export class TelemetryRecorder {
       const bytes = this.#fragment ? concat(NEWLINE, line.bytes) : line.bytes;
       let written = 0;
       try {
-        while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+        while (written < bytes.length) written += await this.#sink.write(bytes.subarray(written));
         this.#fragment = false;
         this.#batches++;
         this.#events += line.events;
@@ -286,7 +340,7 @@ export class TelemetryRecorder {
     if (worthLogging(n)) {
       log.error(
         "Telemetry batch {seq} not recorded to {path} ({reason}: {why}); {n} lost for this reason so far",
-        { seq, path: this.path, reason, why, n },
+        { seq, path: this.name, reason, why, n },
       );
     }
   }

@@ -44,8 +44,8 @@ export interface Vector {
   request_hex?: string;
 }
 
-const VECTORS_URL = new URL("fixtures/rvr-vectors.json", import.meta.url);
-const PROTOCOL_DOC_URL = new URL("../docs/protocol.md", import.meta.url);
+const VECTORS_URL = new URL("../fixtures/rvr-vectors.json", import.meta.url);
+const PROTOCOL_DOC_URL = new URL("../../docs/protocol.md", import.meta.url);
 
 /** The 117 golden packets produced by Sphero's Python SDK (tests/fixtures/rvr-vectors.json). */
 export function loadVectors(): Vector[] {

@@ -41,9 +41,9 @@ import { getLogger } from "@logtape/logtape";
 import type { BusEvent, Subscription } from "../core/event_bus.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { checkInteger } from "../core/validate.ts";
-import type { RobotBus, RobotTopics } from "./events.ts";
+import type { RobotBus, RobotTopics } from "../robot/mod.ts";
 
-const log = getLogger(["rvr", "robot", "aggregator"]);
+const log = getLogger(["rvr", "telemetry", "aggregator"]);
 
 /** One robot bus event, of any topic (a union discriminated on `topic`). */
 export type RobotEvent = BusEvent<RobotTopics>;

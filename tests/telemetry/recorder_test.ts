@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
-import { captureLogs } from "../_logs.ts";
+import { captureLogs } from "../_helpers/mod.ts";
 import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
-import { Aggregator, type Batch, type RobotEvent } from "../../src/robot/aggregator.ts";
-import { batchLine, TelemetryRecorder } from "../../src/robot/recorder.ts";
+import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
+import { batchLine, openTelemetryFile, TelemetryRecorder } from "../../src/telemetry/recorder.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {
@@ -171,7 +171,7 @@ Deno.test("TelemetryRecorder", async (t) => {
   await t.step(
     "write errors are logged and counted, never reach the aggregator or other subscribers",
     async () => {
-      const records = captureLogs(["rvr", "robot", "recorder"]);
+      const records = captureLogs(["rvr", "telemetry", "recorder"]);
       try {
         const metrics = new Metrics({ processMetrics: false });
         const agg = new Aggregator(null);
@@ -248,6 +248,97 @@ Deno.test("TelemetryRecorder", async (t) => {
       for (const e of events(1)) agg.ingest(e);
       agg.close();
       assert.equal(await Deno.readTextFile(path), "");
+    });
+  });
+
+  await t.step("records into a WritableStream it is given, and closes it", async () => {
+    const chunks: Uint8Array[] = [];
+    let closed = false;
+    const stream = new WritableStream<Uint8Array>({
+      write: (chunk) => void chunks.push(chunk.slice()),
+      close: () => void (closed = true),
+    });
+    const agg = new Aggregator(null);
+    const rec = new TelemetryRecorder(stream, agg, { name: "memory" });
+    assert.equal(rec.name, "memory");
+    assert.ok(stream.locked, "the recorder holds the stream's writer");
+    for (const e of events(2)) agg.ingest(e);
+    const b1 = agg.flush() as Batch;
+    for (const e of events(1)) agg.ingest(e);
+    agg.close();
+    await rec.close();
+    assert.ok(closed, "close() closed the stream");
+    const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+    assert.deepEqual(text.split("\n"), [batchLine(b1), text.split("\n")[1], ""]);
+    assert.equal(JSON.parse(text.split("\n")[1]).seq, 2);
+    assert.deepEqual(rec.stats, {
+      batches: 2,
+      events: 3,
+      bytes: new TextEncoder().encode(text).length,
+      lost: { serialize: 0, write: 0, queue_full: 0 },
+      queued: 0,
+    });
+  });
+
+  await t.step("a stream that fails stays failed: every later batch is counted", async () => {
+    const records = captureLogs(["rvr", "telemetry", "recorder"]);
+    try {
+      let writes = 0;
+      const stream = new WritableStream<Uint8Array>({
+        write: () => {
+          if (++writes === 2) throw new Error("the pipe broke");
+        },
+      });
+      const agg = new Aggregator(null);
+      const rec = new TelemetryRecorder(stream, agg, { name: "a pipe" });
+      const other: number[] = [];
+      agg.subscribe((b) => void other.push(b.seq), { name: "other" });
+      for (let i = 0; i < 4; i++) {
+        for (const e of events(1)) agg.ingest(e);
+        agg.flush();
+      }
+      agg.close();
+      await rec.close();
+      assert.deepEqual(other, [1, 2, 3, 4], "the aggregator and its other subscribers go on");
+      assert.equal(rec.stats.batches, 1);
+      assert.deepEqual(rec.stats.lost, { serialize: 0, write: 3, queue_full: 0 });
+      const errors = records.filter((r) => r.level === "error");
+      assert.equal(errors[0].properties.why, "the pipe broke");
+      assert.equal(errors[0].properties.path, "a pipe");
+      assert.ok(
+        errors.some((r) =>
+          String(r.rawMessage).startsWith("Could not close {path}") &&
+          r.properties.path === "a pipe"
+        ),
+        "closing the failed stream is logged too",
+      );
+    } finally {
+      resetSync();
+    }
+  });
+
+  await t.step("a sink that is not one is refused, naming the fix", async () => {
+    const agg = new Aggregator(null);
+    assert.throws(
+      () => new TelemetryRecorder({ write: 1 } as never, agg),
+      /needs a WritableStream<Uint8Array> or an object with write\(bytes\) and close\(\) \(a Deno.FsFile\), got object; open the file with openTelemetryFile\(path\)/,
+    );
+    assert.throws(() => new TelemetryRecorder(null as never, agg), /got null/);
+    assert.throws(
+      () => new TelemetryRecorder(new WritableStream(), agg, { queueSize: 1.5 }),
+      /queueSize must be an integer >= 1, got 1.5/,
+    );
+    assert.equal(agg.stats.subscribers, 0, "nothing subscribed after a refused sink");
+    agg.close();
+    await withTempDir(async (dir) => {
+      await assert.rejects(openTelemetryFile(`${dir}/no/such.jsonl`), /its directory .* does not/);
+      const file = await openTelemetryFile(`${dir}/run.jsonl`);
+      const agg2 = new Aggregator(null);
+      const rec = new TelemetryRecorder(file, agg2, { name: `${dir}/run.jsonl` });
+      for (const e of events(1)) agg2.ingest(e);
+      agg2.close();
+      await rec.close();
+      assert.equal((await lines(`${dir}/run.jsonl`)).length, 1, "a file opened at the edge");
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * The telemetry frame codec, shared by the server and the dashboard in the browser (pure: no
  * Deno, no DOM, no logging). {@link DeltaEncoder} numbers a sequence of telemetry states
- * (src/robot/telemetry.ts) as frames, a full one first and then deltas holding only the changed
+ * (src/telemetry/state.ts) as frames, a full one first and then deltas holding only the changed
  * leaves; {@link applyFrame} (the client side) rebuilds the state from the frames exactly.
  *
  * **Frames** ({@link TelemetryFrame}; what the telemetry WebSocket sends as JSON text):
@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { TelemetryState } from "./telemetry.ts";
+import type { TelemetryState } from "./state.ts";
 
 /** A frame of the telemetry stream (see the module doc). */
 export type TelemetryFrame =

@@ -1,0 +1,97 @@
+/**
+ * Stops: stop (controlled, not latched), emergency_stop (latched) and clear_emergency_stop.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  MAX_STOP_DECELERATION_MPS2,
+  MAX_STOP_TIME_S,
+  MIN_STOP_DECELERATION_MPS2,
+  STOP_CONFIRM_MS,
+  TOP_SPEED_MPS,
+} from "../robot/mod.ts";
+import { tool } from "./_tool.ts";
+
+export const stop = tool({
+  name: "stop",
+  title: "Stop",
+  description:
+    "Brings the robot to a controlled stop: drive_stop at the firmware's default 2 m/s^2, or " +
+    `at \`deceleration\` m/s^2 (${MIN_STOP_DECELERATION_MPS2} to ` +
+    `${MAX_STOP_DECELERATION_MPS2}) when given: from top speed (${TOP_SPEED_MPS} m/s) the ` +
+    `robot is at rest within ${MAX_STOP_TIME_S} s at any accepted rate. If the robot has not ` +
+    `reported that it stopped ${STOP_CONFIRM_MS / 1000} s after the stop, the server sends ` +
+    "drive_stop again. Runs ahead of queued movement (which is then dropped), works while " +
+    "the circuit is open, and ends any running move. Does not latch anything: the next " +
+    "movement command drives again. For a latched stop use emergency_stop.",
+  input: {
+    deceleration: z.number().min(MIN_STOP_DECELERATION_MPS2).max(MAX_STOP_DECELERATION_MPS2)
+      .optional().describe(
+        `Deceleration in m/s^2 (${MIN_STOP_DECELERATION_MPS2} to ` +
+          `${MAX_STOP_DECELERATION_MPS2}; slower would take too long to stop); default 2.`,
+      ),
+  },
+  output: {
+    command: z.enum(["drive_stop", "drive_stop_custom_decel"]).describe("What was sent."),
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  async handler(robot, args, ctx) {
+    const r = await robot.rvr.stop({
+      decelerationMps2: args.deceleration,
+      correlationId: ctx.correlationId,
+      signal: ctx.signal,
+    });
+    return { command: r.command };
+  },
+});
+
+export const emergencyStop = tool({
+  name: "emergency_stop",
+  title: "Emergency stop",
+  description:
+    "Stops the robot at once and latches: drive_stop goes to the robot ahead of everything " +
+    "(even while the circuit is open), IR following/evading are stopped, queued movement is " +
+    "thrown away, and every movement command is refused until clear_emergency_stop. Works " +
+    "even when not connected (the latch holds; sent is false).",
+  input: {},
+  output: {
+    sent: z.boolean().describe("True when drive_stop reached the port."),
+    error: z.string().nullable().describe("Why drive_stop could not be sent, if it was not."),
+    cancelled_queued: z.number().int().min(0).describe("Queued movement commands dropped."),
+    newly_latched: z.boolean().describe("False when the e-stop was already latched."),
+    latched_at: z.string().describe("ISO-8601 time of the latch."),
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  async handler(robot, _args, ctx) {
+    const r = await robot.rvr.emergencyStop("tool", {
+      reason: "emergency_stop tool",
+      correlationId: ctx.correlationId,
+    });
+    return {
+      sent: r.sent,
+      error: r.error ?? null,
+      cancelled_queued: r.cancelledQueued,
+      newly_latched: r.newlyLatched,
+      latched_at: new Date(r.latchedAt).toISOString(),
+    };
+  },
+});
+
+export const clearEmergencyStop = tool({
+  name: "clear_emergency_stop",
+  title: "Clear the emergency stop",
+  description:
+    "Releases the emergency-stop latch so movement commands are accepted again. Nothing " +
+    "resumes: send a movement command afterwards. Harmless when not latched.",
+  input: {},
+  output: {
+    released: z.boolean().describe("True when a latched e-stop was released."),
+    latched: z.literal(false),
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  handler(robot) {
+    const released = robot.rvr.clearEmergencyStop("cleared by the clear_emergency_stop tool");
+    return Promise.resolve({ released, latched: false } as const);
+  },
+});
