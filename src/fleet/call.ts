@@ -4,18 +4,25 @@
  * structuredContent, isError}`, so a client treats it like a local `tools/call` result.
  *
  * A call runs through the same catalog, checks and robot as a local MCP call ({@link runCall}):
- * the arguments are checked against the tool's strict schema (an unknown key or a value out of
- * bounds is refused, naming it), then the handler drives the runtime through its queue, breaker
- * and safety. A `DomainError` (robot refused, e-stop latched, ...) becomes `isError: true` with its
+ * the catalog's `callTool` checks the arguments as they were received (`parseArguments`: an
+ * unknown key, a replaced prototype or a value out of bounds is refused in one line, answered as
+ * MCP answers it, "Input validation error: ..."), then the handler drives the runtime through its
+ * queue, breaker and safety. A `DomainError` (robot refused, e-stop latched, ...) becomes `isError: true` with its
  * hint, exactly as MCP shows it; anything else is a bug: logged with its stack, and answered as
  * `isError: true` with the message so the caller is never left waiting.
  *
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-import { z } from "zod";
 import { DomainError } from "../core/mod.ts";
-import { CATALOG, runTool, type Tool, type ToolContext, type ToolRobot } from "../tools/mod.ts";
+import {
+  callTool,
+  CATALOG,
+  InvalidArgumentsError,
+  type Tool,
+  type ToolContext,
+  type ToolRobot,
+} from "../tools/mod.ts";
 
 const log = getLogger(["rvr", "fleet", "call"]);
 
@@ -30,7 +37,7 @@ export interface CallResponse {
   content: { type: "text"; text: string }[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
-  /** On errors: the error class (e.g. "EmergencyStopActiveError", "InvalidArguments"). */
+  /** On errors: the error class (e.g. "EmergencyStopActiveError", "InvalidArgumentsError"). */
   error?: string;
 }
 
@@ -94,16 +101,6 @@ export async function runCall(
       "UnknownTool",
     );
   }
-  const parsed = z.strictObject(t.input).safeParse(request.arguments ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) =>
-      `${i.path.join(".") || "(arguments)"}: ${i.message}`
-    );
-    return errorResponse(
-      `Invalid arguments for ${t.name}: ${issues.join("; ")}.`,
-      "InvalidArguments",
-    );
-  }
   calls = (calls + 1) % 0x1_0000_0000;
   const correlationId = `${t.name}-nats-${calls.toString(36)}`;
   const ctx: ToolContext = {
@@ -113,12 +110,16 @@ export async function runCall(
   };
   return await withContext({ correlationId, tool: t.name, via: "fleet" }, async () => {
     try {
-      const structured = await runTool(t, robot, parsed.data, ctx);
+      const structured = await callTool(t, robot, request.arguments, ctx);
       return {
         content: [{ type: "text", text: JSON.stringify(structured) }],
         structuredContent: structured,
       };
     } catch (error) {
+      if (error instanceof InvalidArgumentsError) {
+        log.info("{tool} refused its arguments: {error}", { tool: t.name, error: error.message });
+        return errorResponse(`Input validation error: ${error.hint}`, error.name);
+      }
       if (error instanceof DomainError) {
         log.info("{tool} refused: {error}", { tool: t.name, error: error.message });
         return errorResponse(error.hint, error.name);

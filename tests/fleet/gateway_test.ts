@@ -68,7 +68,7 @@ Deno.test("fleet gateway: discovery, routing, errors, call_robots, stop-all", as
       await rejectsWith(
         gateway.call("r-a", "drive_with_heading", { speed: 999, heading: 0 }),
         "robot_error",
-        /Invalid arguments for drive_with_heading: speed/,
+        /^r-a: Input validation error: drive_with_heading: speed .*, got 999\./,
       );
     });
 
