@@ -1,9 +1,15 @@
 /**
- * The telemetry wire format other programs read: one aggregator {@link Batch} as a
- * `rvr.v1.TelemetryBatch` (proto/rvr/v1/telemetry.proto, the source of truth; the message types
- * are generated into ./gen by `deno task proto`). {@link encodeBatch} writes protobuf binary,
- * {@link encodeBatchJson} the proto3 JSON mapping of the same message, {@link decodeBatch} reads
- * either back.
+ * The telemetry wire formats other programs read, from proto/rvr/v1/telemetry.proto (the source
+ * of truth; the message types are generated into ./gen by `deno task proto`):
+ *
+ * - one aggregator {@link Batch} as a `rvr.v1.TelemetryBatch`, what a fleet member publishes:
+ *   {@link encodeBatch} writes protobuf binary, {@link encodeBatchJson} the proto3 JSON mapping of
+ *   the same message, {@link decodeBatch} reads either back;
+ * - the state frames of the telemetry stream (json_delta.ts) as a `rvr.v1.TelemetryFrame`:
+ *   {@link protobufWire}, the binary {@link WireFormat} beside json.ts's text one.
+ *
+ * Not re-exported by src/telemetry/mod.ts: the fleet imports this file, and only when a fleet is
+ * used, so a robot without one never loads protobuf.
  *
  * Free-form payloads (notification values, state aspects, safety data) travel as
  * `google.protobuf.Struct`: what JSON can say. A value JSON cannot say (a function, a symbol, a
@@ -21,14 +27,18 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import type { Batch, RobotEvent } from "../aggregator.ts";
+import type { TelemetryFrame } from "../json_delta.ts";
+import type { TelemetryState } from "../state.ts";
+import type { WireFormat } from "./format.ts";
 import {
   type Event,
   EventSchema,
   type TelemetryBatch,
   TelemetryBatchSchema,
+  TelemetryFrameSchema,
 } from "./gen/rvr/v1/telemetry_pb.ts";
 
-export { type TelemetryBatch, TelemetryBatchSchema };
+export { type TelemetryBatch, TelemetryBatchSchema, TelemetryFrameSchema };
 
 /** Who the batch is from: the robot id, its fleet, and whether it is the simulator. */
 export interface BatchOrigin {
@@ -160,3 +170,60 @@ export function decodeBatch(payload: Uint8Array): TelemetryBatch {
   }
   return fromBinary(TelemetryBatchSchema, payload);
 }
+
+/**
+ * State frames as `rvr.v1.TelemetryFrame` binary: the full state or the changes travel as a
+ * `google.protobuf.Struct` (what JSON can say, like json.ts's text), seq and time as integers.
+ */
+export const protobufWire: WireFormat<Uint8Array> = {
+  name: "protobuf",
+
+  encode(frame: TelemetryFrame): Uint8Array {
+    const body = frame.type === "full"
+      ? { case: "state" as const, value: struct(frame.state) }
+      : { case: "changes" as const, value: struct(frame.changes) };
+    return toBinary(
+      TelemetryFrameSchema,
+      create(TelemetryFrameSchema, { seq: BigInt(frame.seq), atMs: ms(frame.at), body }),
+    );
+  },
+
+  decode(data: Uint8Array): TelemetryFrame {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(
+        `A protobuf telemetry frame is binary (a Uint8Array), got ${
+          data === null ? "null" : typeof data
+        }; send the bytes of a rvr.v1.TelemetryFrame.`,
+      );
+    }
+    let message;
+    try {
+      message = fromBinary(TelemetryFrameSchema, data);
+    } catch (error) {
+      throw new TypeError(
+        `Telemetry message of ${data.length} bytes is not a rvr.v1.TelemetryFrame (${
+          error instanceof Error ? error.message : error
+        }).`,
+        { cause: error },
+      );
+    }
+    const seq = Number(message.seq);
+    const at = Number(message.atMs);
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      throw new TypeError(
+        `Telemetry frame of ${data.length} bytes has seq ${message.seq}; expected an integer >= 1.`,
+      );
+    }
+    switch (message.body.case) {
+      case "state":
+        return { type: "full", seq, at, state: message.body.value as unknown as TelemetryState };
+      case "changes":
+        return { type: "delta", seq, at, changes: message.body.value };
+      default:
+        throw new TypeError(
+          `Telemetry frame ${seq} has neither state nor changes; a rvr.v1.TelemetryFrame carries ` +
+            `one of them.`,
+        );
+    }
+  },
+};
