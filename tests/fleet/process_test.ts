@@ -31,7 +31,7 @@ async function stop(p: ReturnType<typeof spawnMain>): Promise<void> {
   await p.stderr.done;
 }
 
-Deno.test("fleet processes: the gateway over MCP stdio; a robot SIGKILLed and restarted", async () => {
+Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGKILLed and restarted", async () => {
   await using nats = await NatsServer.start();
   let robot = robotProcess("p-a", nats.url);
   const other = robotProcess("p-b", nats.url);
@@ -48,6 +48,28 @@ Deno.test("fleet processes: the gateway over MCP stdio; a robot SIGKILLed and re
       await p.stderr.waitFor((l) => l.includes("joined fleet default"), "the robot joining");
     }
     await until(async () => (await robots()).length === 2, "two robots listed", 15_000, 200);
+
+    // The gateway serves both protocol eras on stdio, like `serve`: a 2026-07-28 client too.
+    const modern = spawnMain(["fleet"], { RVR_FLEET_URL: nats.url });
+    try {
+      const rpc26 = new StdioRpc(modern.child.stdin, modern.stdout);
+      await rpc26.discover();
+      await until(
+        async () => {
+          const r = await rpc26.callTool("list_robots");
+          assert.ok(!r.isError, JSON.stringify(r));
+          return ((r.structuredContent?.robots ?? []) as unknown[]).length === 2;
+        },
+        "two robots listed by the 2026-era gateway",
+        15_000,
+        200,
+      );
+      const b = await rpc26.callTool("get_battery_status", { robot: "p-b" });
+      assert.ok(!b.isError, JSON.stringify(b));
+      assert.equal(typeof b.structuredContent?.percentage, "number");
+    } finally {
+      await stop(modern);
+    }
 
     const battery = await rpc.callTool("get_battery_status", { robot: "p-a" });
     assert.ok(!battery.isError, JSON.stringify(battery));
@@ -80,9 +102,9 @@ Deno.test("fleet processes: the gateway over MCP stdio; a robot SIGKILLed and re
     const again = await rpc.callTool("get_battery_status", { robot: "p-a" });
     assert.ok(!again.isError, JSON.stringify(again));
 
-    const stop = await rpc.callTool("emergency_stop");
-    assert.ok(!stop.isError, JSON.stringify(stop));
-    const lines = stop.structuredContent?.robots as { robot: string; confirmed: boolean }[];
+    const estop = await rpc.callTool("emergency_stop");
+    assert.ok(!estop.isError, JSON.stringify(estop));
+    const lines = estop.structuredContent?.robots as { robot: string; confirmed: boolean }[];
     assert.deepEqual(lines.map((l) => [l.robot, l.confirmed]), [["p-a", true], ["p-b", true]]);
     for (const p of [robot, other]) {
       await p.stderr.waitFor((l) => l.includes("Emergency stop latched: fleet e-stop"), "latched");
