@@ -23,9 +23,23 @@ import {
   MODEL_FILE,
   TtyPort,
 } from "./src/link/mod.ts";
-import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "./src/robot/mod.ts";
-import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
-import { TimeoutError, withTimeout } from "./src/core/mod.ts";
+import {
+  type OpenedPort,
+  type PortOpener,
+  robotInstruments,
+  type RobotMetrics,
+  robotMetrics,
+  Runtime,
+  type ShutdownReason,
+} from "./src/robot/mod.ts";
+import {
+  Aggregator,
+  type TelemetryInstruments,
+  telemetryInstruments,
+  TelemetryRecorder,
+} from "./src/telemetry/mod.ts";
+import { MetricsRegistry, TimeoutError, withInstruments, withTimeout } from "./src/core/mod.ts";
+import { EventLoopLag, registerProcessMetrics } from "./src/core/process_metrics.ts";
 import process from "node:process";
 import { Socket } from "node:net";
 import type { Readable } from "node:stream";
@@ -41,9 +55,15 @@ import {
   watchResources,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
-import { dashboardHtml, fleetSideHandler, serveSidePort, type SidePort } from "./src/http/mod.ts";
+import {
+  dashboardHtml,
+  fleetSideHandler,
+  serveSidePort,
+  type SidePort,
+  type SidePortInstruments,
+  sidePortInstruments,
+} from "./src/http/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
-import { Metrics } from "./src/core/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
 import { bindHost } from "./src/http/auth.ts";
 import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
@@ -312,6 +332,31 @@ function mcpHttpPort(config: Config, extra: Record<string, string | boolean>): n
   return config.mcpHttpPort ?? (extra.http === true ? DEFAULT_MCP_HTTP_PORT : undefined);
 }
 
+/** Every instrument of the program, on one registry: what GET /metrics serves. */
+export type ProgramMetrics = RobotMetrics & Readonly<TelemetryInstruments & SidePortInstruments>;
+
+/**
+ * The program's metrics, composed: each layer's instruments on one registry, then (unless
+ * `processMetrics: false`) the process metrics, whose event-loop lag timer never holds the
+ * process open.
+ */
+export function programMetrics(options: { processMetrics?: boolean } = {}): ProgramMetrics {
+  const registry = new MetricsRegistry();
+  const metrics = withInstruments(registry, {
+    ...robotInstruments(registry),
+    ...telemetryInstruments(registry),
+    ...sidePortInstruments(registry),
+  });
+  if (options.processMetrics ?? true) {
+    registerProcessMetrics(
+      registry.registry,
+      "rvr_",
+      new EventLoopLag(undefined, { unrefTimer: Deno.unrefTimer }),
+    );
+  }
+  return metrics;
+}
+
 /** The running server: what `serve` composed, for its shutdown and for benches that drive it. */
 export interface Program {
   readonly runtime: Runtime;
@@ -347,7 +392,7 @@ export async function startProgram(
     );
   }
   const opener = portOpener(extra);
-  const runtime = new Runtime(config, opener);
+  const runtime = new Runtime(config, opener, programMetrics());
   const { connection } = runtime;
   const eventLog = new RobotEventLog(runtime.bus);
   // Telemetry: every bus event in windows, for the side port and the optional recorder.
@@ -581,7 +626,12 @@ async function runGateway(
     listRobots,
   } = await fleetModule();
   const link = new FleetLink({ ...fleetLinkOptions(config), name: "rvr-mcp gateway" });
-  const metrics = new Metrics();
+  const metrics = new MetricsRegistry();
+  registerProcessMetrics(
+    metrics.registry,
+    "rvr_",
+    new EventLoopLag(undefined, { unrefTimer: Deno.unrefTimer }),
+  );
   const gateway = new Gateway({
     link,
     fleet: config.fleetName,
@@ -665,7 +715,7 @@ async function runClassroom(
       const runtime = new Runtime(
         { ...config, serialPort: "sim" },
         opener,
-        new Metrics({ processMetrics: false }),
+        robotMetrics(),
       );
       const aggregator = new Aggregator(runtime.bus, {
         windowMs: config.aggregatorWindowMs,

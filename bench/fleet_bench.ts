@@ -18,7 +18,6 @@
  *
  * Run: deno bench --allow-all bench/fleet_bench.ts   (needs nats-server on PATH)
  */
-import { Metrics } from "../src/core/metrics.ts";
 import {
   fleetEmergencyStop,
   FleetLink,
@@ -27,7 +26,7 @@ import {
   startClassroom,
 } from "../src/fleet/mod.ts";
 import { MemoryPort } from "../src/link/mod.ts";
-import { Runtime } from "../src/robot/mod.ts";
+import { robotMetrics, Runtime } from "../src/robot/mod.ts";
 import { Aggregator } from "../src/telemetry/mod.ts";
 import type { OpenedPort } from "../src/robot/connection.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
@@ -79,7 +78,7 @@ const classroom = await startClassroom({
         sim.start();
         return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
       },
-      new Metrics({ processMetrics: false }),
+      robotMetrics(),
     );
     await runtime.connection.connect();
     runtimes.set(id, runtime);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ConfigError } from "./core/errors.ts";
 import { BAUD_RATES } from "./link/mod.ts";
 import { DEFAULT_FLEET, ID_PATTERN, ID_SHAPE } from "./fleet/subjects.ts";
+import { APPROVAL_ALLOWED, DEFAULT_APPROVAL, parseApprovalPolicy } from "./robot/mod.ts";
 
 export { BAUD_RATES };
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
@@ -113,6 +114,21 @@ export const OPTIONS = {
     num(0, 3600).default(5),
     "auto-stop: seconds after the last movement command the robot gets drive_stop (0 disables)",
     "a number 0-3600 (seconds)",
+  ),
+  approval: option(
+    "RVR_APPROVAL",
+    z.string().default(DEFAULT_APPROVAL).transform((text, ctx) => {
+      try {
+        return parseApprovalPolicy(text);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        ctx.addIssue({ code: "custom", message: error.message, params: { explains: true } });
+        return z.NEVER;
+      }
+    }),
+    "what the model may do only with a person's accept, asked through the MCP client " +
+      "(clear_person_estop: clearing an e-stop a person pressed, always on unless none)",
+    APPROVAL_ALLOWED,
   ),
   commandQueueSize: option(
     "RVR_COMMAND_QUEUE_SIZE",
@@ -307,6 +323,11 @@ export function loadConfig(
       const shown = o.secret
         ? `<${String(raw).length} characters, not shown>`
         : JSON.stringify(raw);
+      // A schema's own explanation (which item of a list is wrong, and what is allowed) wins.
+      const custom = result.error.issues.find((i) =>
+        i.code === "custom" && i.params?.explains === true
+      )?.message;
+      if (custom !== undefined) throw new ConfigError(`Invalid ${source}=${shown}: ${custom}`);
       throw new ConfigError(`Invalid ${source}=${shown}: allowed is ${o.allowed}.`);
     }
     config[key] = result.data;

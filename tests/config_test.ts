@@ -131,6 +131,21 @@ Deno.test("config: every bad value is one line naming the setting, the value and
       { RVR_COMMAND_QUEUE_SIZE: "1.5" },
       /^Invalid RVR_COMMAND_QUEUE_SIZE="1.5": allowed is an integer/,
     ],
+    [
+      [],
+      { RVR_APPROVAL: "raw_motor" },
+      /^Invalid RVR_APPROVAL="raw_motor": "raw_motor" is not an approval item; allowed is "none", or/,
+    ],
+    [
+      ["--approval", "none,raw_motors"],
+      {},
+      /^Invalid --approval="none,raw_motors": "none" cannot be combined with other items/,
+    ],
+    [
+      [],
+      { RVR_APPROVAL: "speed_limit_above:150" },
+      /^Invalid RVR_APPROVAL="speed_limit_above:150": .*needs a percent 0-100 after the colon/,
+    ],
     [["--nope"], {}, /^Unknown option '--nope'; run with --help/],
     [["serve", "extra"], {}, /^Unexpected argument "extra"/],
   ];
@@ -160,5 +175,18 @@ Deno.test("config: --help names every variable, its flag and its default", () =>
     assert.ok(text.includes(`--${o.flag}, ${o.env}`), `help lists ${o.env}`);
   }
   assert.match(text, /RVR_MAX_SPEED_PERCENT \(default 50\)/);
+  assert.match(text, /RVR_APPROVAL \(default clear_person_estop\)/);
   assert.match(text, /--port PATH/);
+});
+
+Deno.test("config: RVR_APPROVAL is parsed once into the policy the runtime takes", () => {
+  const byDefault = loadConfig([], {}).config.approval;
+  assert.deepEqual(byDefault.items(), ["clear_person_estop"]);
+  const listed = loadConfig([], { RVR_APPROVAL: "raw_motors, speed_limit_above:70" }).config
+    .approval;
+  assert.deepEqual(listed.items(), ["clear_person_estop", "speed_limit_above:70", "raw_motors"]);
+  assert.equal(listed.speedLimitNeedsApproval(80, 50), true);
+  const flagWins = loadConfig(["--approval=none"], { RVR_APPROVAL: "raw_motors" }).config.approval;
+  assert.equal(flagWins.none, true);
+  assert.equal(flagWins.clearPersonEstop, false);
 });

@@ -20,3 +20,4 @@ export {
 export * from "./telemetry_ws.ts";
 export * from "./dashboard.ts";
 export { FLEET_PAGE, fleetSideHandler, type FleetSideOptions } from "./fleet_side.ts";
+export * from "./metrics.ts";

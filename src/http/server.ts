@@ -10,26 +10,32 @@
  * | `GET /readyz` | 200 when the robot is connected and the breaker closed, else 503; JSON with the reason | key |
  * | `GET /telemetry` | WebSocket: full frame, then deltas (protocol in telemetry_ws.ts) | key |
  * | `POST /estop` | `runtime.rvr.emergencyStop("http")`; its result as JSON | key |
+ * | `POST /estop/clear` | releases the e-stop as a person (`clearEmergencyStop(..., { by: "person" })`): `{"cleared":bool,"latched":false}` | key |
  *
  * **Security.** With RVR_API_KEY every route but /healthz needs `Authorization: Bearer <key>`, or
  * `?key=<key>` in the URL (a browser cannot set headers on a WebSocket or a page load); both are
  * compared in constant time (src/http/auth.ts, shared with MCP over HTTP). Without a key the port binds to
  * loopback only: any other RVR_HTTP_HOST is refused at start-up, and requests whose Host header is
  * not this loopback address are refused (403), so a web page cannot reach it by DNS rebinding.
- * Whatever the key, a browser request to /telemetry or /estop from a page of another origin (an
- * `Origin` header whose host differs from `Host`) is refused (403): another site must neither read
- * the telemetry nor press the stop button on someone's behalf.
+ * Whatever the key, a browser request to /telemetry, /estop or /estop/clear from a page of another
+ * origin (an `Origin` header whose host differs from `Host`) is refused (403): another site must
+ * neither read the telemetry nor press (or release) the stop on someone's behalf.
+ *
+ * **Who pressed the stop releases it.** POST /estop is a person's stop (source `http`): the model's
+ * clear_emergency_stop must ask that person. A person at this port may release any stop with POST
+ * /estop/clear: being here, with the key, is the approval.
  *
  * **Bodies.** No route needs one; a body declared or streamed past `maxBodyBytes`
  * (RVR_MAX_BODY_BYTES, 1 MiB) is refused with 413 having read at most that much (body_limit.ts),
  * a smaller one is read and dropped. POST /estop engages the stop first, whatever the body: its
- * answer is then 413 with `estop: true`.
+ * answer is then 413 with `estop: true`. POST /estop/clear with a body over the limit clears
+ * nothing (413).
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
-import { bindHost, hasKey, isLoopback } from "./auth.ts";
+import { bindHost, hasKey, isLoopback, loopbackHostHeaders } from "./auth.ts";
 import {
   BodyTooLargeError,
   checkBodyLimit,
@@ -39,6 +45,8 @@ import {
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
+import type { SidePortInstruments } from "./metrics.ts";
+import type { RobotMetrics } from "../robot/metrics.ts";
 
 const log = getLogger(["rvr", "http"]);
 
@@ -50,6 +58,7 @@ export const SIDE_PORT_ROUTES = {
   "/readyz": ["GET"],
   "/telemetry": ["GET"],
   "/estop": ["POST"],
+  "/estop/clear": ["POST"],
 } as const satisfies Record<string, readonly string[]>;
 export type SidePortRoute = keyof typeof SIDE_PORT_ROUTES;
 
@@ -63,7 +72,8 @@ export interface SidePortOptions {
   host: string;
   /** RVR_API_KEY. */
   apiKey?: string;
-  runtime: Runtime;
+  /** Its registry is served at GET /metrics and carries the side port's instruments too. */
+  runtime: Runtime<RobotMetrics & SidePortInstruments>;
   /** Its batches feed the telemetry WebSocket. */
   aggregator: Aggregator;
   /** The page served at GET /. */
@@ -204,8 +214,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
     }
     if (guardHost) {
       const host = req.headers.get("host") ?? "";
-      const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-      if (!allowed.includes(host)) {
+      if (!loopbackHostHeaders(port).includes(host)) {
         return json(403, {
           error: `Forbidden: Host ${
             JSON.stringify(host)
@@ -223,7 +232,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         error: `Method ${req.method} not allowed on ${path}; use ${methods.join(", ")}.`,
       }, { allow: methods.join(", ") });
     }
-    if (path === "/telemetry" || path === "/estop") {
+    if (path === "/telemetry" || path === "/estop" || path === "/estop/clear") {
       const origin = req.headers.get("origin");
       if (origin !== null && !sameOrigin(origin, req.headers.get("host"))) {
         return json(403, {
@@ -253,6 +262,17 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
     const tooLarge = await bodyRefusal(req, maxBodyBytes);
     if (tooLarge) return json(413, { error: tooLarge.message });
     switch (path) {
+      case "/estop/clear": {
+        const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+        const cleared = runtime.rvr.clearEmergencyStop(`cleared over HTTP from ${remote}`, {
+          by: "person",
+        });
+        log.warn("Emergency stop {what} over HTTP (POST /estop/clear) from {remote}", {
+          what: cleared ? "cleared" : "clear requested (was not latched)",
+          remote,
+        });
+        return json(200, { cleared, latched: false });
+      }
       case "/healthz":
         return json(200, { ok: true, uptime_s: Math.round(performance.now()) / 1000 });
       case "/readyz": {

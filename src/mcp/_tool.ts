@@ -4,10 +4,14 @@
  * strict `inputSchema(tool)`; the output schema with the simulated_robot mark; the annotations),
  * checks the call's arguments with the catalog's `parseArguments` as the transport read them off
  * the wire (_wire_arguments.ts: the SDK's own copy has lost any `"__proto__"` key), a refusal
- * being an `isError` result "Input validation error: <one line>", and runs its handler with a context made from the request: a correlation id (as
- * logtape context and in every robot command of the call), the request's AbortSignal
- * (notifications/cancelled), progress notifications when the client sent a progressToken, and
- * notes that go to the event log (rvr://events).
+ * being an `isError` result "Input validation error: <one line>", and runs its handler with a
+ * context made from the request: a correlation id (as logtape context and in every robot command
+ * of the call), the request's AbortSignal (notifications/cancelled), progress notifications when
+ * the client sent a progressToken, notes that go to the event log (rvr://events), and, when the
+ * client can ask a person, `approve` (_approval.ts: the question what RVR_APPROVAL gates puts to
+ * the person, by `elicitation/create` on the call's own stream in the 2025 era, by an
+ * `input_required` result the client answers by calling again in the 2026 era). A client without
+ * elicitation gets no `approve`: the catalog refuses those actions with the way out.
  *
  * Errors: a `DomainError` (or the call's own cancellation) becomes an `isError: true` result whose
  * text is its hint, the cause first and then the way out ({@link describeToolError}). Anything
@@ -25,6 +29,7 @@
 import { getLogger, withContext } from "@logtape/logtape";
 import type {
   CallToolResult,
+  InputRequiredResult,
   McpServer,
   RegisteredTool,
   ServerContext,
@@ -43,7 +48,10 @@ import {
   type ToolContext,
   type ToolRobot,
 } from "../tools/mod.ts";
+import { type Approver, approver } from "./_approval.ts";
 import { takeWireArguments } from "./_wire_arguments.ts";
+
+export { APPROVAL_FIELD, APPROVAL_TIMEOUT_MS, approvalKey } from "./_approval.ts";
 
 const log = getLogger(["rvr", "mcp"]);
 
@@ -61,7 +69,7 @@ export interface ServerDeps {
   readonly version: string;
 }
 
-/** What every registered tool runs against (`R`: a robot runtime, or a fleet gateway). */
+/** What every registered tool runs against. */
 export interface ToolEnv<R = ToolRobot> {
   /** The robot the catalog's handlers drive. */
   readonly robot: R;
@@ -111,12 +119,16 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
   };
 }
 
-/** The handler's context for one request: its id, signal, progress (if asked for) and notes. */
+/**
+ * The handler's context for one request: its id, signal, progress (if asked for), notes and
+ * approve (if the client can ask a person).
+ */
 function makeContext<R>(
   tool: string,
   correlationId: string,
   extra: Extra,
   env: ToolEnv<R>,
+  asker: Approver,
 ): ToolContext {
   const token = extra.mcpReq._meta?.progressToken;
   const signal = extra.mcpReq.signal;
@@ -144,6 +156,7 @@ function makeContext<R>(
     correlationId,
     signal,
     ...(token === undefined ? {} : { progress }),
+    ...(asker.approve === undefined ? {} : { approve: asker.approve }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };
 }
@@ -172,7 +185,7 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R
     outputSchema: z.object(outputShape(t)),
     annotations,
     ...(meta === undefined ? {} : { _meta: meta }),
-  }, (args: unknown, extra: Extra) => call(t, args, extra, env));
+  }, (args: unknown, extra: Extra) => call(server, t, args, extra, env));
 }
 
 /**
@@ -198,11 +211,12 @@ function refusedArguments(error: InvalidArgumentsError, correlationId: string): 
 }
 
 async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
+  server: McpServer,
   t: Tool<I, O, R>,
   sdkArgs: unknown,
   extra: Extra,
   env: ToolEnv<R>,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   const correlationId = newCorrelationId(t.name);
   // The arguments as the transport read them (own "__proto__" keys intact); the SDK's copy only
   // on a transport that reads no text (in-memory).
@@ -215,7 +229,8 @@ async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
     log.info("{tool} refused its arguments: {error}", { tool: t.name, error: error.message });
     return refusedArguments(error, correlationId);
   }
-  const ctx = makeContext(t.name, correlationId, extra, env);
+  const asker = approver(server, t.name, extra);
+  const ctx = makeContext(t.name, correlationId, extra, env, asker);
   return await withContext({ correlationId, tool: t.name }, async () => {
     const started = performance.now();
     try {
@@ -230,6 +245,9 @@ async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
         _meta: { [CORRELATION_META_KEY]: correlationId },
       };
     } catch (error) {
+      // 2026 era: approve has to ask the person first; the client calls again with the answer.
+      const asking = asker.asking(error);
+      if (asking !== undefined) return asking;
       const result = toolErrorResult(error, correlationId);
       if (result !== undefined) {
         log.info("{tool} refused: {error}", { tool: t.name, error: describe(error) });

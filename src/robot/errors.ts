@@ -8,17 +8,20 @@
  * |---|---|
  * | {@link NotConnectedError} | the connection (LinkProvider) and everything that needs a link |
  * | {@link RobotNotRespondingError} | connect: the robot never became ready |
+ * | {@link EmergencyStopActiveError} | the safety rules: movement while the e-stop is latched |
  * | {@link BatteryCriticalError} | the safety rules: movement on a critical battery |
  * | {@link MotionStoppedError} | a drive cut short by a stop |
  * | {@link MoveTimeoutError}, {@link MoveFailedError}, {@link MoveCancelledError}, {@link MoveSupersededError} | moves that take time |
  * | {@link StreamConfigurationError} | sensor streaming set-up refused by the robot |
  * | {@link UnexpectedReplyError} | a reply that decodes but does not answer what was asked |
+ * | {@link ApprovalRefusedError} | an action that needs a person's accept (RVR_APPROVAL) without it |
  *
  * @module
  */
-import { DomainError, EmergencyStopActiveError, TimeoutError } from "../core/mod.ts";
+import { DomainError, TimeoutError } from "../core/mod.ts";
 import type { RobotError } from "../link/mod.ts";
 import type { NodeId } from "../protocol/mod.ts";
+import type { ApprovalAction, ApprovalDecision } from "./safety/approval.ts";
 import { describePose } from "./moves/pose.ts";
 import type { MoveName, Pose } from "./moves/types.ts";
 
@@ -201,6 +204,26 @@ export class UnexpectedReplyError extends DomainError {
   }
 }
 
+/** Movement refused because the emergency stop is latched (raised by the safety layer). */
+export class EmergencyStopActiveError extends DomainError {
+  override name = "EmergencyStopActiveError";
+  readonly commandName: string;
+  /** Why the e-stop was latched. */
+  readonly reason: string;
+  /** Epoch milliseconds when it was latched. */
+  readonly latchedAt: number;
+
+  constructor(commandName: string, reason: string, latchedAt: number) {
+    super(
+      `emergency stop is active: call clear_emergency_stop first (${commandName} refused; ` +
+        `latched at ${new Date(latchedAt).toISOString()}: ${reason}).`,
+    );
+    this.commandName = commandName;
+    this.reason = reason;
+    this.latchedAt = latchedAt;
+  }
+}
+
 /** The start of the message of every `EmergencyStopActiveError` the safety layer throws. */
 export const ESTOP_ACTIVE_MESSAGE = "emergency stop is active: call clear_emergency_stop first";
 
@@ -215,4 +238,42 @@ export function emergencyStopError(
     `${new Date(latchedAt).toISOString()}: ${reason}). Clearing it does not resume anything; ` +
     `send the movement again afterwards.`;
   return error;
+}
+
+/**
+ * Why an action that needs a person's approval did not get it: they declined, dismissed the
+ * question (cancel), the client cannot ask a person (unavailable), or asking failed.
+ */
+export type ApprovalRefusal = Exclude<ApprovalDecision, "accept"> | "unavailable" | "failed";
+
+/**
+ * An action that needs a person's accept (RVR_APPROVAL) was not done, because it did not get it.
+ * `what` names the action with its values; `wayOut` says how it can still be done (for
+ * "unavailable": the dashboard, or the setting that allows it). Nothing was changed.
+ */
+export class ApprovalRefusedError extends DomainError {
+  override name = "ApprovalRefusedError";
+
+  constructor(
+    readonly action: ApprovalAction,
+    readonly refusal: ApprovalRefusal,
+    what: string,
+    wayOut: string,
+    options: { cause?: unknown } = {},
+  ) {
+    const why = {
+      decline: "the person declined",
+      cancel: "the person dismissed the question without accepting",
+      unavailable: "this client cannot ask a person (it did not declare elicitation)",
+      failed: `asking the person failed (${describe(options.cause)})`,
+    }[refusal];
+    const next = refusal === "decline" || refusal === "cancel"
+      ? "Do not retry unasked: ask the person what they want."
+      : wayOut;
+    super(
+      `${what} needs a person's approval (RVR_APPROVAL: ${action}), and ${why}: nothing was ` +
+        `changed. ${next}`,
+      options,
+    );
+  }
 }

@@ -34,8 +34,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { CircuitBreaker, CommandQueue, StateStore } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { CircuitBreaker, CommandQueue } from "../core/mod.ts";
+import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import type { RequestName, RequestOf, ResponseOf } from "../protocol/mod.ts";
 import { isSuperseded } from "../core/mod.ts";
@@ -47,6 +47,7 @@ import type { LinkProvider } from "./link_provider.ts";
 import { type CommandOptions, Pipeline } from "./_pipeline.ts";
 import type { EstopSource, ShutdownReason } from "./safety/reasons.ts";
 import type { Safety, SafetyStatus } from "./safety/safety.ts";
+import type { ClearEstopOptions } from "./safety/estop_latch.ts";
 import { SafetyNotifications } from "./safety/notifications.ts";
 import {
   type BatteryReading,
@@ -62,6 +63,7 @@ import {
   type StopResult,
   Stops,
 } from "./stops.ts";
+import type { StateStore } from "./state.ts";
 
 export {
   COMMAND_RESULT_OUTCOMES,
@@ -96,7 +98,7 @@ export interface RvrOptions {
   bus: RobotBus;
   state: StateStore;
   safety: Safety;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** Reply timeout of one request, ms (RVR_REQUEST_TIMEOUT_MS). Default: the link's default. */
   requestTimeoutMs?: number;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */
@@ -354,9 +356,18 @@ export class Rvr {
     return this.#stops.emergencyStop(source, options);
   }
 
-  /** Releases the e-stop latch. Resumes nothing. Returns false if it was not latched. */
-  clearEmergencyStop(reason = "cleared by request"): boolean {
-    return this.#stops.clearEmergencyStop(reason);
+  /**
+   * Releases the e-stop latch. Resumes nothing. Returns false if it was not latched. `by` says
+   * who clears ("code" by default; "person" for the side port's clear; "model" for the
+   * clear_emergency_stop tool): the model clearing a stop a person latched needs that person's
+   * `approval: "accept"`, else it throws ApprovalRefusedError and the latch holds (see
+   * safety/estop_latch.ts; RVR_APPROVAL=none lifts it).
+   */
+  clearEmergencyStop(
+    reason = "cleared by request",
+    options: ClearEstopOptions = {},
+  ): boolean {
+    return this.#stops.clearEmergencyStop(reason, options);
   }
 
   /**

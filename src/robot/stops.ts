@@ -21,9 +21,8 @@ import {
   CancelledByEmergencyStopError,
   type CircuitBreaker,
   type CommandQueue,
-  type StateStore,
 } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import { MotionStoppedError } from "./errors.ts";
 import type { SafetyEventType } from "./events.ts";
@@ -36,6 +35,7 @@ import {
   SHUTDOWN_REASONS,
   type ShutdownReason,
 } from "./safety/reasons.ts";
+import type { ClearEstopOptions } from "./safety/estop_latch.ts";
 import type { Safety } from "./safety/safety.ts";
 import {
   MAX_STOP_DECELERATION_MPS2,
@@ -43,6 +43,7 @@ import {
   STOP_CONFIRM_MS,
   StopGuard,
 } from "./safety/stop_guard.ts";
+import type { StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 
@@ -94,7 +95,7 @@ export interface StopsOptions {
   breaker: CircuitBreaker;
   state: StateStore;
   safety: Safety;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */
   stopWriteTimeoutMs?: number;
   /** How long the robot may take to report a stop done before a follow-up drive_stop, ms. */
@@ -110,7 +111,7 @@ export class Stops {
   readonly #breaker: CircuitBreaker;
   readonly #state: StateStore;
   readonly #safety: Safety;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   readonly #stopWriteTimeoutMs: number;
   readonly #stopGuard: StopGuard;
   #moves = new AbortController();
@@ -254,8 +255,8 @@ export class Stops {
   }
 
   /** See `Rvr.clearEmergencyStop`. */
-  clearEmergencyStop(reason: string): boolean {
-    const released = this.#safety.clearEstop(reason);
+  clearEmergencyStop(reason: string, options: ClearEstopOptions = {}): boolean {
+    const released = this.#safety.clearEstop(reason, options);
     if (this.#moves.signal.aborted) this.#moves = new AbortController();
     return released;
   }

@@ -16,6 +16,8 @@
 import { z } from "zod";
 import { type CommandOptions, Runtime } from "../robot/mod.ts";
 import { parseArguments } from "./_arguments.ts";
+import type { ApprovalDecision } from "../robot/mod.ts";
+import type { ApprovalRequest } from "./_approval.ts";
 
 /** The robot a handler drives: the runtime (rvr, connection, safety, state, streams, moves). */
 export type ToolRobot = Runtime;
@@ -36,6 +38,13 @@ export interface ToolContext {
    * sentence, its values); the MCP adapter puts it in rvr://events.
    */
   notify(name: string, detail: string, data: Record<string, unknown>): void;
+  /**
+   * Asks the person at the client to approve `request` (what RVR_APPROVAL gates: the model
+   * clearing a person's e-stop, ...): "accept", "decline", or "cancel" (dismissed). Undefined when
+   * the caller cannot ask a person: gated actions are then refused with the way out (_approval.ts).
+   * Rejects when the call is cancelled or the question could not be put.
+   */
+  readonly approve?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
 }
 
 /** The annotations every tool declares (openWorldHint is always false: one robot, nothing else). */

@@ -28,6 +28,7 @@ export {
   parseArguments,
   PROTOTYPE_KEYS,
 } from "./_arguments.ts";
+export { type ApprovalRequest, type RefusalText } from "./_approval.ts";
 export {
   callTool,
   commandOptions,

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { MAX_YAW_RATE_DPS, type MoveResult, TOP_SPEED_MPS } from "../robot/mod.ts";
+import { requireApproval, settingWayOut } from "./_approval.ts";
 import { commandOptions, tool } from "./_tool.ts";
 
 /** raw_motors modes in wire order (0 off, 1 forward, 2 reverse). */
@@ -146,7 +147,8 @@ export const driveRawMotors = tool({
   description:
     "Open-loop motor power per side, no speed control: mode off/forward/reverse and duty " +
     "0-255. Small duties may not overcome friction. Both duties are reduced by the same factor " +
-    `above the speed limit. ${CONTINUOUS} ${MOVEMENT_RULES}`,
+    `above the speed limit. With raw_motors in RVR_APPROVAL a person is asked first (turning ` +
+    `both motors off never asks). ${CONTINUOUS} ${MOVEMENT_RULES}`,
   input: {
     left_mode: z.enum(MOTOR_MODES).describe("Left motor: off, forward or reverse."),
     left_duty: z.number().int().min(0).max(255).describe("Left duty cycle 0-255."),
@@ -156,6 +158,22 @@ export const driveRawMotors = tool({
   output: moveResultShape,
   hints: MOVE_HINTS,
   async handler(robot, args, ctx) {
+    const turns = (mode: MotorMode, duty: number) => mode !== "off" && duty > 0;
+    if (
+      robot.safety.approval.rawMotors &&
+      (turns(args.left_mode, args.left_duty) || turns(args.right_mode, args.right_duty))
+    ) {
+      const what = `Raw motor power (left ${args.left_mode} ${args.left_duty}, right ` +
+        `${args.right_mode} ${args.right_duty} of 255)`;
+      await requireApproval(ctx, {
+        action: "raw_motors",
+        tool: "drive_raw_motors",
+        message: `The assistant asks to drive the motors open-loop, without speed control: ` +
+          `left ${args.left_mode} at ${args.left_duty}/255, right ${args.right_mode} at ` +
+          `${args.right_duty}/255. Allow it?`,
+        details: { ...args },
+      }, { what, wayOut: settingWayOut("raw_motors") });
+    }
     const r = await robot.rvr.move("raw_motors", {
       left_mode: MOTOR_MODES.indexOf(args.left_mode),
       left_duty_cycle: args.left_duty,

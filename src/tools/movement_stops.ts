@@ -1,16 +1,22 @@
 /**
- * Stops: stop (controlled, not latched), emergency_stop (latched) and clear_emergency_stop.
+ * Stops: stop (controlled, not latched), emergency_stop (latched) and clear_emergency_stop. Who
+ * pressed the stop releases it: clear_emergency_stop on a stop a person latched (the dashboard,
+ * POST /estop, a fleet-wide stop, the MCP App's button) asks that person first (ctx.approve) and
+ * clears only on their accept; the model's own e-stop clears at once.
  *
  * @module
  */
 import { z } from "zod";
 import {
+  type ApprovalDecision,
   MAX_STOP_DECELERATION_MPS2,
   MAX_STOP_TIME_S,
   MIN_STOP_DECELERATION_MPS2,
+  PERSON_ESTOP_WAY_OUT,
   STOP_CONFIRM_MS,
   TOP_SPEED_MPS,
 } from "../robot/mod.ts";
+import { askPerson } from "./_approval.ts";
 import { tool } from "./_tool.ts";
 
 export const stop = tool({
@@ -83,15 +89,45 @@ export const clearEmergencyStop = tool({
   title: "Clear the emergency stop",
   description:
     "Releases the emergency-stop latch so movement commands are accepted again. Nothing " +
-    "resumes: send a movement command afterwards. Harmless when not latched.",
+    "resumes: send a movement command afterwards. Harmless when not latched. An e-stop you " +
+    "latched (emergency_stop) clears at once; one a person latched (the dashboard's button, a " +
+    "fleet-wide stop, the app's button; get_safety_status: estop.latched_by) is theirs to " +
+    "release: the person is asked and it clears only if they accept; if they decline, do not " +
+    "ask again unprompted.",
   input: {},
   output: {
     released: z.boolean().describe("True when a latched e-stop was released."),
     latched: z.literal(false),
+    approval: z.enum(["not_needed", "accepted"]).describe(
+      "accepted: a person latched it and accepted clearing it.",
+    ),
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
-  handler(robot) {
-    const released = robot.rvr.clearEmergencyStop("cleared by the clear_emergency_stop tool");
-    return Promise.resolve({ released, latched: false } as const);
+  async handler(robot, _args, ctx) {
+    const needed = robot.safety.clearNeedsApproval("model");
+    let approval: ApprovalDecision | undefined;
+    if (needed) {
+      const estop = robot.rvr.safetyStatus().estop;
+      const since = estop.latchedAt === null
+        ? ""
+        : ` at ${new Date(estop.latchedAt).toISOString()}`;
+      approval = await askPerson(ctx, {
+        action: "clear_person_estop",
+        tool: "clear_emergency_stop",
+        message: `The robot's emergency stop was pressed by a person (${estop.source}${since}: ` +
+          `${estop.reason}). The assistant asks to clear it so the robot accepts movement ` +
+          `commands again (nothing moves by itself). Clear the emergency stop?`,
+        details: { source: estop.source, reason: estop.reason, latched_at: estop.latchedAt },
+      }, {
+        what: `Clearing the emergency stop a person latched (${estop.source})`,
+        wayOut: PERSON_ESTOP_WAY_OUT,
+      });
+    }
+    // The robot checks again: without the accept it refuses (ApprovalRefusedError) and keeps the latch.
+    const released = robot.rvr.clearEmergencyStop("cleared by the clear_emergency_stop tool", {
+      by: "model",
+      approval,
+    });
+    return { released, latched: false, approval: needed ? "accepted" : "not_needed" } as const;
   },
 });

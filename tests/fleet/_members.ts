@@ -3,9 +3,8 @@
  * recorded on the robot's side of the wire, its aggregator) joined to the broker through its own
  * FleetLink and Member, as `fleet-sim` composes them.
  */
-import { Metrics } from "../../src/core/metrics.ts";
 import type { SimOptions } from "../../src/sim/mod.ts";
-import { Runtime } from "../../src/robot/mod.ts";
+import { robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import { Aggregator } from "../../src/telemetry/mod.ts";
 import { FleetLink, Member, type MemberOptions } from "../../src/fleet/mod.ts";
 import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
@@ -35,7 +34,7 @@ export async function startMember(
   const runtime = new Runtime(
     testSettings({ requestTimeoutMs: 500 }),
     sims.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   await runtime.connection.connect();
   const aggregator = new Aggregator(runtime.bus, { windowMs: 100 });

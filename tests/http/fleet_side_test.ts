@@ -4,7 +4,7 @@
  * the robot label, the page has STOP ALL, and the API key is required when set.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
+import { MetricsRegistry } from "../../src/core/metrics.ts";
 import {
   fleetEmergencyStop,
   FleetLink,
@@ -22,7 +22,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
   await using nats = await NatsServer.start();
   const members = [await startMember("h-a", nats.url), await startMember("h-b", nats.url)];
   const link = new FleetLink({ servers: [nats.url], name: "test gateway" });
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = new MetricsRegistry();
   const gateway = new Gateway({
     link,
     fleet: "default",

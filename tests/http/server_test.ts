@@ -99,6 +99,7 @@ Deno.test("side port with RVR_API_KEY: 401 without it, Bearer or ?key= with it, 
       ["GET", "/readyz"],
       ["GET", "/telemetry"],
       ["POST", "/estop"],
+      ["POST", "/estop/clear"],
     ] as const;
     await t.step("every route but /healthz: 401 without the key or with a wrong one", async () => {
       for (const [method, path] of guarded) {

@@ -5,13 +5,26 @@
  * clock first, build the rig, drive every promise with {@link McpRig.settle}.
  */
 import assert from "node:assert/strict";
+import {
+  Client as ModernClient,
+  type ClientCapabilities as ModernClientCapabilities,
+  type ElicitRequest as ModernElicitRequest,
+  type ElicitResult as ModernElicitResult,
+  InMemoryTransport as ModernInMemoryTransport,
+} from "@modelcontextprotocol/client";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { Metrics } from "../../src/core/metrics.ts";
+import {
+  type CallToolResult,
+  type ClientCapabilities,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
@@ -27,6 +40,7 @@ import {
   testSettings,
   WireTap,
 } from "../_helpers/mod.ts";
+import { robotMetrics } from "../../src/robot/mod.ts";
 
 export interface RigOptions {
   settings?: Partial<RuntimeSettings>;
@@ -36,6 +50,11 @@ export interface RigOptions {
   connect?: boolean;
   /** Wraps the simulator's port opener, e.g. to resolve RVR_SERIAL_PORT=auto as main.ts does. */
   opener?: (simulator: PortOpener) => PortOpener;
+  /** The client's capabilities (default none) and its answer to elicitation/create. */
+  client?: {
+    capabilities?: ClientCapabilities;
+    onElicit?: (params: ElicitRequest["params"]) => ElicitResult | Promise<ElicitResult>;
+  };
 }
 
 export interface McpRig {
@@ -73,11 +92,15 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
   const runtime = new Runtime(
     testSettings(options.settings),
     options.opener?.(open) ?? open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const { streams, moves } = runtime;
   const server = createServer({ runtime, streams, moves, version: "0.0.0-test" }, options.server);
-  const client = new Client({ name: "rvr-mcp-test", version: "1.0.0" });
+  const client = new Client({ name: "rvr-mcp-test", version: "1.0.0" }, {
+    capabilities: options.client?.capabilities ?? {},
+  });
+  const onElicit = options.client?.onElicit;
+  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (req) => onElicit(req.params));
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   if (options.connect ?? true) {
     await settle(runtime.connection.connect());
@@ -140,4 +163,54 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
 /** Names of the packets the robot received since index `from` of `wire.events`. */
 export function receivedNames(wire: WireTap, from = 0): string[] {
   return wire.events.slice(from).filter((e) => e.dir === "in").map((e) => e.name);
+}
+
+/** The 2026-07-28 client of {@link connectModernClient}. */
+export interface ModernClientOptions {
+  /** Its capabilities (default none), sent in every request's envelope. */
+  capabilities?: ModernClientCapabilities;
+  /** Its answer to an embedded elicitation/create of an input_required result. */
+  onElicit?: (
+    params: ModernElicitRequest["params"],
+  ) => ModernElicitResult | Promise<ModernElicitResult>;
+  /** Fulfil input_required results itself and call again (default true); false: manual. */
+  autoFulfill?: boolean;
+}
+
+/**
+ * A 2026-07-28 client (SDK v2, pinned) on the rig's robot, served as src/mcp/stdio.ts serves it:
+ * the SDK's `serveStdio` entry (here over an in-memory pair) picks the era from the client's
+ * opening message and builds the server for it with createServer. Close it before the rig.
+ */
+export async function connectModernClient(
+  rig: McpRig,
+  options: ModernClientOptions = {},
+): Promise<{ client: ModernClient; close(): Promise<void> }> {
+  const deps = {
+    runtime: rig.runtime,
+    streams: rig.streams,
+    moves: rig.moves,
+    version: "0.0.0-test",
+  };
+  const [clientTransport, serverTransport] = ModernInMemoryTransport.createLinkedPair();
+  const handle = serveStdio((ctx) => createServer(deps, { era: ctx.era }), {
+    transport: serverTransport,
+  });
+  const client = new ModernClient({ name: "rvr-mcp-test-2026", version: "1.0.0" }, {
+    capabilities: options.capabilities ?? {},
+    versionNegotiation: { mode: { pin: "2026-07-28" } },
+    inputRequired: { autoFulfill: options.autoFulfill ?? true },
+  });
+  const onElicit = options.onElicit;
+  if (onElicit) client.setRequestHandler("elicitation/create", (req) => onElicit(req.params));
+  await rig.settle(client.connect(clientTransport));
+  // The client checks structuredContent against each tool's output schema once it listed them.
+  await rig.settle(client.listTools());
+  return {
+    client,
+    async close() {
+      await rig.settle(client.close());
+      await rig.settle(handle.close());
+    },
+  };
 }

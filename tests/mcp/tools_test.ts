@@ -179,9 +179,17 @@ Deno.test("tools: continuous drives, stops and the reference frame", async () =>
     const again = await ok(rig, "emergency_stop");
     assert.equal(again.newly_latched, false);
 
-    assert.deepEqual(await ok(rig, "clear_emergency_stop"), { released: true, latched: false });
+    assert.deepEqual(await ok(rig, "clear_emergency_stop"), {
+      released: true,
+      latched: false,
+      approval: "not_needed",
+    });
     assert.equal(rig.runtime.safety.estopLatched, false);
-    assert.deepEqual(await ok(rig, "clear_emergency_stop"), { released: false, latched: false });
+    assert.deepEqual(await ok(rig, "clear_emergency_stop"), {
+      released: false,
+      latched: false,
+      approval: "not_needed",
+    });
   } finally {
     await rig.close();
   }
@@ -400,7 +408,15 @@ Deno.test("tools: safety settings apply live", async () => {
     const st = rig.runtime.rvr.safetyStatus();
     assert.equal(s.speed_limit_percent, 30);
     assert.equal(s.command_timeout_s, 2);
-    assert.deepEqual(s.estop, { latched: false, reason: null, latched_at: null });
+    assert.deepEqual(s.estop, {
+      latched: false,
+      reason: null,
+      latched_at: null,
+      latched_by: null,
+      source: null,
+      clear_needs_approval: false,
+    });
+    assert.deepEqual(s.approval_required_for, ["clear_person_estop"]);
     assert.deepEqual(s.battery, {
       state: st.battery.state,
       percent: st.battery.percent,

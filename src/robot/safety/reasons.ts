@@ -1,14 +1,36 @@
 /**
- * The closed sets of the safety layer: who latches an emergency stop, why the server stops the
- * robot before exiting or losing the link, and why it stops it on its own (the `reason` label of
+ * The closed sets of the safety layer: who latches an emergency stop (the way it came in, and
+ * whether that was a person, the model or code), why the server stops the robot before exiting
+ * or losing the link, and why it stops it on its own (the `reason` label of
  * rvr_safety_auto_stops_total).
  *
  * @module
  */
 
-/** Who latched an emergency stop: an MCP tool, the HTTP dashboard, or code using the API. */
-export const ESTOP_SOURCES = ["tool", "http", "api", "fleet"] as const;
+/**
+ * How an emergency stop came in (the `source` label of rvr_safety_emergency_stops_total): `tool`
+ * the emergency_stop tool (the model), `http` the side port's POST /estop (the dashboard's
+ * button), `fleet` a fleet-wide stop, `app` the MCP App's button, `api` code calling the robot API.
+ */
+export const ESTOP_SOURCES = ["tool", "http", "fleet", "app", "api"] as const;
 export type EstopSource = typeof ESTOP_SOURCES[number];
+
+/**
+ * Who latched or clears an emergency stop: a person (a button they pressed), the model (a tool it
+ * called) or code (the program itself). The model may clear an e-stop the model or code latched;
+ * a person's needs that person's accept (see approval.ts and `Safety.clearNeedsApproval`).
+ */
+export const ESTOP_ACTORS = ["person", "model", "code"] as const;
+export type EstopActor = typeof ESTOP_ACTORS[number];
+
+/** Who is behind each source. */
+export const ESTOP_ACTOR_OF: Readonly<Record<EstopSource, EstopActor>> = Object.freeze({
+  tool: "model",
+  http: "person",
+  fleet: "person",
+  app: "person",
+  api: "code",
+});
 
 /**
  * Why the server stopped the robot on its own before exiting or losing the link. The client going

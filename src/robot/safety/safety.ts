@@ -6,7 +6,8 @@
  *
  * - **Emergency stop latch** (kept in the StateStore): while latched, {@link Safety.checkMovement}
  *   throws `EmergencyStopActiveError` ("emergency stop is active: call clear_emergency_stop
- *   first ..."). Clearing only releases the latch; nothing resumes.
+ *   first ..."). Clearing only releases the latch; nothing resumes. Who latched it, and who may
+ *   release it (a person's stop needs their accept for the model to clear it), is estop_latch.ts.
  * - **Battery critical** (battery voltage state 3, kept in the StateStore): movement throws
  *   {@link BatteryCriticalError} until the state leaves critical.
  *
@@ -16,12 +17,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { BatteryState, StateStore } from "../../core/mod.ts";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics } from "../metrics.ts";
 import type { RequestName, RequestOf } from "../../protocol/mod.ts";
 import { BatteryCriticalError, emergencyStopError } from "../errors.ts";
 import type { RobotBus, SafetyEventType } from "../events.ts";
-import { type AutoStopReason, ESTOP_SOURCES, type EstopSource } from "./reasons.ts";
+import { ApprovalPolicy, DEFAULT_APPROVAL_POLICY } from "./approval.ts";
+import { type ClearEstopOptions, EstopLatch, type EstopStatus } from "./estop_latch.ts";
+import type { AutoStopReason, EstopActor, EstopSource } from "./reasons.ts";
 import {
   applySpeedLimit,
   checkSpeedLimit,
@@ -31,28 +33,29 @@ import {
   type LimitResult,
 } from "./speed_limit.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { BatteryState, StateStore } from "../state.ts";
 
 const log = getLogger(["rvr", "safety"]);
 
 export interface SafetyOptions {
   bus: RobotBus;
   state: StateStore;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** 0-100; default 50 (RVR_MAX_SPEED_PERCENT). 100 = no limit. */
   speedLimitPercent?: number;
   /** Seconds >= 0; default 5 (RVR_COMMAND_TIMEOUT). 0 disables the watchdog. */
   commandTimeoutS?: number;
+  /** What needs a person's approval (RVR_APPROVAL); default: the model clearing a person's e-stop. */
+  approval?: ApprovalPolicy;
 }
 
 export interface SafetyStatus {
   readonly speedLimitPercent: number;
   readonly commandTimeoutS: number;
-  readonly estop: {
-    readonly latched: boolean;
-    readonly reason: string | null;
-    /** Epoch ms, or null when not latched. */
-    readonly latchedAt: number | null;
-  };
+  /** The latch, who holds it and whether the model needs a person's accept to clear it. */
+  readonly estop: EstopStatus;
+  /** What needs a person's approval (RVR_APPROVAL). */
+  readonly approval: ApprovalPolicy;
   readonly battery: {
     readonly state: BatteryState;
     readonly percent: number | null;
@@ -78,10 +81,12 @@ export interface SafetyStatus {
 export class Safety {
   readonly #bus: RobotBus;
   readonly #state: StateStore;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   #speedLimitPercent: number;
   readonly #watchdog: Watchdog;
   #lastAutoStop: SafetyStatus["lastAutoStop"] = null;
+  readonly #approval: ApprovalPolicy;
+  readonly #estop: EstopLatch;
 
   constructor(options: SafetyOptions) {
     this.#bus = options.bus;
@@ -92,7 +97,25 @@ export class Safety {
     );
     this.#watchdog = new Watchdog(options.commandTimeoutS);
     this.#metrics.speedLimitPercent.set(this.#speedLimitPercent);
-    this.#metrics.estopLatched.set(this.#state.safety.estopLatched ? 1 : 0);
+    const approval = options.approval ?? DEFAULT_APPROVAL_POLICY;
+    if (!(approval instanceof ApprovalPolicy)) {
+      throw new TypeError(
+        `approval must be an ApprovalPolicy (see parseApprovalPolicy), got ${String(approval)}.`,
+      );
+    }
+    this.#approval = approval;
+    this.#estop = new EstopLatch({
+      state: this.#state,
+      metrics: this.#metrics,
+      approval,
+      beforeLatch: () => this.disarmWatchdog(),
+      report: (type, detail, data) => this.report(type, detail, data),
+    });
+  }
+
+  /** What needs a person's approval (RVR_APPROVAL). */
+  get approval(): ApprovalPolicy {
+    return this.#approval;
   }
 
   get speedLimitPercent(): number {
@@ -117,6 +140,19 @@ export class Safety {
 
   get estopLatched(): boolean {
     return this.#state.safety.estopLatched;
+  }
+
+  /** Who holds the e-stop latch (a person, the model, code), or null when it is not latched. */
+  get estopLatchedBy(): EstopActor | null {
+    return this.#estop.latchedBy;
+  }
+
+  /**
+   * True when `by` may clear the latched e-stop only with a person's accept: the model clearing a
+   * stop a person latched, unless RVR_APPROVAL is `none`.
+   */
+  clearNeedsApproval(by: EstopActor): boolean {
+    return this.#estop.clearNeedsApproval(by);
   }
 
   get batteryCritical(): boolean {
@@ -191,42 +227,21 @@ export class Safety {
   }
 
   /**
-   * Latches the emergency stop; returns false if it already was (the first reason is kept).
-   * Every call is counted by source; the watchdog is disarmed.
+   * Latches the emergency stop; returns false if it already was (the first reason is kept; a
+   * person's press takes the latch over). Every call is counted by source; the watchdog is
+   * disarmed. RangeError for an unknown source.
    */
   latchEstop(source: EstopSource, reason: string): boolean {
-    if (!(ESTOP_SOURCES as readonly string[]).includes(source)) {
-      throw new RangeError(
-        `Emergency stop source must be one of ${ESTOP_SOURCES.join(", ")}, got ${String(source)}.`,
-      );
-    }
-    this.#metrics.emergencyStopsTotal.inc({ source });
-    this.disarmWatchdog();
-    const latched = this.#state.latchEstop(reason);
-    this.#metrics.estopLatched.set(1);
-    if (latched) {
-      this.report(
-        "estop",
-        `Emergency stop latched (${reason}): drive_stop went out on the emergency path and ` +
-          `movement is refused until clear_emergency_stop.`,
-        { source, reason },
-      );
-    }
-    return latched;
+    return this.#estop.latch(source, reason);
   }
 
-  /** Releases the emergency stop; returns false if it was not latched. Resumes nothing. */
-  clearEstop(reason = "cleared"): boolean {
-    const released = this.#state.releaseEstop(reason);
-    this.#metrics.estopLatched.set(0);
-    if (released) {
-      this.report(
-        "estop_cleared",
-        `Emergency stop cleared (${reason}); nothing was resumed, movement commands are accepted again.`,
-        { reason },
-      );
-    }
-    return released;
+  /**
+   * Releases the emergency stop; returns false if it was not latched. Resumes nothing. `by`
+   * "model" needs `approval: "accept"` for a person's stop, else ApprovalRefusedError (see
+   * estop_latch.ts).
+   */
+  clearEstop(reason = "cleared", options: ClearEstopOptions = {}): boolean {
+    return this.#estop.clear(reason, options);
   }
 
   /**
@@ -295,7 +310,7 @@ export class Safety {
     return {
       speedLimitPercent: this.#speedLimitPercent,
       commandTimeoutS: this.#watchdog.timeoutS,
-      estop: { latched: s.estopLatched, reason: s.estopReason, latchedAt: s.estopLatchedAt },
+      estop: this.#estop.status(),
       battery: { state: s.batteryState, percent: s.batteryPercent, critical: s.batteryCritical },
       motorFault: s.motorFault,
       watchdog: {
@@ -304,6 +319,7 @@ export class Safety {
         expiresAt: this.#watchdog.expiresAt,
       },
       lastAutoStop: this.#lastAutoStop,
+      approval: this.#approval,
     };
   }
 
