@@ -38,7 +38,13 @@ import {
   telemetryInstruments,
   TelemetryRecorder,
 } from "./src/telemetry/mod.ts";
-import { MetricsRegistry, TimeoutError, withInstruments, withTimeout } from "./src/core/mod.ts";
+import {
+  isAbandonedSocketReset,
+  MetricsRegistry,
+  TimeoutError,
+  withInstruments,
+  withTimeout,
+} from "./src/core/mod.ts";
 import { EventLoopLag, registerProcessMetrics } from "./src/core/process_metrics.ts";
 import process from "node:process";
 import { Socket } from "node:net";
@@ -318,6 +324,13 @@ function lastResort(): Promise<Fault> {
     };
     globalThis.addEventListener("error", (event) => {
       event.preventDefault();
+      if (isAbandonedSocketReset(event.error)) {
+        // A peer (the fleet's broker) reset a connection its owner already let go: not a fault.
+        log.warn("A connection was reset after it was let go: {message}", {
+          message: (event.error as Error).message,
+        });
+        return;
+      }
       report({ kind: "uncaught_error", error: event.error });
     });
     globalThis.addEventListener("unhandledrejection", (event) => {

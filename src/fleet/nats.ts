@@ -19,11 +19,31 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { Svcm } from "@nats-io/services";
-import { backoff, delay } from "../core/mod.ts";
+import { backoff, delay, isAbandonedSocketReset } from "../core/mod.ts";
 
 export type { Msg, NatsConnection, Subscription };
 
 const log = getLogger(["rvr", "fleet", "nats"]);
+
+let resetsAbsorbed = false;
+
+/**
+ * A broker that refuses a token (or goes away) resets the connection; nats.js has already let that
+ * socket go, so the reset surfaces as an uncaught error (see isAbandonedSocketReset). It is a
+ * broker problem: a log line, never a crash. Installed once, by the first FleetLink; main.ts's
+ * last-resort handler applies the same rule (it runs first there, and this one then stays quiet).
+ */
+function absorbAbandonedSocketResets(): void {
+  if (resetsAbsorbed) return;
+  resetsAbsorbed = true;
+  globalThis.addEventListener("error", (event) => {
+    if (event.defaultPrevented || !isAbandonedSocketReset(event.error)) return;
+    event.preventDefault();
+    log.warn("Fleet: the broker reset a connection already given up: {error}", {
+      error: (event.error as Error).message,
+    });
+  });
+}
 
 /** How to reach the broker. */
 export interface FleetLinkOptions {
@@ -84,6 +104,7 @@ export class FleetLink {
       );
     }
     this.#options = options;
+    absorbAbandonedSocketResets();
     this.#run().catch((error) => {
       log.error("The fleet connection loop failed (a bug): {error}", { error: describe(error) });
     });
