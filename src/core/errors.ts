@@ -215,3 +215,14 @@ export class IllegalTransitionError extends Error {
     this.allowed = allowed;
   }
 }
+
+/**
+ * True for a connection reset by its peer that reached nobody: a node socket's read failing with
+ * ECONNRESET after its owner let it go (nats.js's transport removes a socket's listeners before
+ * destroying it, and under Deno a read already in flight still reports). It says the peer went
+ * away from a connection no one uses any more, not that the program failed.
+ */
+export function isAbandonedSocketReset(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown } | undefined;
+  return error instanceof Error && e?.code === "ECONNRESET" && e.syscall === "read";
+}

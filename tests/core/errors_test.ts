@@ -5,6 +5,7 @@ import {
   CommandTimeoutError,
   DomainError,
   IllegalTransitionError,
+  isAbandonedSocketReset,
   QueueClosedError,
   QueueDrainedError,
   QueueFullError,
@@ -105,4 +106,22 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
     assert.match(open.hint, /^the robot stopped answering; next probe in 2 s\. Retry after that/);
     assert.ok(open.hint.endsWith(`(${open.message})`), "the circuit's own message follows");
   });
+});
+
+Deno.test("isAbandonedSocketReset: only a read reset by the peer", () => {
+  const reset = Object.assign(new Error("read ECONNRESET"), {
+    code: "ECONNRESET",
+    syscall: "read",
+  });
+  assert.equal(isAbandonedSocketReset(reset), true);
+  const write = Object.assign(new Error("write EPIPE"), { code: "EPIPE", syscall: "write" });
+  assert.equal(isAbandonedSocketReset(write), false);
+  const resetOnWrite = Object.assign(new Error("x"), { code: "ECONNRESET", syscall: "write" });
+  assert.equal(isAbandonedSocketReset(resetOnWrite), false);
+  assert.equal(
+    isAbandonedSocketReset({ code: "ECONNRESET", syscall: "read" }),
+    false,
+    "not an Error",
+  );
+  assert.equal(isAbandonedSocketReset(new TypeError("bug")), false);
 });
