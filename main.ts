@@ -3,6 +3,8 @@
  *
  *   rvr-mcp [serve]          stdio server (the robot on RVR_SERIAL_PORT, or the simulator)
  *   rvr-mcp sim --port PATH  the simulated RVR on a tty, for any client (even Sphero's SDK)
+ *   rvr-mcp fleet            the fleet gateway: MCP for every robot of a NATS fleet
+ *   rvr-mcp fleet-sim --robots N   N simulated robots joined to a fleet
  *
  * stdout is reserved for MCP JSON-RPC: everything this program says goes to stderr.
  *
@@ -21,15 +23,36 @@ import {
   MODEL_FILE,
   TtyPort,
 } from "./src/link/mod.ts";
-import { type OpenedPort, type PortOpener, Runtime, type ShutdownReason } from "./src/robot/mod.ts";
-import { Aggregator, TelemetryRecorder } from "./src/telemetry/mod.ts";
-import { TimeoutError, withTimeout } from "./src/core/mod.ts";
+import {
+  type OpenedPort,
+  type PortOpener,
+  robotInstruments,
+  type RobotMetrics,
+  robotMetrics,
+  Runtime,
+  type ShutdownReason,
+} from "./src/robot/mod.ts";
+import {
+  Aggregator,
+  type TelemetryInstruments,
+  telemetryInstruments,
+  TelemetryRecorder,
+} from "./src/telemetry/mod.ts";
+import {
+  isAbandonedSocketReset,
+  MetricsRegistry,
+  TimeoutError,
+  withInstruments,
+  withTimeout,
+} from "./src/core/mod.ts";
+import { EventLoopLag, registerProcessMetrics } from "./src/core/process_metrics.ts";
 import process from "node:process";
 import { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import {
   createServer,
   DEFAULT_MCP_HTTP_PORT,
+  type Era,
   type McpHttpServer,
   type McpStdio,
   RobotEventLog,
@@ -38,8 +61,24 @@ import {
   watchResources,
 } from "./src/mcp/mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
-import { dashboardHtml, serveSidePort, type SidePort } from "./src/http/mod.ts";
+import {
+  dashboardHtml,
+  fleetSideHandler,
+  serveSidePort,
+  type SidePort,
+  type SidePortInstruments,
+  sidePortInstruments,
+} from "./src/http/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
+import { createToolServer } from "./src/mcp/mod.ts";
+import { bindHost } from "./src/http/auth.ts";
+import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
+
+/**
+ * The fleet (NATS, protobuf) loads only when used: `serve` without RVR_FLEET_URL starts as fast
+ * as before.
+ */
+const fleetModule = () => import("./src/fleet/mod.ts");
 
 const log = getLogger(["rvr", "main"]);
 
@@ -55,6 +94,7 @@ const SIM_FLAGS = {
   "inactivity-timeout-ms": "string",
   asleep: "boolean",
   http: "boolean",
+  robots: "string",
 } as const;
 
 const SIM_HELP: [string, string][] = [
@@ -70,7 +110,11 @@ const SIM_HELP: [string, string][] = [
   ["wake-latency-ms MS", "fault: time from wake until the robot is ready"],
   ["inactivity-timeout-ms MS", "sleep after this long without activity (default 300000)"],
   ["asleep", "start asleep, like a robot idle before the host connects"],
-  ["http", "(serve) also serve MCP over Streamable HTTP at /mcp on RVR_MCP_HTTP_PORT or 3000"],
+  [
+    "http",
+    "(serve, fleet) also serve MCP over Streamable HTTP at /mcp on RVR_MCP_HTTP_PORT or 3000",
+  ],
+  ["robots N", "(fleet-sim) how many simulated robots join the fleet: sim-01 ... sim-NN"],
 ];
 
 function nonNegativeInt(flag: string, value: string): number {
@@ -280,6 +324,13 @@ function lastResort(): Promise<Fault> {
     };
     globalThis.addEventListener("error", (event) => {
       event.preventDefault();
+      if (isAbandonedSocketReset(event.error)) {
+        // A peer (the fleet's broker) reset a connection its owner already let go: not a fault.
+        log.warn("A connection was reset after it was let go: {message}", {
+          message: (event.error as Error).message,
+        });
+        return;
+      }
       report({ kind: "uncaught_error", error: event.error });
     });
     globalThis.addEventListener("unhandledrejection", (event) => {
@@ -292,6 +343,31 @@ function lastResort(): Promise<Fault> {
 /** The MCP HTTP port: RVR_MCP_HTTP_PORT, or 3000 with --http alone; undefined when off. */
 function mcpHttpPort(config: Config, extra: Record<string, string | boolean>): number | undefined {
   return config.mcpHttpPort ?? (extra.http === true ? DEFAULT_MCP_HTTP_PORT : undefined);
+}
+
+/** Every instrument of the program, on one registry: what GET /metrics serves. */
+export type ProgramMetrics = RobotMetrics & Readonly<TelemetryInstruments & SidePortInstruments>;
+
+/**
+ * The program's metrics, composed: each layer's instruments on one registry, then (unless
+ * `processMetrics: false`) the process metrics, whose event-loop lag timer never holds the
+ * process open.
+ */
+export function programMetrics(options: { processMetrics?: boolean } = {}): ProgramMetrics {
+  const registry = new MetricsRegistry();
+  const metrics = withInstruments(registry, {
+    ...robotInstruments(registry),
+    ...telemetryInstruments(registry),
+    ...sidePortInstruments(registry),
+  });
+  if (options.processMetrics ?? true) {
+    registerProcessMetrics(
+      registry.registry,
+      "rvr_",
+      new EventLoopLag(undefined, { unrefTimer: Deno.unrefTimer }),
+    );
+  }
+  return metrics;
 }
 
 /** The running server: what `serve` composed, for its shutdown and for benches that drive it. */
@@ -329,7 +405,7 @@ export async function startProgram(
     );
   }
   const opener = portOpener(extra);
-  const runtime = new Runtime(config, opener);
+  const runtime = new Runtime(config, opener, programMetrics());
   const { connection } = runtime;
   const eventLog = new RobotEventLog(runtime.bus);
   // Telemetry: every bus event in windows, for the side port and the optional recorder.
@@ -422,6 +498,9 @@ export async function startProgram(
       dashboardHtml,
     });
   }
+  const fleet = config.fleetUrl === undefined
+    ? undefined
+    : await joinFleet(config, runtime, aggregator);
   const offReady = connection.onConnected(() => {
     offReady();
     const info = connection.info;
@@ -441,6 +520,7 @@ export async function startProgram(
       const steps: [string, () => unknown][] = [
         // The robot first: drive_stop is on the wire before anything else is closed.
         ["the robot runtime", () => runtime.close(reason)],
+        ["the fleet membership", () => fleet?.close()],
         ["MCP over HTTP", () => mcpHttp?.close()],
         ["the side port", () => sidePort?.close()],
         ["MCP on stdio", () => stdio?.close()],
@@ -487,6 +567,189 @@ async function closeWithin(program: Program, reason: ShutdownReason): Promise<bo
     );
     return false;
   }
+}
+
+/** The broker connection settings from the config (RVR_FLEET_URL must be set). */
+function fleetLinkOptions(config: Config): { servers: string[]; token?: string } {
+  const url = config.fleetUrl;
+  if (url === undefined) {
+    throw new ConfigError(
+      "The fleet needs RVR_FLEET_URL (--fleet-url), the NATS broker, e.g. nats://teacher.local:4222.",
+    );
+  }
+  const servers = parseServers(url);
+  return config.fleetToken === undefined ? { servers } : { servers, token: config.fleetToken };
+}
+
+/** `serve` with RVR_FLEET_URL: this robot joins the fleet beside its local MCP. */
+async function joinFleet(
+  config: Config,
+  runtime: Runtime,
+  aggregator: Aggregator,
+): Promise<{ close(): Promise<void> }> {
+  const { FleetLink, Member } = await fleetModule();
+  const robotId = config.robotId ?? idFromHostname(Deno.hostname());
+  const link = new FleetLink({ ...fleetLinkOptions(config), name: `rvr-mcp ${robotId}` });
+  const member = new Member({
+    link,
+    robot: runtime,
+    aggregator,
+    robotId,
+    fleet: config.fleetName,
+    version: denoJson.version,
+    format: config.fleetFormat,
+  });
+  member.start();
+  log.info("Joining fleet {fleet} as {robot} via {servers}", {
+    fleet: config.fleetName,
+    robot: robotId,
+    servers: link.servers.join(","),
+  });
+  return {
+    close: async () => {
+      await member.stop();
+      await link.close();
+    },
+  };
+}
+
+/** A tool context for the side port's calls (no MCP request behind them). */
+function sideContext() {
+  return {
+    correlationId: `http-${crypto.randomUUID().slice(0, 8)}`,
+    signal: AbortSignal.timeout(10_000),
+    notify: () => {},
+  };
+}
+
+/** `fleet`: the gateway, serving MCP for every robot of the fleet until its client leaves. */
+async function runGateway(
+  config: Config,
+  extra: Record<string, string | boolean>,
+  fault: Promise<Fault>,
+): Promise<number> {
+  const port = mcpHttpPort(config, extra);
+  const {
+    fleetEmergencyStop,
+    FleetLink,
+    FleetMetrics,
+    Gateway,
+    GATEWAY_INFO,
+    gatewayTools,
+    listRobots,
+  } = await fleetModule();
+  const link = new FleetLink({ ...fleetLinkOptions(config), name: "rvr-mcp gateway" });
+  const metrics = new MetricsRegistry();
+  registerProcessMetrics(
+    metrics.registry,
+    "rvr_",
+    new EventLoopLag(undefined, { unrefTimer: Deno.unrefTimer }),
+  );
+  const gateway = new Gateway({
+    link,
+    fleet: config.fleetName,
+    metrics: new FleetMetrics(metrics.registry),
+  });
+  gateway.start();
+  const info = { ...GATEWAY_INFO, version: denoJson.version };
+  const tools = gatewayTools();
+  // The same serving as `serve`: both protocol eras on stdio (the client's first message picks
+  // one) and over HTTP (a server per 2025-era session or per 2026-era request).
+  const serverFor = (era: Era) => createToolServer(info, tools, gateway, { era });
+  const stdio: McpStdio | undefined = config.mcpStdio
+    ? serveMcpStdio(serverFor, { input: mcpStdin(), maxLineBytes: config.maxBodyBytes })
+    : undefined;
+  const exit: Promise<string> = stdio
+    ? Promise.race([
+      stdio.ended.then(() => "stdin_eof"),
+      stdoutClosed().then(() => "stdout_closed"),
+      signalled(),
+    ])
+    : signalled();
+  const mcpHttp = port === undefined ? undefined : await serveMcpHttp({
+    port,
+    host: config.httpHost,
+    apiKey: config.apiKey,
+    maxBodyBytes: config.maxBodyBytes,
+    sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
+    maxSessions: config.mcpMaxSessions,
+    createServer: serverFor,
+  });
+  // The side port: /metrics with a robot label, the classroom page with STOP ALL.
+  const side = config.httpPort === undefined ? undefined : Deno.serve(
+    {
+      port: config.httpPort,
+      hostname: bindHost(config.httpHost, config.apiKey),
+      onListen: ({ port }) => log.info("Fleet side port on {port}", { port }),
+    },
+    fleetSideHandler({
+      ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      metrics: () => metrics.text(),
+      metricsContentType: metrics.contentType,
+      robots: async () => await listRobots.handler(gateway, {}, sideContext()),
+      stopAll: async () => await fleetEmergencyStop.handler(gateway, {}, sideContext()),
+    }),
+  );
+  log.info("Fleet gateway for fleet {fleet} via {servers}", {
+    fleet: config.fleetName,
+    servers: link.servers.join(","),
+  });
+  const reason = await Promise.race([exit, fault.then(() => "uncaught_error")]);
+  log.info("Fleet gateway stopping ({reason})", { reason });
+  gateway.close();
+  await side?.shutdown();
+  await mcpHttp?.close();
+  await stdio?.close();
+  await link.close();
+  return reason === "uncaught_error" ? 1 : 0;
+}
+
+/** `fleet-sim --robots N`: a classroom of simulated robots joined to the fleet. */
+async function runClassroom(
+  config: Config,
+  extra: Record<string, string | boolean>,
+  fault: Promise<Fault>,
+): Promise<number> {
+  const { MAX_CLASSROOM, startClassroom } = await fleetModule();
+  const n = typeof extra.robots === "string" ? nonNegativeInt("robots", extra.robots) : 3;
+  if (n < 1 || n > MAX_CLASSROOM) {
+    throw new ConfigError(
+      `Invalid --robots=${n}: allowed is an integer 1-${MAX_CLASSROOM}, e.g. --robots 30.`,
+    );
+  }
+  const classroom = await startClassroom({
+    robots: n,
+    fleet: config.fleetName,
+    version: denoJson.version,
+    link: fleetLinkOptions(config),
+    format: config.fleetFormat,
+    build: (id) => {
+      const opener = portOpener({ ...extra, name: id });
+      const runtime = new Runtime(
+        { ...config, serialPort: "sim" },
+        opener,
+        robotMetrics(),
+      );
+      const aggregator = new Aggregator(runtime.bus, {
+        windowMs: config.aggregatorWindowMs,
+        capacity: config.aggregatorCapacity,
+      });
+      runtime.connection.startAutoConnect();
+      return Promise.resolve({
+        robot: runtime,
+        aggregator,
+        close: async () => {
+          await runtime.close("sigterm");
+          aggregator.close();
+          await opener.stop();
+        },
+      });
+    },
+  });
+  const reason = await Promise.race([signalled(), fault.then(() => "uncaught_error" as const)]);
+  log.info("Classroom stopping ({reason}): stopping every robot", { reason });
+  await classroom.close();
+  return reason === "uncaught_error" ? 1 : 0;
 }
 
 async function serve(
@@ -550,8 +813,10 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     if (command === "serve") return await serve(config, extra, fault);
     if (command === "sim") return await runSimulator(config, extra, fault);
+    if (command === "fleet") return await runGateway(config, extra, fault);
+    if (command === "fleet-sim") return await runClassroom(config, extra, fault);
     throw new ConfigError(
-      `Unknown command ${JSON.stringify(command)}: use serve (default) or sim.`,
+      `Unknown command ${JSON.stringify(command)}: use serve (default), sim, fleet or fleet-sim.`,
     );
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -16,12 +16,12 @@
  */
 import { mulberry32 } from "../src/core/validate.ts";
 import { EventBus } from "../src/core/mod.ts";
-import { Metrics } from "../src/core/metrics.ts";
 import type { RobotTopics } from "../src/robot/events.ts";
 import {
   Aggregator,
   jsonWire,
   type RobotEvent,
+  telemetryMetrics,
   TelemetryModel,
   TelemetryRecorder,
 } from "../src/telemetry/mod.ts";
@@ -46,7 +46,7 @@ for (let i = 0; i < INGEST_BATCH; i++) {
 const ingestAgg = new Aggregator(null, {
   windowMs: 100,
   capacity: INGEST_BATCH,
-  metrics: new Metrics({ processMetrics: false }),
+  metrics: telemetryMetrics(),
 });
 let ingestDelivered = 0;
 ingestAgg.subscribe((b) => {
@@ -93,7 +93,7 @@ const LATENCY_WARMUP = 5;
 const latencyBus = new EventBus<RobotTopics>({ name: "latency" });
 const latencyAgg = new Aggregator(latencyBus, {
   windowMs: WINDOW_MS,
-  metrics: new Metrics({ processMetrics: false }),
+  metrics: telemetryMetrics(),
 });
 const latencyModel = new TelemetryModel();
 const frameSink: string[] = [];

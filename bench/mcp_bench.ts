@@ -11,12 +11,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { Metrics } from "../src/core/metrics.ts";
 import { MemoryPort } from "../src/link/mod.ts";
 import { createServer } from "../src/mcp/server.ts";
 import type { OpenedPort } from "../src/robot/connection.ts";
 import { Runtime } from "../src/robot/runtime.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
+import { robotMetrics } from "../src/robot/mod.ts";
 import { calibrate } from "./_calibration.ts";
 
 calibrate("start"); // bench/gate.ts's yardstick, before the benches (and again after them)
@@ -44,7 +44,7 @@ async function buildStack() {
       sim.start();
       return Promise.resolve({ port: host, simulated: true, close: () => device.close() });
     },
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   await runtime.connection.connect();
   await runtime.rvr.ready();

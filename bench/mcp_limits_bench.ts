@@ -86,14 +86,14 @@ for (let round = 1; round <= 3; round++) {
   await stderr.waitFor(() => ended() >= target, `${target} sessions to expire`, 60_000);
   rounds.push(rssMb());
 }
-console.log(
+console.error(
   `RSS idle ${idle.toFixed(1)} MB; after each round of 100 sessions, all expired: ${
     rounds.map((r) => `${r.toFixed(1)} MB (${(r / idle).toFixed(2)}x)`).join(", ")
   }`,
 );
 if (rounds.some((r) => r > 1.5 * idle)) {
   // Issue 13's target; not met yet (the heap's pages are not given back): reported, not hidden.
-  console.log("RSS after a round is ABOVE the 1.5x idle target");
+  console.error("RSS after a round is ABOVE the 1.5x idle target");
 }
 
 const line = new Uint8Array(5 * 1024 * 1024).fill(0x61);

@@ -10,9 +10,15 @@
  */
 import { type BytePort, type BytePortHandlers, MemoryPort, RvrLink } from "../src/link/mod.ts";
 import { FrameDecoder } from "../src/protocol/mod.ts";
-import { CircuitBreaker, CommandQueue, EventBus, StateStore } from "../src/core/mod.ts";
-import { Metrics } from "../src/core/metrics.ts";
-import { type LinkProvider, type RobotTopics, Rvr, Safety } from "../src/robot/mod.ts";
+import { CircuitBreaker, CommandQueue, EventBus } from "../src/core/mod.ts";
+import {
+  type LinkProvider,
+  robotMetrics,
+  type RobotTopics,
+  Rvr,
+  Safety,
+  StateStore,
+} from "../src/robot/mod.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
 import { calibrate } from "./_calibration.ts";
 
@@ -58,7 +64,7 @@ function buildStack() {
   const breaker = new CircuitBreaker({ name: "bench" });
   const bus = new EventBus<RobotTopics>();
   const state = new StateStore();
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const safety = new Safety({ bus, state, metrics, speedLimitPercent: 50, commandTimeoutS: 0 });
   const rvr = new Rvr({ links, queue, breaker, bus, state, safety, metrics });
   return { sim, link, probe, queue, rvr };

@@ -10,9 +10,8 @@
  *   listener: framing, RvrLink, SensorStreams (decode, cache, metrics, bus publish). At 30 Hz
  *   (the shortest period, 33 ms) the robot sends 120 such notifications per second.
  */
-import { EventBus, StateStore } from "../src/core/mod.ts";
+import { EventBus } from "../src/core/mod.ts";
 import { CircuitBreaker, CommandQueue } from "../src/core/mod.ts";
-import { Metrics } from "../src/core/metrics.ts";
 import { MemoryPort, RvrLink } from "../src/link/mod.ts";
 import {
   buildNotification,
@@ -21,7 +20,14 @@ import {
   encodeSlotData,
   type NodeId,
 } from "../src/protocol/mod.ts";
-import { type LinkProvider, type RobotTopics, Rvr, Safety } from "../src/robot/mod.ts";
+import {
+  type LinkProvider,
+  robotMetrics,
+  type RobotTopics,
+  Rvr,
+  Safety,
+  StateStore,
+} from "../src/robot/mod.ts";
 import { allocateSlots, SENSORS, SensorStreams } from "../src/robot/sensors/mod.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
 import { calibrate } from "./_calibration.ts";
@@ -67,7 +73,7 @@ const links: LinkProvider = {
 };
 const bus = new EventBus<RobotTopics>();
 const state = new StateStore();
-const metrics = new Metrics({ processMetrics: false });
+const metrics = robotMetrics();
 const safety = new Safety({ bus, state, metrics, commandTimeoutS: 0 });
 const rvr = new Rvr({
   links,

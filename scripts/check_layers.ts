@@ -22,41 +22,8 @@ import {
 } from "./_layer_rules.ts";
 import type { ModuleInput } from "./_layer_rules.ts";
 
-const RESTRUCTURE = "moves with the restructure issue";
-
 /** Known violations; each names its file, what, and why it is still here. Remove when fixed. */
-export const ALLOWLIST: readonly AllowlistEntry[] = [
-  // The event-loop lag timer must not hold the process open; in Deno only Deno.unrefTimer does
-  // that for a global timer (node:timers would escape the tests' fake clock). The composition
-  // root passes the unref in when process metrics leave core's registry.
-  {
-    file: "src/core/process_metrics.ts",
-    rule: "deno-outside-adapter",
-    subject: "Deno.*",
-    why: `Deno.unrefTimer of the lag timer; ${RESTRUCTURE} (unref passed in by main.ts)`,
-  },
-  // Core's errors say "the robot" in their hints; robot errors move to src/robot/errors.ts.
-  {
-    file: "src/core/errors.ts",
-    rule: "robot-word-in-core",
-    subject: "robot",
-    why: `robot hints in core errors; ${RESTRUCTURE} (src/robot/errors.ts)`,
-  },
-  // Core declares every layer's instruments; each layer declares its own, core keeps the registry.
-  ...["rvr", "robot", "estop", "drive", "motor", "battery", "sensor"].map((subject) => ({
-    file: "src/core/metrics.ts",
-    rule: "robot-word-in-core" as const,
-    subject,
-    why: `robot instruments in core's registry; ${RESTRUCTURE} (each layer its own metrics)`,
-  })),
-  // The robot's state store (battery, sensors, motors, e-stop) lives in src/robot/state.ts.
-  ...["battery", "sensors", "estop", "motor", "sensor"].map((subject) => ({
-    file: "src/core/state.ts",
-    rule: "robot-word-in-core" as const,
-    subject,
-    why: `robot state in core; ${RESTRUCTURE} (src/robot/state.ts)`,
-  })),
-];
+export const ALLOWLIST: readonly AllowlistEntry[] = [];
 
 /** Repo-relative .ts files the check covers: main.ts and everything under src/. */
 export async function sourceFiles(root: string): Promise<string[]> {

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "./core/errors.ts";
 import { BAUD_RATES } from "./link/mod.ts";
+import { DEFAULT_FLEET, ID_PATTERN, ID_SHAPE } from "./fleet/subjects.ts";
 import { APPROVAL_ALLOWED, DEFAULT_APPROVAL, parseApprovalPolicy } from "./robot/mod.ts";
 
 export { BAUD_RATES };
@@ -20,6 +21,9 @@ const bool = z.enum([...TRUE_WORDS, ...FALSE_WORDS]).transform((v) =>
   (TRUE_WORDS as readonly string[]).includes(v)
 );
 const BOOL_ALLOWED = "true/false (also 1/0, yes/no, on/off)";
+/** One broker address: nats://host:port (or tls://, ws://, wss://), or host:port. */
+const BROKER_URL = /^((nats|tls|ws|wss):\/\/)?[^\s,/]+(:\d{1,5})?\/?$/;
+export const FLEET_FORMATS = ["protobuf", "json"] as const;
 /** One setting: its env var, its flag, its schema (with default) and a line of help. */
 interface Option {
   readonly env: string;
@@ -223,6 +227,37 @@ export const OPTIONS = {
     "how long a sensor reading is served from the cache before it counts as stale",
     "an integer 0-3600000 (ms)",
   ),
+  fleetUrl: option(
+    "RVR_FLEET_URL",
+    z.string().refine((v) => v.split(",").every((u) => BROKER_URL.test(u.trim()))).optional(),
+    "join a fleet: the NATS broker(s), comma-separated (fleet: the broker the gateway uses)",
+    "nats://host:port (or host:port), comma-separated, e.g. nats://teacher.local:4222",
+  ),
+  fleetToken: option(
+    "RVR_FLEET_TOKEN",
+    z.string().min(1).optional(),
+    "token of a broker with token auth (never logged)",
+    "a string",
+    true,
+  ),
+  robotId: option(
+    "RVR_ROBOT_ID",
+    z.string().regex(ID_PATTERN).optional(),
+    "this robot's id in the fleet (default: the host name made to fit)",
+    `${ID_SHAPE}, e.g. rvr-07`,
+  ),
+  fleetName: option(
+    "RVR_FLEET_NAME",
+    z.string().regex(ID_PATTERN).default(DEFAULT_FLEET),
+    "the fleet (classroom) this robot joins, or the gateway drives",
+    `${ID_SHAPE}, e.g. room-12`,
+  ),
+  fleetFormat: option(
+    "RVR_FLEET_FORMAT",
+    z.enum(FLEET_FORMATS).default("protobuf"),
+    "telemetry on rvr.<fleet>.<robot>.telemetry: rvr.v1.TelemetryBatch as protobuf, or as JSON",
+    FLEET_FORMATS.join(", "),
+  ),
 } as const satisfies Record<string, Option>;
 
 export type OptionKey = keyof typeof OPTIONS;
@@ -319,6 +354,8 @@ export function helpText(extraHelp: readonly [string, string][] = []): string {
     "Usage:",
     "  rvr-mcp [serve] [options]   serve MCP over stdio (logs go to stderr)",
     "  rvr-mcp sim --port PATH     run the simulated RVR on a tty (e.g. one end of a socat pty pair)",
+    "  rvr-mcp fleet               the fleet gateway: MCP for every robot of RVR_FLEET_URL's fleet",
+    "  rvr-mcp fleet-sim --robots N  N simulated robots (sim-01 ...) joined to RVR_FLEET_URL's fleet",
     "",
     "Settings (flag or environment variable; a flag wins):",
   ];

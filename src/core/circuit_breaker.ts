@@ -24,6 +24,9 @@
  * Time comes from `Date.now()` and `setTimeout` only (fake timers drive it in tests). Call
  * {@link CircuitBreaker.dispose} when done: it clears the open timer and aborts a running probe.
  *
+ * The state model lives in circuit_state.ts, the options, their defaults and checks in
+ * circuit_options.ts (both re-exported here).
+ *
  * Observability (for the metrics layer): {@link CircuitBreaker.stats} (counters), the
  * `onTransition` option / {@link CircuitBreaker.addListener} (every {@link CircuitTransition}, with
  * its reason). Listeners must not throw; one that does is logged and counted.
@@ -44,93 +47,18 @@
 import { getLogger } from "@logtape/logtape";
 import { backoff, withTimeout } from "./async.ts";
 import { CircuitOpenError } from "./errors.ts";
+import { type CircuitBreakerOptions, circuitSettings } from "./circuit_options.ts";
+import type {
+  CircuitBreakerStats,
+  CircuitListener,
+  CircuitState,
+  CircuitTransition,
+} from "./circuit_state.ts";
+
+export * from "./circuit_options.ts";
+export * from "./circuit_state.ts";
 
 const log = getLogger(["rvr", "core"]);
-
-export const CIRCUIT_STATE_NAMES = ["closed", "open", "half_open"] as const;
-export type CircuitStateName = typeof CIRCUIT_STATE_NAMES[number];
-
-export type CircuitState =
-  | {
-    readonly name: "closed";
-    /** Epoch ms when this state was entered. */
-    readonly since: number;
-    readonly consecutiveFailures: number;
-  }
-  | {
-    readonly name: "open";
-    readonly since: number;
-    /** How long this open period lasts, in ms. */
-    readonly openMs: number;
-    /** Epoch ms of the next probe. */
-    readonly retryAt: number;
-    /** Consecutive opens without a close in between (1 for the first). */
-    readonly opens: number;
-    /** Why it opened (the failure that tripped it, or the failed probe). */
-    readonly reason: string;
-  }
-  | {
-    readonly name: "half_open";
-    readonly since: number;
-    /** True while the one probe runs. */
-    readonly probing: boolean;
-  };
-
-export interface CircuitTransition {
-  from: CircuitStateName;
-  to: CircuitStateName;
-  /** Human-readable cause, e.g. "5 consecutive failures; last: ..." or "probe succeeded". */
-  reason: string;
-  /** Epoch ms. */
-  at: number;
-  /** The new state. */
-  state: CircuitState;
-}
-
-export type CircuitListener = (transition: CircuitTransition) => void;
-
-export interface CircuitBreakerOptions {
-  /** Used in messages and logs. Default "circuit". */
-  name?: string;
-  /** Consecutive failures that open the circuit. Default 5. */
-  failureThreshold?: number;
-  /** Which errors count as failures. Default: all. */
-  isFailure?: (error: unknown) => boolean;
-  /** First open period, ms. Default 30 000. */
-  openMs?: number;
-  /** Growth of the open period per consecutive re-open (>= 1). Default 2. */
-  backoffFactor?: number;
-  /** Cap of the open period, ms. Default 300 000. */
-  maxOpenMs?: number;
-  /** Probe run by the breaker when half-open, e.g. an echo. Default: the next execute() call. */
-  probe?: (signal: AbortSignal) => Promise<unknown>;
-  /** Deadline for `probe`, ms. Default 5000. */
-  probeTimeoutMs?: number;
-  /** A transition listener registered at construction. */
-  onTransition?: CircuitListener;
-}
-
-export interface CircuitBreakerStats {
-  state: CircuitStateName;
-  consecutiveFailures: number;
-  /** Calls that succeeded (or failed with a non-failure error). */
-  successes: number;
-  /** Calls whose error counted as a failure. */
-  failures: number;
-  /** Calls refused with CircuitOpenError. */
-  rejected: number;
-  /** Times the circuit opened (from closed or from a failed probe). */
-  opens: number;
-  probesSucceeded: number;
-  probesFailed: number;
-  /** Calls run through bypass(). */
-  bypassed: number;
-  /** Outcomes ignored because the state changed while the call ran. */
-  stale: number;
-  /** Length of the current (or next) open period, ms. */
-  openMs: number;
-  listenerErrors: number;
-}
 
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
@@ -171,42 +99,16 @@ export class CircuitBreaker {
 
   constructor(options: CircuitBreakerOptions = {}) {
     const {
-      name = "circuit",
-      failureThreshold = 5,
-      isFailure = () => true,
-      openMs = 30_000,
-      backoffFactor = 2,
-      maxOpenMs = 300_000,
+      name,
+      failureThreshold,
+      isFailure,
+      openMs,
+      backoffFactor,
+      maxOpenMs,
       probe,
-      probeTimeoutMs = 5000,
+      probeTimeoutMs,
       onTransition,
-    } = options;
-    if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
-      throw new RangeError(
-        `failureThreshold must be an integer >= 1, got ${failureThreshold}; the default is 5.`,
-      );
-    }
-    if (!(Number.isFinite(openMs) && openMs > 0)) {
-      throw new RangeError(
-        `openMs must be a finite number > 0, got ${openMs}; the default is 30000.`,
-      );
-    }
-    if (!(Number.isFinite(backoffFactor) && backoffFactor >= 1)) {
-      throw new RangeError(
-        `backoffFactor must be a finite number >= 1, got ${backoffFactor}; 1 keeps openMs fixed.`,
-      );
-    }
-    if (!(Number.isFinite(maxOpenMs) && maxOpenMs >= openMs)) {
-      throw new RangeError(`maxOpenMs must be finite and >= openMs (${openMs}), got ${maxOpenMs}.`);
-    }
-    if (!(Number.isFinite(probeTimeoutMs) && probeTimeoutMs > 0)) {
-      throw new RangeError(
-        `probeTimeoutMs must be a finite number > 0, got ${probeTimeoutMs}; the default is 5000.`,
-      );
-    }
-    if (probe !== undefined && typeof probe !== "function") {
-      throw new TypeError(`probe must be a function (signal) => Promise, got ${typeof probe}.`);
-    }
+    } = circuitSettings(options);
     this.name = name;
     this.failureThreshold = failureThreshold;
     this.openMs = openMs;

@@ -20,7 +20,6 @@
  * | {@link CancelledByEmergencyStopError} | `CommandQueue.emergency` | `commandName` |
  * | {@link CircuitOpenError} | `CircuitBreaker.execute` | `retryInMs`, `nextProbeAt` |
  * | {@link IllegalTransitionError} | `StateStore.transition` | `from`, `to`, `allowed` |
- * | {@link EmergencyStopActiveError} | the safety layer (src/robot) | `commandName`, `reason`, `latchedAt` |
  *
  * A superseded command is not an error: it resolves with a `Superseded` value (see command_queue.ts).
  *
@@ -89,7 +88,7 @@ export class CommandTimeoutError extends TimeoutError {
       : "while waiting for its reply";
     super(
       `Command "${commandName}" timed out after ${timeoutMs} ms ${where}; ` +
-        `the robot may be busy, asleep or disconnected: check the link, or pass a larger timeoutMs.`,
+        `the device may be busy, asleep or disconnected: check the link, or pass a larger timeoutMs.`,
       timeoutMs,
     );
     this.commandName = commandName;
@@ -125,7 +124,7 @@ export class QueueClosedError extends DomainError {
   constructor(commandName: string, reason: string) {
     super(
       `Command "${commandName}" was not completed: the command queue is closed (${reason}). ` +
-        `Reconnect to the robot to get a new queue, then retry.`,
+        `Reconnect to get a new queue, then retry.`,
     );
     this.commandName = commandName;
     this.reason = reason;
@@ -142,7 +141,7 @@ export class QueueDrainedError extends DomainError {
   constructor(commandName: string, reason: string) {
     super(
       `Command "${commandName}" was not run: the command queue was drained (${reason}). ` +
-        `Retry it once the robot is reachable again.`,
+        `Retry it once the device is reachable again.`,
     );
     this.commandName = commandName;
     this.reason = reason;
@@ -186,7 +185,7 @@ export class CircuitOpenError extends DomainError {
       ? `a probe is running and decides within ${retryInMs} ms`
       : `the next probe is in ${retryInMs} ms (at ${new Date(nextProbeAt).toISOString()})`;
     const message = `Circuit "${circuitName}" is open (${detail}); ${when}. ` +
-      `Retry after that, and check the robot's power and cable meanwhile.`;
+      `Retry after that, and check the ${circuitName}'s power and cable meanwhile.`;
     const inS = `${Math.max(1, Math.ceil(retryInMs / 1000))} s`;
     super(message, {
       hint: `the ${circuitName} stopped answering; next probe in ${inS}. Retry after that ` +
@@ -217,22 +216,13 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-/** Movement refused because the emergency stop is latched (raised by the safety layer). */
-export class EmergencyStopActiveError extends DomainError {
-  override name = "EmergencyStopActiveError";
-  readonly commandName: string;
-  /** Why the e-stop was latched. */
-  readonly reason: string;
-  /** Epoch milliseconds when it was latched. */
-  readonly latchedAt: number;
-
-  constructor(commandName: string, reason: string, latchedAt: number) {
-    super(
-      `emergency stop is active: call clear_emergency_stop first (${commandName} refused; ` +
-        `latched at ${new Date(latchedAt).toISOString()}: ${reason}).`,
-    );
-    this.commandName = commandName;
-    this.reason = reason;
-    this.latchedAt = latchedAt;
-  }
+/**
+ * True for a connection reset by its peer that reached nobody: a node socket's read failing with
+ * ECONNRESET after its owner let it go (nats.js's transport removes a socket's listeners before
+ * destroying it, and under Deno a read already in flight still reports). It says the peer went
+ * away from a connection no one uses any more, not that the program failed.
+ */
+export function isAbandonedSocketReset(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown } | undefined;
+  return error instanceof Error && e?.code === "ECONNRESET" && e.syscall === "read";
 }

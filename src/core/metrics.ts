@@ -1,12 +1,24 @@
 /**
- * Every Prometheus metric of the program, in one registry, as Prometheus text from one function.
- * Components do not import prom-client: they expose stats and hooks, and the composition root
- * (src/robot/runtime.ts) feeds these instruments from them. Names: rvr_<area>_<thing>_<unit>.
+ * The metrics registry: one prom-client registry, the factories its instruments are declared
+ * with, the collectors that bring them up to date before a scrape, and the Prometheus text.
+ *
+ * Core declares no instruments of its own. Each layer declares its own in its own folder
+ * (`link/metrics.ts`, `robot/metrics.ts`, `http/metrics.ts`, ...) as a function of a registry,
+ * and whoever composes the layers declares them on one registry with {@link withInstruments}:
+ * the result is the registry itself carrying the instruments, so a component writes
+ * `m.advance("bytes.in", m.linkBytesTotal, total)`. Names: `rvr_<area>_<thing>_<unit>`.
+ *
+ * Components do not import prom-client: they expose stats and hooks, and the composed runtime
+ * feeds the instruments from them.
+ *
+ * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerProcessMetrics } from "./process_metrics.ts";
 
-const LATENCY_BUCKETS = [
+export type { Counter, Gauge, Histogram };
+
+/** The default histogram buckets, in seconds: 0.5 ms to 5 s. */
+export const LATENCY_BUCKETS: readonly number[] = [
   0.0005,
   0.001,
   0.0025,
@@ -22,282 +34,40 @@ const LATENCY_BUCKETS = [
   5,
 ];
 
-export class Metrics {
-  readonly registry = new Registry();
+/** A registry together with instruments declared on it, as one object. */
+export type Instrumented<I extends object> = MetricsRegistry & Readonly<I>;
 
-  // Commands (queue + execution)
-  readonly commandsTotal = this.#counter(
-    "rvr_commands_total",
-    "Robot commands by command and outcome.",
-    ["command", "outcome"],
-  );
-  readonly commandSeconds = this.#histogram(
-    "rvr_command_duration_seconds",
-    "Time from enqueue to completion of a robot command.",
-    ["command"],
-  );
-  readonly queueWaitSeconds = this.#histogram(
-    "rvr_queue_wait_seconds",
-    "Time a command waited in the queue before running.",
-    ["priority"],
-  );
-  readonly queueDepth = this.#gauge(
-    "rvr_queue_depth",
-    "Commands waiting in the queue, by priority.",
-    ["priority"],
-  );
-  readonly queueRejectionsTotal = this.#counter(
-    "rvr_queue_rejections_total",
-    "Commands the queue refused, by reason (full, estop, circuit_open, closed).",
-    ["reason"],
-  );
-  readonly queueSupersededTotal = this.#counter(
-    "rvr_queue_superseded_total",
-    "Queued continuous-drive commands replaced by a newer one.",
-    ["key"],
-  );
-
-  // Link
-  readonly linkRequestsTotal = this.#counter(
-    "rvr_link_requests_total",
-    "Requests written to the robot, by command.",
-    ["command"],
-  );
-  readonly linkRequestSeconds = this.#histogram(
-    "rvr_link_request_seconds",
-    "Round trip from writing a request to its reply.",
-    ["command"],
-  );
-  readonly linkTimeoutsTotal = this.#counter(
-    "rvr_link_timeouts_total",
-    "Requests whose reply did not arrive in time, by command.",
-    ["command"],
-  );
-  readonly linkRobotErrorsTotal = this.#counter(
-    "rvr_link_robot_errors_total",
-    "Replies carrying an error code, by code name.",
-    ["code"],
-  );
-  readonly linkBytesTotal = this.#counter(
-    "rvr_link_bytes_total",
-    "Bytes on the wire, by direction (in, out).",
-    ["direction"],
-  );
-  readonly linkFramesTotal = this.#counter(
-    "rvr_link_frames_total",
-    "Whole frames on the wire, by direction (in, out).",
-    ["direction"],
-  );
-  readonly linkFramesDroppedTotal = this.#counter(
-    "rvr_link_frames_dropped_total",
-    "Received frames dropped, by reason (noise, bad_checksum, bad_escape, ..., unmatched).",
-    ["reason"],
-  );
-  readonly linkNotificationsTotal = this.#counter(
-    "rvr_link_notifications_total",
-    "Notifications received from the robot, by name.",
-    ["notification"],
-  );
-  readonly linkPendingRequests = this.#gauge(
-    "rvr_link_pending_requests",
-    "Requests awaiting a reply.",
-  );
-
-  // Connection
-  readonly connectionState = this.#gauge(
-    "rvr_connection_state",
-    "1 for the current connection state, 0 for the others.",
-    ["state"],
-  );
-  readonly connectionUptimeSeconds = this.#gauge(
-    "rvr_connection_uptime_seconds",
-    "Seconds since the robot last became connected (0 when not connected).",
-  );
-  readonly connectionAttemptsTotal = this.#counter(
-    "rvr_connection_attempts_total",
-    "Connection attempts, by result (ok, failed).",
-    ["result"],
-  );
-  readonly connectionReconnectsTotal = this.#counter(
-    "rvr_connection_reconnects_total",
-    "Times a lost robot was found again.",
-  );
-  readonly powerState = this.#gauge(
-    "rvr_power_state",
-    "1 for the robot's current power state (unknown, awake, asleep), 0 for the others.",
-    ["state"],
-  );
-  readonly heartbeatFailuresTotal = this.#counter(
-    "rvr_heartbeat_failures_total",
-    "Heartbeat echoes that got no answer.",
-  );
-  readonly wakeSeconds = this.#histogram(
-    "rvr_wake_seconds",
-    "Time from wake to both processors answering.",
-  );
-
-  // Circuit breaker
-  readonly breakerState = this.#gauge(
-    "rvr_breaker_state",
-    "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-  );
-  readonly breakerTransitionsTotal = this.#counter(
-    "rvr_breaker_transitions_total",
-    "Circuit breaker transitions, by target state.",
-    ["to"],
-  );
-  readonly breakerFailuresTotal = this.#counter(
-    "rvr_breaker_failures_total",
-    "Failures the circuit breaker counted.",
-  );
-  readonly breakerRejectionsTotal = this.#counter(
-    "rvr_breaker_rejections_total",
-    "Commands refused at once because the circuit was open.",
-  );
-
-  // Safety
-  readonly emergencyStopsTotal = this.#counter(
-    "rvr_safety_emergency_stops_total",
-    "Emergency stops, by source (tool, http, api).",
-    ["source"],
-  );
-  readonly estopLatched = this.#gauge(
-    "rvr_safety_estop_latched",
-    "1 while the emergency stop is latched.",
-  );
-  readonly limitedCommandsTotal = this.#counter(
-    "rvr_safety_limited_commands_total",
-    "Movement commands scaled down by the speed limit, by command.",
-    ["command"],
-  );
-  readonly autoStopsTotal = this.#counter(
-    "rvr_safety_auto_stops_total",
-    "Stops the server sent on its own, by reason (watchdog, stall, motor_fault, thermal, battery_critical, stdin_eof, stdout_closed, sigint, sigterm, sighup, uncaught_error, link_loss, disconnect).",
-    ["reason"],
-  );
-  readonly safetyRejectionsTotal = this.#counter(
-    "rvr_safety_rejected_commands_total",
-    "Movement refused by safety, by reason (estop, battery_critical).",
-    ["reason"],
-  );
-  readonly speedLimitPercent = this.#gauge(
-    "rvr_safety_speed_limit_percent",
-    "The speed limit applied to every movement command.",
-  );
-
-  // Sensors
-  readonly sensorSamplesTotal = this.#counter(
-    "rvr_sensor_samples_total",
-    "Streamed sensor samples decoded, by sensor.",
-    ["sensor"],
-  );
-  readonly sensorRateHz = this.#gauge(
-    "rvr_sensor_rate_hz",
-    "Streamed samples per second over the last window, by sensor.",
-    ["sensor"],
-  );
-  readonly sensorDataAgeSeconds = this.#gauge(
-    "rvr_sensor_data_age_seconds",
-    "Age of the newest sample, by sensor.",
-    ["sensor"],
-  );
-  readonly sensorDropsTotal = this.#counter(
-    "rvr_sensor_drops_total",
-    "Sensor samples dropped, by reason (invalid, undecodable, unknown_token).",
-    ["reason"],
-  );
-
-  // Robot state
-  readonly batteryPercent = this.#gauge("rvr_battery_percent", "Battery charge in percent.");
-  readonly batteryVolts = this.#gauge("rvr_battery_volts", "Battery voltage.");
-  readonly motorTemperatureCelsius = this.#gauge(
-    "rvr_motor_temperature_celsius",
-    "Motor temperature, by motor (left, right).",
-    ["motor"],
-  );
-
-  // Event bus
-  readonly busPublishedTotal = this.#counter(
-    "rvr_bus_published_total",
-    "Events published on the bus, by topic.",
-    ["topic"],
-  );
-  readonly busDroppedTotal = this.#counter(
-    "rvr_bus_dropped_total",
-    "Events dropped because a subscriber's buffer was full, by subscriber.",
-    ["subscriber"],
-  );
-  readonly busSubscriberErrorsTotal = this.#counter(
-    "rvr_bus_subscriber_errors_total",
-    "Subscriber callbacks that threw, by subscriber.",
-    ["subscriber"],
-  );
-
-  // Telemetry aggregator and recorder (src/telemetry/aggregator.ts, src/telemetry/recorder.ts)
-  readonly aggregatorEventsTotal = this.#counter(
-    "rvr_aggregator_events_total",
-    "Events the aggregator delivered in batches.",
-  );
-  readonly aggregatorOverflowTotal = this.#counter(
-    "rvr_aggregator_overflow_total",
-    "Events the aggregator lost, by stage (window: window at capacity; bus: its bus buffer was full; closed: arrived after close).",
-    ["stage"],
-  );
-  readonly aggregatorBatchesTotal = this.#counter(
-    "rvr_aggregator_batches_total",
-    "Batches the aggregator delivered.",
-  );
-  readonly aggregatorSubscriberErrorsTotal = this.#counter(
-    "rvr_aggregator_subscriber_errors_total",
-    "Batch subscribers that threw or rejected, by subscriber.",
-    ["subscriber"],
-  );
-  readonly aggregatorDeliveryLagSeconds = this.#histogram(
-    "rvr_aggregator_delivery_lag_seconds",
-    "Time from a window's scheduled close (its first event + the window) to its batch reaching the subscribers.",
-  );
-  readonly recorderBatchesTotal = this.#counter(
-    "rvr_telemetry_recorder_batches_total",
-    "Batches written to RVR_TELEMETRY_FILE.",
-  );
-  readonly recorderBytesTotal = this.#counter(
-    "rvr_telemetry_recorder_bytes_total",
-    "Bytes written to RVR_TELEMETRY_FILE.",
-  );
-  readonly recorderLostTotal = this.#counter(
-    "rvr_telemetry_recorder_lost_batches_total",
-    "Batches not recorded, by reason (write: I/O error, serialize: not JSON, queue_full: the disk fell behind).",
-    ["reason"],
-  );
-
-  // Telemetry WebSocket (src/http/telemetry_ws.ts)
-  readonly telemetryClients = this.#gauge(
-    "rvr_telemetry_clients",
-    "Telemetry WebSocket clients connected to GET /telemetry.",
-  );
-  readonly telemetryFramesTotal = this.#counter(
-    "rvr_telemetry_frames_total",
-    "Telemetry frames handed to WebSocket clients (one per client), by type (full, delta).",
-    ["type"],
-  );
-  readonly telemetryWsDroppedTotal = this.#counter(
-    "rvr_telemetry_ws_dropped_total",
-    'Telemetry frames a backed-up WebSocket client did not get, by client; when a client disconnects its count moves to client="closed".',
-    ["client"],
-  );
-  readonly telemetryWsSendSeconds = this.#histogram(
-    "rvr_telemetry_ws_send_seconds",
-    "Time to hand one telemetry frame to every WebSocket client (the broadcast loop, never waiting for a client).",
-  );
-
-  constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) {
-      registerProcessMetrics(this.registry, "rvr_");
-    }
-  }
-
+/** See the module documentation. */
+export class MetricsRegistry {
+  readonly registry: Registry = new Registry();
   readonly #collectors: (() => void)[] = [];
   readonly #seen = new Map<string, number>();
+
+  /** Declares a counter on this registry (prom-client throws if the name is taken). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Declares a gauge on this registry. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Declares a histogram on this registry, with {@link LATENCY_BUCKETS} unless given others. */
+  histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    buckets: readonly number[] = LATENCY_BUCKETS,
+  ): Histogram<L> {
+    return new Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [...buckets],
+      registers: [this.registry],
+    });
+  }
 
   /**
    * Registers `collect`, run before every scrape to bring gauges and counters up to date from a
@@ -345,30 +115,24 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
 
-  #counter<L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[] = [],
-  ): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+/**
+ * Puts `instruments` (declared on `registry` by a layer's declaring function) on `registry` and
+ * returns it, now carrying them. TypeError if a name is already there: each instrument has one
+ * home, and composing a layer twice is a bug.
+ */
+export function withInstruments<I extends object>(
+  registry: MetricsRegistry,
+  instruments: I,
+): Instrumented<I> {
+  for (const key of Object.keys(instruments)) {
+    if (key in registry) {
+      throw new TypeError(
+        `The metrics registry already has "${key}": declare each layer's instruments once, ` +
+          `on one registry, where the layers are composed.`,
+      );
+    }
   }
-
-  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return new Gauge({ name, help, labelNames, registers: [this.registry] });
-  }
-
-  #histogram<L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[] = [],
-  ): Histogram<L> {
-    return new Histogram({
-      name,
-      help,
-      labelNames,
-      buckets: LATENCY_BUCKETS,
-      registers: [this.registry],
-    });
-  }
+  return Object.assign(registry, instruments);
 }

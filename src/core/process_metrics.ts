@@ -70,6 +70,7 @@ export interface LagStats {
  */
 export class EventLoopLag {
   readonly #resolutionMs: number;
+  readonly #unrefTimer: ((timer: ReturnType<typeof setInterval>) => void) | undefined;
   readonly #buckets = new Uint32Array(SUB_BUCKETS * (OCTAVES + 1));
   #timer: ReturnType<typeof setInterval> | undefined;
   #last = 0;
@@ -79,14 +80,29 @@ export class EventLoopLag {
   #sum = 0;
   #sumSquares = 0;
 
-  constructor(resolutionMs = LAG_RESOLUTION_MS) {
+  /**
+   * `unrefTimer` is given the sampling timer's id when it starts, so that the timer does not
+   * hold the process open (the composition root passes `Deno.unrefTimer`); without it the timer
+   * keeps the process alive until {@link stop}.
+   */
+  constructor(
+    resolutionMs = LAG_RESOLUTION_MS,
+    options: { unrefTimer?: (timer: ReturnType<typeof setInterval>) => void } = {},
+  ) {
     if (!Number.isFinite(resolutionMs) || resolutionMs <= 0) {
       throw new RangeError(`EventLoopLag resolutionMs must be > 0 ms, got ${resolutionMs}.`);
     }
+    if (options.unrefTimer !== undefined && typeof options.unrefTimer !== "function") {
+      throw new TypeError(
+        `unrefTimer must be a function (timer) => void such as Deno.unrefTimer, got ${typeof options
+          .unrefTimer}.`,
+      );
+    }
     this.#resolutionMs = resolutionMs;
+    this.#unrefTimer = options.unrefTimer;
   }
 
-  /** Starts sampling; the timer never keeps the process alive. Idempotent. */
+  /** Starts sampling (the timer unref'd when an `unrefTimer` was given). Idempotent. */
   start(): void {
     if (this.#timer !== undefined) return;
     this.#last = performance.now();
@@ -95,7 +111,7 @@ export class EventLoopLag {
       this.record(Math.max(0, now - this.#last - this.#resolutionMs));
       this.#last = now;
     }, this.#resolutionMs);
-    Deno.unrefTimer(timer);
+    this.#unrefTimer?.(timer);
     this.#timer = timer;
   }
 
@@ -188,7 +204,7 @@ function bucketRange(i: number): [number, number] {
 export function registerProcessMetrics(
   registry: Registry,
   prefix: string,
-  lag: EventLoopLag = new EventLoopLag(),
+  lag: EventLoopLag,
 ): void {
   for (const register of PROM_CLIENT_MODULES) register(registry, { prefix });
   const registers = [registry];

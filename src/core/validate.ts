@@ -1,4 +1,12 @@
-/** Argument checks shared by the layers: the error names the value, the range and a hint. */
+/**
+ * Argument checks shared by the layers, the one home of integer and range checks: each throws a
+ * RangeError naming what was checked, the range, the value given and (when given) a hint.
+ * (src/protocol, which imports nothing of ours, checks its own fields.)
+ */
+
+function withHint(hint: string | undefined): string {
+  return hint ? `; ${hint}.` : ".";
+}
 
 /** `value` as an integer in [min, max]; RangeError otherwise, ending with `hint`. */
 export function checkInteger(
@@ -6,12 +14,51 @@ export function checkInteger(
   value: unknown,
   min: number,
   max: number,
-  hint: string,
+  hint?: string,
 ): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
-      `${what} must be an integer from ${min} to ${max}, got ${String(value)}; ${hint}.`,
+      `${what} must be an integer from ${min} to ${max}, got ${String(value)}${withHint(hint)}`,
     );
+  }
+  return value;
+}
+
+/** `value` as an integer >= `min` (no upper bound); RangeError otherwise, ending with `hint`. */
+export function checkIntegerAtLeast(
+  what: string,
+  value: unknown,
+  min: number,
+  hint?: string,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `${what} must be an integer >= ${min}, got ${String(value)}${withHint(hint)}`,
+    );
+  }
+  return value;
+}
+
+/** `value` as a finite number in [min, max]; RangeError otherwise, ending with `hint`. */
+export function checkNumber(
+  what: string,
+  value: unknown,
+  min: number,
+  max: number,
+  hint?: string,
+): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new RangeError(
+      `${what} must be a number from ${min} to ${max}, got ${String(value)}${withHint(hint)}`,
+    );
+  }
+  return value;
+}
+
+/** `value` as a finite number; RangeError otherwise, ending with `hint`. */
+export function checkFinite(what: string, value: unknown, hint?: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new RangeError(`${what} must be a finite number, got ${String(value)}${withHint(hint)}`);
   }
   return value;
 }

@@ -18,6 +18,14 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith("127.");
 }
 
+/**
+ * The Host headers a server bound to loopback on `port` accepts (DNS rebinding protection): a
+ * page of another site that resolves its own name to 127.0.0.1 sends its name, and is refused.
+ */
+export function loopbackHostHeaders(port: number): string[] {
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+}
+
 /** The bind address for `options`: loopback unless an API key allows more. */
 export function bindHost(host: string, apiKey: string | undefined): string {
   if (apiKey) return host;

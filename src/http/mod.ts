@@ -19,3 +19,5 @@ export {
 } from "./body_limit.ts";
 export * from "./telemetry_ws.ts";
 export * from "./dashboard.ts";
+export { FLEET_PAGE, fleetSideHandler, type FleetSideOptions } from "./fleet_side.ts";
+export * from "./metrics.ts";

@@ -35,7 +35,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../core/errors.ts";
-import { bindHost, hasKey, isLoopback } from "./auth.ts";
+import { bindHost, hasKey, isLoopback, loopbackHostHeaders } from "./auth.ts";
 import {
   BodyTooLargeError,
   checkBodyLimit,
@@ -45,6 +45,8 @@ import {
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
+import type { SidePortInstruments } from "./metrics.ts";
+import type { RobotMetrics } from "../robot/metrics.ts";
 
 const log = getLogger(["rvr", "http"]);
 
@@ -70,7 +72,8 @@ export interface SidePortOptions {
   host: string;
   /** RVR_API_KEY. */
   apiKey?: string;
-  runtime: Runtime;
+  /** Its registry is served at GET /metrics and carries the side port's instruments too. */
+  runtime: Runtime<RobotMetrics & SidePortInstruments>;
   /** Its batches feed the telemetry WebSocket. */
   aggregator: Aggregator;
   /** The page served at GET /. */
@@ -211,8 +214,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
     }
     if (guardHost) {
       const host = req.headers.get("host") ?? "";
-      const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-      if (!allowed.includes(host)) {
+      if (!loopbackHostHeaders(port).includes(host)) {
         return json(403, {
           error: `Forbidden: Host ${
             JSON.stringify(host)

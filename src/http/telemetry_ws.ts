@@ -53,7 +53,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../core/metrics.ts";
+import type { SidePortMetrics as Metrics } from "./metrics.ts";
 import {
   type Batch,
   jsonWire,

@@ -7,3 +7,4 @@ export * from "./tty_port.ts";
 export * from "./rvr_link.ts";
 export * from "./errors.ts";
 export * from "./serial_device.ts";
+export * from "./metrics.ts";

@@ -70,9 +70,9 @@ export interface ServerDeps {
 }
 
 /** What every registered tool runs against. */
-export interface ToolEnv {
+export interface ToolEnv<R = ToolRobot> {
   /** The robot the catalog's handlers drive. */
-  readonly robot: ToolRobot;
+  readonly robot: R;
   /** Where a handler's notes (ctx.notify: setting changes) go: the event log of rvr://events. */
   notify(name: string, detail: string, data: Record<string, unknown>): void;
 }
@@ -123,11 +123,11 @@ export function toolErrorResult(error: unknown, correlationId: string): CallTool
  * The handler's context for one request: its id, signal, progress (if asked for), notes and
  * approve (if the client can ask a person).
  */
-function makeContext(
+function makeContext<R>(
   tool: string,
   correlationId: string,
   extra: Extra,
-  env: ToolEnv,
+  env: ToolEnv<R>,
   asker: Approver,
 ): ToolContext {
   const token = extra.mcpReq._meta?.progressToken;
@@ -165,10 +165,10 @@ function makeContext(
  * Registers the catalog tool `t` on `server`, run against `env`; see the module doc. `meta` goes
  * into the tool's `_meta` in tools/list (an MCP App tool's `ui.resourceUri`, apps.ts).
  */
-export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
   server: McpServer,
-  t: Tool<I, O>,
-  env: ToolEnv,
+  t: Tool<I, O, R>,
+  env: ToolEnv<R>,
   meta?: Record<string, unknown>,
 ): RegisteredTool {
   const annotations: ToolAnnotations = {
@@ -210,12 +210,12 @@ function refusedArguments(error: InvalidArgumentsError, correlationId: string): 
   };
 }
 
-async function call<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
   server: McpServer,
-  t: Tool<I, O>,
+  t: Tool<I, O, R>,
   sdkArgs: unknown,
   extra: Extra,
-  env: ToolEnv,
+  env: ToolEnv<R>,
 ): Promise<CallToolResult | InputRequiredResult> {
   const correlationId = newCorrelationId(t.name);
   // The arguments as the transport read them (own "__proto__" keys intact); the SDK's copy only

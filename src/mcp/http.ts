@@ -37,7 +37,7 @@ import {
   type McpServer,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { authorized, bindHost, isLoopback } from "../http/auth.ts";
+import { authorized, bindHost, isLoopback, loopbackHostHeaders } from "../http/auth.ts";
 import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, readBody } from "../http/body_limit.ts";
 import { INVALID_PARAMS, INVALID_REQUEST, screenBytes } from "./_jsonrpc_gate.ts";
 import { SessionTable } from "./_session_table.ts";
@@ -224,7 +224,7 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableDnsRebindingProtection: loopback,
-      ...(loopback ? { allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`] } : {}),
+      ...(loopback ? { allowedHosts: loopbackHostHeaders(port) } : {}),
       onsessioninitialized: (id) => {
         sessions.add(id, { transport, server });
         log.info("MCP HTTP session {id} started", { id });

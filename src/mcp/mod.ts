@@ -28,4 +28,5 @@ export {
   watchResources,
 } from "./resources.ts";
 export * from "./http.ts";
+export { createToolServer, type ToolServerInfo, type ToolServerOptions } from "./tool_server.ts";
 export * from "./stdio.ts";

@@ -25,8 +25,12 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type LoggingLevel, McpServer } from "@modelcontextprotocol/server";
-import type { RobotBus, RobotNotification, SafetyEvent } from "../robot/mod.ts";
-import { BATTERY_STATES } from "../core/mod.ts";
+import {
+  BATTERY_STATES,
+  type RobotBus,
+  type RobotNotification,
+  type SafetyEvent,
+} from "../robot/mod.ts";
 import { CATALOG, TOOL_NAMES as CATALOG_TOOL_NAMES } from "../tools/mod.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
 import { APP_TOOL_NAMES, registerApps } from "./apps.ts";

@@ -1,7 +1,8 @@
 /**
- * Private to src/protocol: validation and header parsing of an unescaped frame body, shared by
- * parseBody (which copies the payload) and FrameDecoder (which batches payload copies).
+ * Private to src/protocol: validation and header parsing of an unescaped frame body, for
+ * FrameDecoder (which batches payload copies).
  */
+import { checksumMatches } from "./checksum.ts";
 import { Flag, MIN_FRAME_BODY_BYTES } from "./constants.ts";
 import type { FrameError, Packet } from "./packet.ts";
 
@@ -18,9 +19,7 @@ export function headerLength(flags: number): number {
  */
 export function readHeader(body: Uint8Array, length: number): Packet | FrameError {
   if (length < MIN_FRAME_BODY_BYTES) return "too_short";
-  let sum = 0;
-  for (let i = 0; i < length; i++) sum += body[i];
-  if ((sum & 0xff) !== 0xff) return "bad_checksum";
+  if (!checksumMatches(body, length)) return "bad_checksum";
   const flags = body[0];
   if ((flags & Flag.hasMoreFlags) || (flags & 0x03) === 0x03) return "bad_flags";
   if (length - 1 < headerLength(flags)) return "too_short";

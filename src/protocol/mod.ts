@@ -10,3 +10,4 @@ export * from "./streaming.ts";
 export * from "./stream_slots.ts";
 export * from "./angles.ts";
 export * from "./drive_control.ts";
+export * from "./motor_thermal.ts";

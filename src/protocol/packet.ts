@@ -1,8 +1,10 @@
 /**
  * One packet of section 2: header fields plus payload, and its exact wire encoding.
  */
-import { EMPTY_PAYLOAD, headerLength, readHeader } from "./_frame_body.ts";
-import { EOP, ESC, ESCAPE_MASK, Flag, SOP } from "./constants.ts";
+import { EMPTY_PAYLOAD } from "./_frame_body.ts";
+import { checksumOf } from "./checksum.ts";
+import { EOP, Flag, SOP } from "./constants.ts";
+import { needsEscape, putEscaped } from "./escape.ts";
 
 /** A decoded packet. `target`/`source` are present iff their FLAGS bits are set; `err` iff a response. */
 export interface Packet {
@@ -70,39 +72,28 @@ export function encodePacket(p: Packet): Uint8Array {
     sum += b;
     escapes += special(b);
   }
-  const chk = ~sum & 0xff;
+  const chk = checksumOf(sum);
   escapes += special(chk);
   const bodyLength = 4 + (t < 0 ? 0 : 1) + (s < 0 ? 0 : 1) + (e < 0 ? 0 : 1) + payload.length + 1;
   const out = new Uint8Array(2 + bodyLength + escapes);
   // Pass 2: write.
   out[0] = SOP;
-  let o = put(out, 1, flags);
-  if (t >= 0) o = put(out, o, t);
-  if (s >= 0) o = put(out, o, s);
-  o = put(out, o, p.did);
-  o = put(out, o, p.cid);
-  o = put(out, o, p.seq);
-  if (e >= 0) o = put(out, o, e);
-  for (let i = 0; i < payload.length; i++) o = put(out, o, payload[i]);
-  o = put(out, o, chk);
+  let o = putEscaped(out, 1, flags);
+  if (t >= 0) o = putEscaped(out, o, t);
+  if (s >= 0) o = putEscaped(out, o, s);
+  o = putEscaped(out, o, p.did);
+  o = putEscaped(out, o, p.cid);
+  o = putEscaped(out, o, p.seq);
+  if (e >= 0) o = putEscaped(out, o, e);
+  for (let i = 0; i < payload.length; i++) o = putEscaped(out, o, payload[i]);
+  o = putEscaped(out, o, chk);
   out[o] = EOP;
   return out;
 }
 
-/** 1 if `b` must be escaped inside a frame, else 0. */
+/** 1 if `b` (-1: an absent header byte) must be escaped inside a frame, else 0. */
 function special(b: number): number {
-  return b === SOP || b === EOP || b === ESC ? 1 : 0;
-}
-
-/** Writes `b` escaped at `o`; returns the next offset. */
-function put(out: Uint8Array, o: number, b: number): number {
-  if (b === SOP || b === EOP || b === ESC) {
-    out[o] = ESC;
-    out[o + 1] = b & ~ESCAPE_MASK;
-    return o + 2;
-  }
-  out[o] = b;
-  return o + 1;
+  return needsEscape(b) ? 1 : 0;
 }
 
 /** Why a frame body was rejected; the decoder counts each reason. */
@@ -116,14 +107,3 @@ export const FRAME_ERRORS = [
   "bad_flags",
 ] as const;
 export type FrameError = (typeof FRAME_ERRORS)[number];
-
-/**
- * Parses an unescaped body FLAGS...CHK (`body[0..length)`), checksum included.
- * Returns the packet (payload copied) or the reason it is not one.
- */
-export function parseBody(body: Uint8Array, length: number): Packet | FrameError {
-  const p = readHeader(body, length);
-  if (typeof p === "string") return p;
-  p.payload = body.slice(headerLength(p.flags), length - 1);
-  return p;
-}

@@ -21,7 +21,6 @@ import {
   type Command,
   type CommandKind,
   type CommandQueue,
-  EmergencyStopActiveError,
   isSuperseded,
   type Priority,
   QueueClosedError,
@@ -30,7 +29,7 @@ import {
   type Superseded,
   TimeoutError,
 } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "./metrics.ts";
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import {
   commandByName,
@@ -40,7 +39,12 @@ import {
   type RequestOf,
   type ResponseOf,
 } from "../protocol/mod.ts";
-import { BatteryCriticalError, MotionStoppedError, NotConnectedError } from "./errors.ts";
+import {
+  BatteryCriticalError,
+  EmergencyStopActiveError,
+  MotionStoppedError,
+  NotConnectedError,
+} from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
 
 const log = getLogger(["rvr", "robot"]);

@@ -21,12 +21,11 @@
  * - Callers that need the robot ({@link Connection.awaitLink}) wait for a connect in progress,
  *   bounded by the wake timeout and their own signal, and get its link or its own error.
  *
- * Connection states follow the table in src/core/state.ts:
+ * Connection states follow the table in src/robot/state_types.ts (CONNECTION_TRANSITIONS):
  * disconnected -> connecting -> connected -> reconnecting -> connected ..., with `error` after a
  * failed explicit connect.
  */
 import { getLogger } from "@logtape/logtape";
-import type { ConnectionStatus } from "../core/state.ts";
 import { RvrLink } from "../link/mod.ts";
 import { NotConnectedError } from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
@@ -42,6 +41,7 @@ import type {
 } from "./connection/types.ts";
 import { LinkWaiters } from "./connection/waiters.ts";
 import { wakeRobot } from "./connection/wake.ts";
+import { type ConnectionStatus } from "./state.ts";
 
 export type {
   ClosingHook,

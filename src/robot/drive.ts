@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkInteger } from "../core/validate.ts";
+import { checkFinite, checkInteger } from "../core/validate.ts";
 import type { RequestOf } from "../protocol/mod.ts";
 import type { MovementCommand } from "./command_policy.ts";
 
@@ -47,13 +47,6 @@ export type PositionNormalizedDrive = {
   speed: number;
   flags?: number;
 };
-
-function checkFinite(what: string, value: unknown, hint: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RangeError(`${what} must be a finite number, got ${String(value)}; ${hint}.`);
-  }
-  return value;
-}
 
 /**
  * drive_with_heading: `speed` -255..255 of top speed (negative drives backwards: flag 0x01),

@@ -8,6 +8,7 @@
  * |---|---|
  * | {@link NotConnectedError} | the connection (LinkProvider) and everything that needs a link |
  * | {@link RobotNotRespondingError} | connect: the robot never became ready |
+ * | {@link EmergencyStopActiveError} | the safety rules: movement while the e-stop is latched |
  * | {@link BatteryCriticalError} | the safety rules: movement on a critical battery |
  * | {@link MotionStoppedError} | a drive cut short by a stop |
  * | {@link MoveTimeoutError}, {@link MoveFailedError}, {@link MoveCancelledError}, {@link MoveSupersededError} | moves that take time |
@@ -17,7 +18,7 @@
  *
  * @module
  */
-import { DomainError, EmergencyStopActiveError, TimeoutError } from "../core/mod.ts";
+import { DomainError, TimeoutError } from "../core/mod.ts";
 import type { RobotError } from "../link/mod.ts";
 import type { NodeId } from "../protocol/mod.ts";
 import type { ApprovalAction, ApprovalDecision } from "./safety/approval.ts";
@@ -200,6 +201,26 @@ export class UnexpectedReplyError extends DomainError {
         "Report it with the robot's firmware versions (get_system_info).",
     );
     this.command = command;
+  }
+}
+
+/** Movement refused because the emergency stop is latched (raised by the safety layer). */
+export class EmergencyStopActiveError extends DomainError {
+  override name = "EmergencyStopActiveError";
+  readonly commandName: string;
+  /** Why the e-stop was latched. */
+  readonly reason: string;
+  /** Epoch milliseconds when it was latched. */
+  readonly latchedAt: number;
+
+  constructor(commandName: string, reason: string, latchedAt: number) {
+    super(
+      `emergency stop is active: call clear_emergency_stop first (${commandName} refused; ` +
+        `latched at ${new Date(latchedAt).toISOString()}: ${reason}).`,
+    );
+    this.commandName = commandName;
+    this.reason = reason;
+    this.latchedAt = latchedAt;
   }
 }
 

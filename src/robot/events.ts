@@ -7,13 +7,14 @@
  * |---|---|---|
  * | `robot.notification` | {@link RobotNotification}: every notification the robot sends | `Rvr`, for each link |
  * | `robot.sample` | {@link RobotSample}: decoded sensor stream samples | the sensor streams (src/robot/sensors) |
- * | `robot.state` | `StateChange` from src/core/state.ts | {@link bridgeStateToBus} (started by `Rvr`) |
+ * | `robot.state` | `StateChange` from src/robot/state.ts | {@link bridgeStateToBus} (started by `Rvr`) |
  * | `safety` | {@link SafetyEvent} | `Safety` and `Rvr` |
  *
  * @module
  */
-import type { EventBus, StateChange, StateStore } from "../core/mod.ts";
+import type { EventBus } from "../core/mod.ts";
 import type { NodeId, NotificationName } from "../protocol/mod.ts";
+import type { StateChange, StateStore } from "./state.ts";
 
 /** A notification the robot sent on its own (rvr-protocol.md section 8, rows marked with an arrow). */
 export interface RobotNotification {

@@ -1,8 +1,9 @@
 /**
  * The robot layer: the typed RVR API (rvr.ts: a facade over command_policy.ts, _pipeline.ts,
  * drive.ts, stops.ts), the safety rules (safety/), the event bus topics
- * (events.ts), the connection (connection.ts, link_provider.ts), sensor streams (sensors/),
- * moves that take time (moves/) and the composed runtime (runtime.ts). Other layers import it
+ * (events.ts), the state store (state.ts), the connection (connection.ts, link_provider.ts),
+ * sensor streams (sensors/), moves that take time (moves/) and the composed runtime
+ * (runtime.ts). Other layers import it
  * through this file; telemetry (aggregator, state model, deltas, recorder) is its own layer above,
  * src/telemetry.
  *
@@ -69,9 +70,11 @@ export * from "./rvr.ts";
 export * from "./sensors/mod.ts";
 export * from "./moves/mod.ts";
 export * from "./runtime.ts";
+export * from "./state.ts";
 export {
   nextNotification,
   type NextNotificationOptions,
   type PendingNotification,
 } from "./next_notification.ts";
 export { type BatteryThresholds, batteryThresholds } from "./battery_thresholds.ts";
+export * from "./metrics.ts";

@@ -8,15 +8,12 @@ import {
   CircuitBreaker,
   type CircuitStateName,
   CommandQueue,
-  CONNECTION_STATUSES,
   EventBus,
-  Metrics,
-  POWER_STATUSES,
   PRIORITIES,
-  StateStore,
 } from "../core/mod.ts";
 import { LinkClosedError, ResponseTimeoutError, type RvrLink } from "../link/mod.ts";
 import { Connection, type PortOpener, type PortSpec } from "./connection.ts";
+import { type RobotMetrics, robotMetrics } from "./metrics.ts";
 import type { RobotBus, RobotTopics } from "./events.ts";
 import { Moves } from "./moves/mod.ts";
 import { Rvr } from "./rvr.ts";
@@ -27,6 +24,7 @@ import {
   SHUTDOWN_REASONS,
   type ShutdownReason,
 } from "./safety/mod.ts";
+import { CONNECTION_STATUSES, POWER_STATUSES, StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot", "runtime"]);
 
@@ -70,10 +68,15 @@ export function shutdownReasonFor(reason: string): ShutdownReason {
   return "disconnect";
 }
 
-export class Runtime {
+/**
+ * See the module documentation. `M` is the registry the runtime feeds: the robot's instruments
+ * (a registry of its own unless given), or a wider one the program composed (main.ts) that the
+ * telemetry and the side port count on too.
+ */
+export class Runtime<M extends RobotMetrics = RobotMetrics> {
   readonly state = new StateStore();
   readonly bus: RobotBus = new EventBus<RobotTopics>({ name: "robot" });
-  readonly metrics: Metrics;
+  readonly metrics: M;
   readonly queue: CommandQueue;
   readonly breaker: CircuitBreaker;
   readonly connection: Connection;
@@ -85,8 +88,9 @@ export class Runtime {
   #linkCount = 0;
   #closed = false;
 
-  constructor(settings: RuntimeSettings, openPort: PortOpener, metrics = new Metrics()) {
-    const m = this.metrics = metrics;
+  constructor(settings: RuntimeSettings, openPort: PortOpener, metrics?: M) {
+    // Without a registry given, M is its default, RobotMetrics: what robotMetrics() makes.
+    const m = this.metrics = metrics ?? robotMetrics() as M;
     this.queue = new CommandQueue({
       capacity: settings.commandQueueSize,
       defaultTimeoutMs: Math.max(5000, settings.requestTimeoutMs * 2),

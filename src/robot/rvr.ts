@@ -34,8 +34,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { CircuitBreaker, CommandQueue, StateStore } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { CircuitBreaker, CommandQueue } from "../core/mod.ts";
+import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import type { RequestName, RequestOf, ResponseOf } from "../protocol/mod.ts";
 import { isSuperseded } from "../core/mod.ts";
@@ -63,6 +63,7 @@ import {
   type StopResult,
   Stops,
 } from "./stops.ts";
+import type { StateStore } from "./state.ts";
 
 export {
   COMMAND_RESULT_OUTCOMES,
@@ -97,7 +98,7 @@ export interface RvrOptions {
   bus: RobotBus;
   state: StateStore;
   safety: Safety;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** Reply timeout of one request, ms (RVR_REQUEST_TIMEOUT_MS). Default: the link's default. */
   requestTimeoutMs?: number;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */

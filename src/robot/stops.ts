@@ -21,9 +21,8 @@ import {
   CancelledByEmergencyStopError,
   type CircuitBreaker,
   type CommandQueue,
-  type StateStore,
 } from "../core/mod.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import { MotionStoppedError } from "./errors.ts";
 import type { SafetyEventType } from "./events.ts";
@@ -44,6 +43,7 @@ import {
   STOP_CONFIRM_MS,
   StopGuard,
 } from "./safety/stop_guard.ts";
+import type { StateStore } from "./state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 
@@ -95,7 +95,7 @@ export interface StopsOptions {
   breaker: CircuitBreaker;
   state: StateStore;
   safety: Safety;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** Budget for the port to accept the stop bytes of emergencyStop/shutdown, ms. Default 1000. */
   stopWriteTimeoutMs?: number;
   /** How long the robot may take to report a stop done before a follow-up drive_stop, ms. */
@@ -111,7 +111,7 @@ export class Stops {
   readonly #breaker: CircuitBreaker;
   readonly #state: StateStore;
   readonly #safety: Safety;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   readonly #stopWriteTimeoutMs: number;
   readonly #stopGuard: StopGuard;
   #moves = new AbortController();

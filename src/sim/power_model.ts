@@ -22,7 +22,7 @@
  * below its threshold. The Nordic die sits NORDIC_DIE_RISE_C above ambient plus a little board heat
  * from the motor current.
  */
-import { mulberry32 } from "../core/validate.ts";
+import { checkNumber, mulberry32 } from "../core/validate.ts";
 
 export type BatteryState = 0 | 1 | 2 | 3;
 export const BATTERY_STATES = ["unknown", "ok", "low", "critical"] as const;
@@ -80,10 +80,7 @@ export function openCircuitVoltage(percentage: number): number {
 }
 
 function requirePercentage(p: number): number {
-  if (!Number.isFinite(p) || p < 0 || p > 100) {
-    throw new RangeError(`battery percentage must be a number 0..100, got ${p}`);
-  }
-  return p;
+  return checkNumber("battery percentage", p, 0, 100);
 }
 function requireStep(dtMs: number): void {
   if (!Number.isFinite(dtMs) || dtMs < 0) {

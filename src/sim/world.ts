@@ -22,6 +22,7 @@
  * - Magnetometer: Earth field of MAG_HORIZONTAL_UT toward magnetic north and MAG_VERTICAL_UT down,
  *   in the body frame (x right, y forward, z up), tilted with the IMU pitch/roll.
  */
+import { checkInteger } from "../core/validate.ts";
 import { wrapDeg } from "../protocol/mod.ts";
 import {
   classifyColor,
@@ -117,9 +118,7 @@ function requireCode(what: string, code: number): number {
 function requireRgb(what: string, c: Rgb): Rgb {
   for (const k of ["r", "g", "b"] as const) {
     const v = c?.[k];
-    if (!Number.isInteger(v) || v < 0 || v > 255) {
-      throw new RangeError(`${what}.${k} must be an integer 0..255, got ${v}`);
-    }
+    checkInteger(`${what}.${k}`, v, 0, 255, "a colour channel");
   }
   return { r: c.r, g: c.g, b: c.b };
 }

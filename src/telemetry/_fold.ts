@@ -30,17 +30,11 @@
  * @module
  */
 import type { BusEvent } from "../core/event_bus.ts";
-import { BATTERY_STATES } from "../core/state.ts";
+import { BATTERY_STATES } from "../robot/mod.ts";
 import type { RobotTopics } from "../robot/mod.ts";
+import { type MotorThermalStatus, motorThermalStatus } from "../protocol/mod.ts";
 import { isPlainObject } from "./json_delta.ts";
-import {
-  headingFromYaw,
-  MOTOR_THERMAL_STATUSES,
-  type MotorThermalStatus,
-  roundTo,
-  TELEMETRY_DECIMALS,
-  type TelemetryState,
-} from "./state.ts";
+import { headingFromYaw, roundTo, TELEMETRY_DECIMALS, type TelemetryState } from "./state.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -77,7 +71,7 @@ function str(v: unknown): string | null {
 }
 
 function thermalStatus(v: unknown): MotorThermalStatus | null {
-  return typeof v === "number" ? MOTOR_THERMAL_STATUSES[v] ?? null : null;
+  return typeof v === "number" ? motorThermalStatus(v) : null;
 }
 
 function sample(s: TelemetryState, set: SetLeaf, p: Obj): void {

@@ -39,7 +39,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { BusEvent, Subscription } from "../core/event_bus.ts";
-import type { Metrics } from "../core/metrics.ts";
+import type { TelemetryInstruments as Metrics } from "./metrics.ts";
 import { checkInteger } from "../core/validate.ts";
 import type { RobotBus, RobotTopics } from "../robot/mod.ts";
 

@@ -20,8 +20,6 @@ export {
 export {
   emptyTelemetryState,
   headingFromYaw,
-  MOTOR_THERMAL_STATUSES,
-  type MotorThermalStatus,
   TELEMETRY_DECIMALS,
   type TelemetryInit,
   type TelemetryState,
@@ -41,3 +39,9 @@ export {
   type RecorderWriter,
   TelemetryRecorder,
 } from "./recorder.ts";
+export {
+  type TelemetryInstruments,
+  telemetryInstruments,
+  type TelemetryMetrics,
+  telemetryMetrics,
+} from "./metrics.ts";

@@ -20,7 +20,7 @@
  * @module
  */
 import type { BusEvent } from "../core/event_bus.ts";
-import { STATE_ASPECTS, type StateSnapshot } from "../core/state.ts";
+import { STATE_ASPECTS, type StateSnapshot } from "../robot/mod.ts";
 import type { RobotTopics } from "../robot/mod.ts";
 import { foldEvent } from "./_fold.ts";
 import { clonePlain, isPlainObject, type TelemetryFrame } from "./json_delta.ts";

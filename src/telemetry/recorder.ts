@@ -45,7 +45,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../core/metrics.ts";
+import type { TelemetryInstruments as Metrics } from "./metrics.ts";
 import type { Aggregator, Batch } from "./aggregator.ts";
 
 const log = getLogger(["rvr", "telemetry", "recorder"]);

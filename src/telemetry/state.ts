@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { headingFromYaw as headingOf } from "../protocol/mod.ts";
+import { headingFromYaw as headingOf, type MotorThermalStatus } from "../protocol/mod.ts";
 
 /** Decimals each kind of float is rounded to (see the module doc). */
 export const TELEMETRY_DECIMALS = {
@@ -27,14 +27,10 @@ export const TELEMETRY_DECIMALS = {
   volts: 3,
 } as const;
 
-/** Motor thermal protection status names (notification values 0, 1, 2). */
-export const MOTOR_THERMAL_STATUSES = ["ok", "warn", "critical"] as const;
-export type MotorThermalStatus = typeof MOTOR_THERMAL_STATUSES[number];
-
 /** The telemetry state: plain JSON (nested objects of numbers, strings, booleans and null). */
 export interface TelemetryState {
   connection: {
-    /** A ConnectionStatus of src/core/state.ts. */
+    /** A ConnectionStatus of src/robot/state.ts. */
     status: string;
     /** The serial port, when the composition root knows it. */
     port: string | null;

@@ -14,7 +14,7 @@
  * @module
  */
 import { z } from "zod";
-import type { CommandOptions, Runtime } from "../robot/mod.ts";
+import { type CommandOptions, Runtime } from "../robot/mod.ts";
 import { parseArguments } from "./_arguments.ts";
 import type { ApprovalDecision } from "../robot/mod.ts";
 import type { ApprovalRequest } from "./_approval.ts";
@@ -54,10 +54,14 @@ export interface ToolHints {
   readonly idempotentHint: boolean;
 }
 
-/** One robot operation, defined once. */
+/**
+ * One robot operation, defined once. `R` is what the handler drives: one robot's runtime for the
+ * catalog; a fleet gateway's tools (src/fleet) drive the gateway with the same shape.
+ */
 export interface Tool<
   I extends z.ZodRawShape = z.ZodRawShape,
   O extends z.ZodRawShape = z.ZodRawShape,
+  R = ToolRobot,
 > {
   readonly name: string;
   readonly title: string;
@@ -72,16 +76,16 @@ export interface Tool<
   readonly hints: ToolHints;
   /** Runs the operation on checked arguments. Throws DomainError for what a caller can act on. */
   handler(
-    robot: ToolRobot,
+    robot: R,
     args: z.output<z.ZodObject<I>>,
     ctx: ToolContext,
   ): Promise<z.input<z.ZodObject<O>>>;
 }
 
 /** Defines a tool, inferring its argument and result types from its shapes. */
-export function tool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  spec: Tool<I, O>,
-): Tool<I, O> {
+export function tool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
+  spec: Tool<I, O, R>,
+): Tool<I, O, R> {
   return spec;
 }
 
@@ -115,21 +119,26 @@ export function robotIsSimulated(robot: ToolRobot): boolean {
 }
 
 /** The tool's output shape as adapters declare it: with the simulated_robot mark. */
-export function outputShape<O extends z.ZodRawShape>(
-  t: Tool<z.ZodRawShape, O>,
+export function outputShape<O extends z.ZodRawShape, R>(
+  t: Tool<z.ZodRawShape, O, R>,
 ): O & { [SIMULATED_KEY]: typeof simulatedSchema } {
   return { ...t.output, [SIMULATED_KEY]: simulatedSchema };
 }
 
-/** Runs `t` on `robot`; the result carries `simulated_robot: true` while the robot is simulated. */
-export async function runTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  t: Tool<I, O>,
-  robot: ToolRobot,
+/**
+ * Runs `t` on `robot`; the result carries `simulated_robot: true` while the robot (a runtime) is
+ * simulated. A tool driving something else (a fleet gateway) passes on the marks its robots gave.
+ */
+export async function runTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
+  t: Tool<I, O, R>,
+  robot: R,
   args: z.output<z.ZodObject<I>>,
   ctx: ToolContext,
 ): Promise<Record<string, unknown>> {
   const result = await t.handler(robot, args, ctx) as Record<string, unknown>;
-  return robotIsSimulated(robot) ? { ...result, [SIMULATED_KEY]: true } : result;
+  return robot instanceof Runtime && robotIsSimulated(robot)
+    ? { ...result, [SIMULATED_KEY]: true }
+    : result;
 }
 
 /**
@@ -137,9 +146,9 @@ export async function runTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
  * it like {@link runTool}. Refused arguments reject with `InvalidArgumentsError` (a DomainError
  * whose hint names the field, the value and what is allowed) before anything reaches the robot.
  */
-export async function callTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  t: Tool<I, O>,
-  robot: ToolRobot,
+export async function callTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R = ToolRobot>(
+  t: Tool<I, O, R>,
+  robot: R,
   raw: unknown,
   ctx: ToolContext,
 ): Promise<Record<string, unknown>> {

@@ -5,9 +5,10 @@
  * @module
  */
 import { z } from "zod";
-import { CIRCUIT_STATE_NAMES, CONNECTION_STATUSES, POWER_STATUSES } from "../core/mod.ts";
+import { CIRCUIT_STATE_NAMES } from "../core/mod.ts";
 import { BAUD_RATES } from "../link/mod.ts";
 import { tool, type ToolRobot } from "./_tool.ts";
+import { CONNECTION_STATUSES, POWER_STATUSES } from "../robot/mod.ts";
 
 export const connectionStatusShape = {
   status: z.enum(CONNECTION_STATUSES).describe(

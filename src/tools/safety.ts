@@ -7,10 +7,10 @@
  * @module
  */
 import { z } from "zod";
-import { BATTERY_STATES } from "../core/mod.ts";
 import {
   APPROVAL_ACTIONS,
   AUTO_STOP_REASONS,
+  BATTERY_STATES,
   ESTOP_ACTORS,
   ESTOP_SOURCES,
   type SafetyStatus,

@@ -6,8 +6,13 @@
  * @module
  */
 import { z } from "zod";
-import { BATTERY_STATES } from "../core/mod.ts";
-import { batteryThresholds, nextNotification, UnexpectedReplyError } from "../robot/mod.ts";
+import { MOTOR_THERMAL_STATUSES, motorThermalStatus } from "../protocol/mod.ts";
+import {
+  BATTERY_STATES,
+  batteryThresholds,
+  nextNotification,
+  UnexpectedReplyError,
+} from "../robot/mod.ts";
 import { commandOptions, tool, type ToolRobot } from "./_tool.ts";
 
 /** How long get_color_detection waits for the colour notification. */
@@ -16,8 +21,6 @@ export const COLOR_READING_TIMEOUT_MS = 2000;
 export const MAGNETOMETER_CALIBRATION_TIMEOUT_MS = 30_000;
 /** Temperature sensor ids of get_temperature (docs/protocol.md section 9.5). */
 export const TEMPERATURE_SENSOR_IDS = { leftMotor: 4, rightMotor: 5, nordicDie: 8 } as const;
-/** Motor thermal protection status codes 0-2. */
-export const THERMAL_STATUSES = ["ok", "warn", "critical"] as const;
 /** IR receivers in the byte order of get_bot_to_bot_infrared_readings (bits 0-7 first). */
 export const IR_RECEIVERS = ["front_left", "front_right", "back_right", "back_left"] as const;
 /** The colour classification id that means "could not identify". */
@@ -62,7 +65,7 @@ function streamsColor(robot: ToolRobot): boolean {
 
 const thermalShape = z.object({
   temperature_c: z.number(),
-  status: z.enum(THERMAL_STATUSES).describe("critical stops the robot; warn is a warning."),
+  status: z.enum(MOTOR_THERMAL_STATUSES).describe("critical stops the robot; warn is a warning."),
 });
 
 export const getAmbientLight = tool({
@@ -227,7 +230,6 @@ export const getMotorTemperatures = tool({
       );
     }
     const round = (c: number) => Math.round(c * 10) / 10;
-    const status = (s: number) => THERMAL_STATUSES[s] ?? "critical";
     return {
       left_motor_c: round(motors.temp0),
       right_motor_c: round(motors.temp1),
@@ -235,11 +237,11 @@ export const getMotorTemperatures = tool({
       thermal_protection: {
         left: {
           temperature_c: round(thermal.left_motor_temperature),
-          status: status(thermal.left_motor_status),
+          status: motorThermalStatus(thermal.left_motor_status),
         },
         right: {
           temperature_c: round(thermal.right_motor_temperature),
-          status: status(thermal.right_motor_status),
+          status: motorThermalStatus(thermal.right_motor_status),
         },
       },
     };

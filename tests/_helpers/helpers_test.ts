@@ -1,7 +1,7 @@
 /** The shared helpers hold what the other tests lean on: exact parsing, real uninstalls, deep settles. */
 import assert from "node:assert/strict";
 import { Counter } from "prom-client";
-import { Metrics } from "../../src/core/metrics.ts";
+import { MetricsRegistry } from "../../src/core/metrics.ts";
 import {
   fakeClock,
   metricValue,
@@ -47,7 +47,7 @@ Deno.test("metric reader: sums matching series, undefined when none match, throw
 });
 
 Deno.test("metricValue reads a registry: 0 for a declared series never set", async () => {
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = new MetricsRegistry();
   const things = new Counter({
     name: "t_things_total",
     help: "Things.",

@@ -2,7 +2,7 @@
  * The one metric reader of the tests: parses Prometheus text (a /metrics body, or a Metrics
  * registry's text) and reads a series by name and labels.
  */
-import type { Metrics } from "../../src/core/metrics.ts";
+import type { MetricsRegistry as Metrics } from "../../src/core/metrics.ts";
 
 /** One sample line: `name{label="value",...} value`. */
 export interface MetricSample {

@@ -4,8 +4,8 @@ import {
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
-  EmergencyStopActiveError,
   IllegalTransitionError,
+  isAbandonedSocketReset,
   QueueClosedError,
   QueueDrainedError,
   QueueFullError,
@@ -52,7 +52,7 @@ Deno.test("core errors", async (t) => {
     assert.equal(
       open.message,
       'Circuit "rvr-link" is open (5 failures); the next probe is in 12000 ms (at 2025-01-01T12:00:12.000Z). ' +
-        "Retry after that, and check the robot's power and cable meanwhile.",
+        "Retry after that, and check the rvr-link's power and cable meanwhile.",
     );
 
     const illegal = new IllegalTransitionError("connection", "error", "connected", [
@@ -63,14 +63,6 @@ Deno.test("core errors", async (t) => {
     assert.match(
       illegal.message,
       /"error" -> "connected".*"connecting", "reconnecting"\. Go through/,
-    );
-
-    const estop = new EmergencyStopActiveError("drive", "operator", Date.UTC(2025, 0, 1));
-    assert.equal(estop.name, "EmergencyStopActiveError");
-    assert.deepEqual([estop.commandName, estop.reason], ["drive", "operator"]);
-    assert.match(
-      estop.message,
-      /^emergency stop is active: call clear_emergency_stop first \(drive refused; latched at 2025-01-01T00:00:00\.000Z: operator\)\.$/,
     );
   });
 });
@@ -95,7 +87,6 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
       new QueueDrainedError("echo", "lost"),
       new CancelledByEmergencyStopError("drive"),
       new CircuitOpenError("robot", 1500, 0, "3 failures"),
-      new EmergencyStopActiveError("drive", "tool", 0),
     ];
     for (const e of domain) assert.ok(e instanceof DomainError, e.name);
     assert.ok(!(new IllegalTransitionError("c", "a", "b", []) instanceof DomainError));
@@ -115,4 +106,22 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
     assert.match(open.hint, /^the robot stopped answering; next probe in 2 s\. Retry after that/);
     assert.ok(open.hint.endsWith(`(${open.message})`), "the circuit's own message follows");
   });
+});
+
+Deno.test("isAbandonedSocketReset: only a read reset by the peer", () => {
+  const reset = Object.assign(new Error("read ECONNRESET"), {
+    code: "ECONNRESET",
+    syscall: "read",
+  });
+  assert.equal(isAbandonedSocketReset(reset), true);
+  const write = Object.assign(new Error("write EPIPE"), { code: "EPIPE", syscall: "write" });
+  assert.equal(isAbandonedSocketReset(write), false);
+  const resetOnWrite = Object.assign(new Error("x"), { code: "ECONNRESET", syscall: "write" });
+  assert.equal(isAbandonedSocketReset(resetOnWrite), false);
+  assert.equal(
+    isAbandonedSocketReset({ code: "ECONNRESET", syscall: "read" }),
+    false,
+    "not an Error",
+  );
+  assert.equal(isAbandonedSocketReset(new TypeError("bug")), false);
 });

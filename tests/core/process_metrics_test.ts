@@ -96,3 +96,20 @@ Deno.test("event-loop lag: a stalled loop shows in the lag gauges of the next sc
     clock.uninstall();
   }
 });
+
+Deno.test("event-loop lag: the timer goes to unrefTimer when it starts, once", () => {
+  const given: unknown[] = [];
+  const lag = new EventLoopLag(10, { unrefTimer: (timer) => given.push(timer) });
+  try {
+    assert.deepEqual(given, [], "nothing before start");
+    lag.start();
+    lag.start();
+    assert.equal(given.length, 1, "one timer, handed over once");
+  } finally {
+    lag.stop();
+  }
+  assert.throws(
+    () => new EventLoopLag(10, { unrefTimer: 5 as never }),
+    /unrefTimer must be a function \(timer\) => void such as Deno\.unrefTimer, got number/,
+  );
+});

@@ -5,7 +5,6 @@
  * Real sockets need real time: nothing here fakes timers; every wait is on an event and bounded.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
 import { serveSidePort, type SidePort, type SidePortOptions } from "../../src/http/server.ts";
 import { Runtime, type RuntimeSettings } from "../../src/robot/runtime.ts";
 import {
@@ -16,6 +15,7 @@ import {
 } from "../../src/telemetry/mod.ts";
 import type { SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
+import { type ProgramMetrics, programMetrics } from "../../main.ts";
 
 /** Rejects with a message naming `what` unless `p` settles within `ms`; clears its timer. */
 export async function bounded<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
@@ -59,7 +59,7 @@ export interface SideRigOptions {
 }
 
 export interface SideRig {
-  readonly runtime: Runtime;
+  readonly runtime: Runtime<ProgramMetrics>;
   readonly aggregator: Aggregator;
   readonly side: SidePort;
   /** http://127.0.0.1:<port> */
@@ -75,7 +75,7 @@ export interface SideRig {
 
 export async function makeSideRig(options: SideRigOptions = {}): Promise<SideRig> {
   const robot = keepAliveSimOpener(options.sim, "side");
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = programMetrics({ processMetrics: false });
   const settings = testSettings({
     requestTimeoutMs: 100,
     commandTimeout: 0,

@@ -13,7 +13,6 @@
  * human to look at.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
 import { DASHBOARD_ELEMENT_IDS, dashboardHtml } from "../../src/http/dashboard.ts";
 import { serveSidePort, type SidePort } from "../../src/http/server.ts";
 import { Aggregator } from "../../src/telemetry/mod.ts";
@@ -32,6 +31,7 @@ import {
   distinctColours,
   type Image,
 } from "./_chromium.ts";
+import { programMetrics } from "../../main.ts";
 
 const SCREENSHOT = "/tmp/rvr-dashboard.png";
 const SCREENSHOT_ESTOP = "/tmp/rvr-dashboard-estop.png";
@@ -58,7 +58,7 @@ async function makeRig(): Promise<Rig> {
     floor: [{ xMin: -50, xMax: 50, yMin: 0.25, yMax: 50, color: GREEN }],
   });
   const opener = keepAliveSimOpener({ world }, "dashboard");
-  const runtime = new Runtime(SETTINGS, opener.open, new Metrics({ processMetrics: false }));
+  const runtime = new Runtime(SETTINGS, opener.open, programMetrics({ processMetrics: false }));
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();

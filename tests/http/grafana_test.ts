@@ -4,8 +4,8 @@
  * registered by the program (histograms through _bucket, counters through rate/increase).
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
 import { parseMetrics } from "../_helpers/mod.ts";
+import { programMetrics } from "../../main.ts";
 
 const PATH = new URL("../../deploy/grafana/rvr-mcp.json", import.meta.url);
 
@@ -33,7 +33,7 @@ interface Dashboard {
 
 /** Metric name to Prometheus type, from the registry's own text. */
 async function registeredTypes(): Promise<ReadonlyMap<string, string>> {
-  return parseMetrics(await new Metrics().text()).types;
+  return parseMetrics(await programMetrics().text()).types;
 }
 
 Deno.test("the Grafana dashboard", async (t) => {

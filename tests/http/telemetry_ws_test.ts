@@ -6,7 +6,6 @@
  * while a fast client gets every frame in order.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
 import { CLOSE_GOING_AWAY, CLOSE_UNSUPPORTED, TelemetryHub } from "../../src/http/telemetry_ws.ts";
 import { type TelemetryFrame, TelemetryModel } from "../../src/telemetry/mod.ts";
 import {
@@ -20,6 +19,7 @@ import {
 } from "./_side_port.ts";
 import { sampleValue } from "../_helpers/mod.ts";
 import { motionBatch, sampleEvent } from "./_motion.ts";
+import { sidePortMetrics } from "../../src/http/mod.ts";
 
 /** Flushes the aggregator until the hub is quiet and `clients` have everything it sent. */
 async function settled(rig: SideRig, clients: TelemetryClient[]): Promise<void> {
@@ -286,7 +286,7 @@ Deno.test("telemetry: closing the side port closes its clients (1001)", async ()
 });
 
 Deno.test("TelemetryHub: bad options are refused; an unchanged batch makes no frame", () => {
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = sidePortMetrics();
   const model = new TelemetryModel();
   assert.throws(() => new TelemetryHub({ model, metrics, queueSize: 0 }), /queueSize .* got 0/);
   assert.throws(

@@ -25,7 +25,6 @@ import {
   ElicitRequestSchema,
   type ElicitResult,
 } from "@modelcontextprotocol/sdk/types.js";
-import { Metrics } from "../../src/core/metrics.ts";
 import { createServer, type RvrMcpServer, type ServerOptions } from "../../src/mcp/server.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import type { PortOpener } from "../../src/robot/mod.ts";
@@ -41,6 +40,7 @@ import {
   testSettings,
   WireTap,
 } from "../_helpers/mod.ts";
+import { robotMetrics } from "../../src/robot/mod.ts";
 
 export interface RigOptions {
   settings?: Partial<RuntimeSettings>;
@@ -92,7 +92,7 @@ export async function makeMcpRig(options: RigOptions = {}): Promise<McpRig> {
   const runtime = new Runtime(
     testSettings(options.settings),
     options.opener?.(open) ?? open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const { streams, moves } = runtime;
   const server = createServer({ runtime, streams, moves, version: "0.0.0-test" }, options.server);

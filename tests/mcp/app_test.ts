@@ -15,7 +15,6 @@
  */
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { Metrics } from "../../src/core/metrics.ts";
 import { APP_ESTOP_REASON, APP_MIME_TYPE, APP_ONLY_TOOL_NAMES, APPS } from "../../src/mcp/apps.ts";
 import { appHtml } from "../../src/mcp/app/page.ts";
 import { type McpHttpServer, serveMcpHttp } from "../../src/mcp/http.ts";
@@ -26,6 +25,7 @@ import { APP_OUT, buildAppScript } from "../../scripts/mcp_app.ts";
 import { keepAliveSimOpener, testSettings } from "../_helpers/mod.ts";
 import { type CdpPage, Chromium, CHROMIUM_BIN, chromiumAvailable } from "../http/_chromium.ts";
 import { receivedNames } from "./_rig.ts";
+import { robotMetrics } from "../../src/robot/mod.ts";
 
 /** The host page with the app, after the robot drove (for a human to look at). */
 const SCREENSHOT = "/tmp/rvr-mcp-app.png";
@@ -70,7 +70,7 @@ interface Rig {
 
 async function makeRig(hostPage: string): Promise<Rig> {
   const opener = keepAliveSimOpener({}, "app");
-  const runtime = new Runtime(SETTINGS, opener.open, new Metrics({ processMetrics: false }));
+  const runtime = new Runtime(SETTINGS, opener.open, robotMetrics());
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();

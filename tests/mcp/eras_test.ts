@@ -20,7 +20,6 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { Metrics } from "../../src/core/metrics.ts";
 import {
   createServer,
   type McpHttpServer,
@@ -32,6 +31,7 @@ import {
 import { Runtime } from "../../src/robot/runtime.ts";
 import { SIMULATED_KEY } from "../../src/tools/mod.ts";
 import { keepAliveSimOpener, testSettings, type WireEvent, type WireTap } from "../_helpers/mod.ts";
+import { robotMetrics } from "../../src/robot/mod.ts";
 
 const MODERN = "2026-07-28";
 
@@ -49,7 +49,7 @@ async function stack(): Promise<Stack> {
   const runtime = new Runtime(
     { ...testSettings(), commandTimeout: 0 },
     robot.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   await runtime.connection.connect();
   await runtime.rvr.ready();

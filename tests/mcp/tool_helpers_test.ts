@@ -17,14 +17,12 @@ import {
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
-  EmergencyStopActiveError,
   EventBus,
   IllegalTransitionError,
   QueueClosedError,
   QueueDrainedError,
   QueueFullError,
 } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
 import {
   LinkClosedError,
   PortClosedError,
@@ -35,12 +33,14 @@ import {
 } from "../../src/link/mod.ts";
 import {
   BatteryCriticalError,
+  EmergencyStopActiveError,
   MotionStoppedError,
   MoveCancelledError,
   MoveFailedError,
   MoveSupersededError,
   MoveTimeoutError,
   NotConnectedError,
+  robotMetrics,
   RobotNotRespondingError,
   type RobotTopics,
   Runtime,
@@ -148,7 +148,7 @@ Deno.test("describeToolError: cause first, then what to do; bugs are not describ
 function idleRuntime(port: string): Runtime {
   return new Runtime(testSettings({ serialPort: port }), () => {
     throw new Error("this test never opens a port");
-  }, new Metrics({ processMetrics: false }));
+  }, robotMetrics());
 }
 
 Deno.test("registerTool: domain errors become results with a hint, bugs throw, progress only grows", async () => {

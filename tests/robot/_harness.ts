@@ -12,19 +12,20 @@ import {
   CommandQueue,
   type CommandQueueOptions,
   EventBus,
-  StateStore,
 } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
 import { MemoryPort, RvrLink } from "../../src/link/mod.ts";
 import {
   type LinkProvider,
   NotConnectedError,
+  type RobotMetrics,
+  robotMetrics,
   type RobotNotification,
   type RobotSample,
   type RobotTopics,
   Rvr,
   Safety,
   type SafetyEvent,
+  StateStore,
 } from "../../src/robot/mod.ts";
 import { type SimOptions, SimulatedRvr } from "../../src/sim/mod.ts";
 import { WireTap } from "../_helpers/mod.ts";
@@ -106,7 +107,7 @@ export interface Rig {
   readonly breaker: CircuitBreaker;
   readonly bus: EventBus<RobotTopics>;
   readonly state: StateStore;
-  readonly metrics: Metrics;
+  readonly metrics: RobotMetrics;
   readonly safety: Safety;
   readonly rvr: Rvr;
   /** Every safety event published so far (delivered asynchronously). */
@@ -131,7 +132,7 @@ export function makeRig(options: RigOptions = {}): Rig {
   const breaker = new CircuitBreaker({ name: "robot-test", ...options.breaker });
   const bus = new EventBus<RobotTopics>();
   const state = new StateStore();
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const safety = new Safety({
     bus,
     state,

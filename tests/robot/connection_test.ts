@@ -4,8 +4,6 @@
  * Time is driven by fake timers: nothing here waits on the wall clock.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
-import { type StateChange, StateStore } from "../../src/core/state.ts";
 import { MemoryPort, type RvrLink } from "../../src/link/mod.ts";
 import {
   Connection,
@@ -14,7 +12,13 @@ import {
   type OpenedPort,
   type PortSpec,
 } from "../../src/robot/connection.ts";
-import { NotConnectedError, RobotNotRespondingError } from "../../src/robot/mod.ts";
+import {
+  NotConnectedError,
+  robotMetrics,
+  RobotNotRespondingError,
+  type StateChange,
+  StateStore,
+} from "../../src/robot/mod.ts";
 import { type FaultSettings, SimulatedRvr } from "../../src/sim/mod.ts";
 import { settleWith, withClock } from "../_helpers/mod.ts";
 
@@ -71,7 +75,7 @@ function setup(overrides: Partial<ConnectionOptions> = {}) {
   state.addListener((c: StateChange) => {
     if (c.aspect === "connection") statuses.push(c.next.status);
   });
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const connection = new Connection({
     openPort: factory.open,
     spec: { path: "sim", baudRate: 115200 },

@@ -4,8 +4,8 @@
  * person's stop only with `approval: "accept"` (unless RVR_APPROVAL is none); the policy parser.
  */
 import assert from "node:assert/strict";
-import { EventBus, StateStore } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
+import { EventBus } from "../../src/core/mod.ts";
+import { robotMetrics, StateStore } from "../../src/robot/mod.ts";
 import {
   ApprovalPolicy,
   ApprovalRefusedError,
@@ -22,7 +22,7 @@ import { metricValue, settle } from "../_helpers/mod.ts";
 function makeSafety(approval?: ApprovalPolicy) {
   const bus = new EventBus<RobotTopics>();
   const state = new StateStore();
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const events: SafetyEvent[] = [];
   bus.subscribe("safety", (e) => {
     events.push(e.payload);

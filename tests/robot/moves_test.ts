@@ -4,7 +4,7 @@
  * stops and the e-stop; pivots turn the signed angle of any size, measured on the IMU.
  */
 import assert from "node:assert/strict";
-import { CancelledByEmergencyStopError, EmergencyStopActiveError } from "../../src/core/mod.ts";
+import { CancelledByEmergencyStopError } from "../../src/core/mod.ts";
 import {
   DEFAULT_DISTANCE_SPEED_MPS,
   MoveCancelledError,
@@ -18,7 +18,11 @@ import {
   wrap180,
   yawToHeading,
 } from "../../src/robot/moves/mod.ts";
-import { MotionStoppedError, TOP_SPEED_MPS } from "../../src/robot/mod.ts";
+import {
+  EmergencyStopActiveError,
+  MotionStoppedError,
+  TOP_SPEED_MPS,
+} from "../../src/robot/mod.ts";
 import { SensorStreams } from "../../src/robot/sensors/mod.ts";
 import { TRACK_WIDTH_M } from "../../src/sim/body/mod.ts";
 import { makeRig, type Rig, type RigOptions } from "./_harness.ts";

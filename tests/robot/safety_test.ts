@@ -1,17 +1,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EmergencyStopActiveError, EventBus, StateStore } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
+import { EventBus } from "../../src/core/mod.ts";
 import type { RequestName, RequestOf } from "../../src/protocol/mod.ts";
 import {
   BatteryCriticalError,
+  EmergencyStopActiveError,
   ESTOP_ACTIVE_MESSAGE,
   LIMIT_RULES,
+  type RobotMetrics,
+  robotMetrics,
   type RobotTopics,
   Safety,
   type SafetyEvent,
   SPEED_LIMITED_COMMANDS,
   type SpeedLimitedCommand,
+  StateStore,
   TOP_SPEED_MPS,
 } from "../../src/robot/mod.ts";
 import { fakeClock, metricValue, settle } from "../_helpers/mod.ts";
@@ -20,14 +23,14 @@ interface Parts {
   safety: Safety;
   bus: EventBus<RobotTopics>;
   state: StateStore;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   events: SafetyEvent[];
 }
 
 function makeSafety(options: { speedLimitPercent?: number; commandTimeoutS?: number } = {}): Parts {
   const bus = new EventBus<RobotTopics>();
   const state = new StateStore();
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = robotMetrics();
   const events: SafetyEvent[] = [];
   bus.subscribe("safety", (e) => {
     events.push(e.payload);

@@ -3,9 +3,9 @@ import fc from "fast-check";
 import { resetSync } from "@logtape/logtape";
 import { captureLogs, metricValue, withClock } from "../_helpers/mod.ts";
 import { EventBus } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
 import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
+import { telemetryMetrics } from "../../src/telemetry/mod.ts";
 
 let eventSeq = 0;
 function sample(n: number): RobotEvent {
@@ -73,7 +73,7 @@ Deno.test("Aggregator", async (t) => {
           async (capacity, steps) => {
             await withClock(async (clock) => {
               const bus = new EventBus<RobotTopics>();
-              const metrics = new Metrics({ processMetrics: false });
+              const metrics = telemetryMetrics();
               const agg = new Aggregator(bus, { windowMs, capacity, metrics });
               const batches: Batch[] = [];
               agg.subscribe((b) => void batches.push(b));
@@ -152,7 +152,7 @@ Deno.test("Aggregator", async (t) => {
     "overflow is counted exactly; the window keeps its first events in order",
     async () => {
       await withClock(async (clock) => {
-        const metrics = new Metrics({ processMetrics: false });
+        const metrics = telemetryMetrics();
         const agg = new Aggregator(null, { windowMs: 100, capacity: 5, metrics });
         const batches: Batch[] = [];
         agg.subscribe((b) => void batches.push(b));
@@ -188,7 +188,7 @@ Deno.test("Aggregator", async (t) => {
   await t.step("events the bus drops for the aggregator are counted as overflow", async () => {
     await withClock(async (clock) => {
       const bus = new EventBus<RobotTopics>();
-      const metrics = new Metrics({ processMetrics: false });
+      const metrics = telemetryMetrics();
       const agg = new Aggregator(bus, { windowMs: 100, capacity: 3, metrics });
       const batches: Batch[] = [];
       agg.subscribe((b) => void batches.push(b));
@@ -253,7 +253,7 @@ Deno.test("Aggregator", async (t) => {
       const records = captureLogs(["rvr", "telemetry", "aggregator"]);
       try {
         await withClock(async (clock) => {
-          const metrics = new Metrics({ processMetrics: false });
+          const metrics = telemetryMetrics();
           const agg = new Aggregator(null, { windowMs: 100, metrics });
           const before: number[] = [];
           const after: number[] = [];
@@ -341,7 +341,7 @@ Deno.test("Aggregator", async (t) => {
   await t.step("close counts bus events it never took", async () => {
     await withClock(async () => {
       const bus = new EventBus<RobotTopics>();
-      const metrics = new Metrics({ processMetrics: false });
+      const metrics = telemetryMetrics();
       const agg = new Aggregator(bus, { windowMs: 100, metrics });
       const batches: Batch[] = [];
       agg.subscribe((b) => void batches.push(b));
@@ -378,7 +378,7 @@ Deno.test("Aggregator", async (t) => {
 
   await t.step("timer windows record their delivery lag", async () => {
     await withClock(async (clock) => {
-      const metrics = new Metrics({ processMetrics: false });
+      const metrics = telemetryMetrics();
       const agg = new Aggregator(null, { windowMs: 100, metrics });
       agg.ingest(sample(1));
       await clock.tickAsync(100);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type StateChange, StateStore } from "../../src/core/mod.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
 import type { RobotEvent } from "../../src/telemetry/aggregator.ts";
 import { applyFrame, DeltaEncoder, type TelemetryFrame } from "../../src/telemetry/json_delta.ts";
@@ -10,6 +9,7 @@ import {
   headingFromYaw,
   type TelemetryState,
 } from "../../src/telemetry/state.ts";
+import { type StateChange, StateStore } from "../../src/robot/mod.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { resetSync } from "@logtape/logtape";
 import { captureLogs } from "../_helpers/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
 import type { RobotTopics } from "../../src/robot/events.ts";
 import { Aggregator, type Batch, type RobotEvent } from "../../src/telemetry/aggregator.ts";
 import { batchLine, openTelemetryFile, TelemetryRecorder } from "../../src/telemetry/recorder.ts";
+import { telemetryMetrics } from "../../src/telemetry/mod.ts";
 
 let busSeq = 0;
 function ev<K extends keyof RobotTopics>(topic: K, payload: RobotTopics[K]): RobotEvent {
@@ -54,7 +54,7 @@ Deno.test("TelemetryRecorder", async (t) => {
   await t.step("writes one parseable JSON line per batch, every topic, appending", async () => {
     await withTempDir(async (dir) => {
       const path = `${dir}/run.jsonl`;
-      const metrics = new Metrics({ processMetrics: false });
+      const metrics = telemetryMetrics();
       const agg = new Aggregator(null, { windowMs: 100 });
       const rec = await TelemetryRecorder.open(path, agg, { metrics });
       const at = 1_700_000_000_500;
@@ -173,7 +173,7 @@ Deno.test("TelemetryRecorder", async (t) => {
     async () => {
       const records = captureLogs(["rvr", "telemetry", "recorder"]);
       try {
-        const metrics = new Metrics({ processMetrics: false });
+        const metrics = telemetryMetrics();
         const agg = new Aggregator(null);
         // /dev/full opens fine and fails every write with ENOSPC: a disk that is full.
         const rec = await TelemetryRecorder.open("/dev/full", agg, { metrics });

@@ -3,8 +3,7 @@
  * and calling catalog tools by name. Private to tests/tools.
  */
 import assert from "node:assert/strict";
-import { Metrics } from "../../src/core/metrics.ts";
-import { Runtime } from "../../src/robot/mod.ts";
+import { robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import { callTool, CATALOG, type ToolContext } from "../../src/tools/mod.ts";
 import {
   type FakeClock,
@@ -33,7 +32,7 @@ export async function rig(
 ): Promise<ToolRig> {
   const clock = fakeClock();
   const robot = keepAliveSimOpener(options.sim ?? {}, "tools");
-  const runtime = new Runtime(testSettings(), robot.open, new Metrics({ processMetrics: false }));
+  const runtime = new Runtime(testSettings(), robot.open, robotMetrics());
   const settle = <T>(p: Promise<T>) => settleWith(clock, p, 120_000);
   if (options.connect ?? true) {
     await settle(runtime.connection.connect());

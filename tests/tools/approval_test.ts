@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { EmergencyStopActiveError } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
+import { EmergencyStopActiveError, robotMetrics } from "../../src/robot/mod.ts";
 import {
   type ApprovalDecision,
   ApprovalRefusedError,
@@ -54,7 +53,7 @@ async function rig(approval?: string) {
   const runtime = new Runtime(
     testSettings(approval === undefined ? {} : { approval: parseApprovalPolicy(approval) }),
     robot.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const settle = <T>(p: Promise<T>) => settleWith(clock, p, 60_000);
   const run = (tool: Tool, args: Record<string, unknown>, ctx: ToolContext) =>

@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { z } from "zod";
-import { Metrics } from "../../src/core/metrics.ts";
-import { Runtime } from "../../src/robot/mod.ts";
+import { robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import {
   callTool,
   CATALOG,
@@ -223,7 +222,7 @@ Deno.test("fuzz: every tool refuses invalid arguments at its schema, in one line
   const runtime = new Runtime(
     testSettings(),
     robot.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const settle = <T>(p: Promise<T>) => settleWith(clock, p, 60_000);
   const ctx: ToolContext = {

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DomainError } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
-import { MIN_MOVE_SPEED_MPS, MoveFailedError, Runtime } from "../../src/robot/mod.ts";
+import { MIN_MOVE_SPEED_MPS, MoveFailedError, robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import {
   callTool,
   CATALOG,
@@ -124,7 +123,7 @@ Deno.test("a move's speed too small to move: refused naming the value and the sm
   const runtime = new Runtime(
     { ...testSettings(), commandTimeout: 0 },
     robot.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const settle = <T>(p: Promise<T>) => settleWith(clock, p, 60_000);
   try {

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { DomainError } from "../../src/core/mod.ts";
-import { Metrics } from "../../src/core/metrics.ts";
-import { NotConnectedError, Runtime } from "../../src/robot/mod.ts";
+import { NotConnectedError, robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import {
   CATALOG,
   runTool,
@@ -106,7 +105,7 @@ Deno.test("catalog handlers on a Runtime over the simulated robot, no transport"
   const runtime = new Runtime(
     testSettings(),
     robot.open,
-    new Metrics({ processMetrics: false }),
+    robotMetrics(),
   );
   const settle = <T>(p: Promise<T>) => settleWith(clock, p, 60_000);
   const run = (tool: Tool, args: Record<string, unknown>, ctx = context().ctx) =>

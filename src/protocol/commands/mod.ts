@@ -93,11 +93,6 @@ export function requestsOfRole<R extends CommandRole>(...roles: R[]): RequestNam
   ) as RequestNameOfRole<R>[];
 }
 
-/** True for devices (DIDs) that section 8 knows at all. */
-export function isKnownDevice(did: number): boolean {
-  return COMMANDS.some((c) => c.did === did);
-}
-
 export interface RequestOptions {
   /** Sequence number 0 to 255. */
   seq: number;

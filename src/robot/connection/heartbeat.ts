@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "../metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);

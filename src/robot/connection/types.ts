@@ -1,7 +1,7 @@
 /** The shapes the connection manager works with: ports, options, results, closing hooks. */
-import type { Metrics } from "../../core/metrics.ts";
-import type { StateStore } from "../../core/state.ts";
+import type { RobotMetrics as Metrics } from "../metrics.ts";
 import type { BytePort, RvrLink, RvrLinkOptions } from "../../link/mod.ts";
+import { type StateStore } from "../state.ts";
 
 /** A port opened for one connection, with how to release it (and anything behind it). */
 export interface OpenedPort {

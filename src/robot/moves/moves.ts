@@ -65,6 +65,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { checkNumber } from "../../core/validate.ts";
 import { bearingYaw, wrap180 } from "../../protocol/mod.ts";
 import { MotionStoppedError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
@@ -95,15 +96,6 @@ export interface MovesOptions {
   rvr: Rvr;
   streams: SensorStreams;
   links: LinkProvider;
-}
-
-function checkNumber(what: string, value: unknown, min: number, max: number, hint: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    throw new RangeError(
-      `${what} must be a number from ${min} to ${max}, got ${String(value)}; ${hint}.`,
-    );
-  }
-  return value;
 }
 
 export class Moves {

@@ -13,8 +13,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { StateStore } from "../../core/mod.ts";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "../metrics.ts";
+import type { StateStore } from "../state.ts";
 import { ApprovalRefusedError } from "../errors.ts";
 import type { SafetyEventType } from "../events.ts";
 import type { ApprovalDecision, ApprovalPolicy } from "./approval.ts";

@@ -8,14 +8,14 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { BATTERY_STATES, type BatteryState } from "../../core/mod.ts";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics } from "../metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
-import type { NodeId, NotificationName } from "../../protocol/mod.ts";
+import { motorThermalStatus, type NodeId, type NotificationName } from "../../protocol/mod.ts";
 import type { RobotBus } from "../events.ts";
 import type { LinkProvider } from "../link_provider.ts";
 import type { Stops } from "../stops.ts";
 import type { Safety } from "./safety.ts";
+import { BATTERY_STATES, type BatteryState } from "../state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 
@@ -24,7 +24,7 @@ export interface SafetyNotificationsOptions {
   bus: RobotBus;
   safety: Safety;
   stops: Stops;
-  metrics: Metrics;
+  metrics: RobotMetrics;
 }
 
 export class SafetyNotifications {
@@ -32,7 +32,7 @@ export class SafetyNotifications {
   readonly #bus: RobotBus;
   readonly #safety: Safety;
   readonly #stops: Stops;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
 
   constructor(options: SafetyNotificationsOptions) {
     this.#links = options.links;
@@ -141,11 +141,12 @@ export class SafetyNotifications {
     };
     this.#metrics.motorTemperatureCelsius.set({ motor: "left" }, left.temperatureC);
     this.#metrics.motorTemperatureCelsius.set({ motor: "right" }, right.temperatureC);
-    const label = (s: number) => (s === 2 ? "critical" : s === 1 ? "warn" : "ok");
-    const summary = `left ${label(left.status)} ${left.temperatureC.toFixed(1)} C, right ${
-      label(right.status)
-    } ${right.temperatureC.toFixed(1)} C`;
-    if (left.status === 2 || right.status === 2) {
+    const leftStatus = motorThermalStatus(left.status);
+    const rightStatus = motorThermalStatus(right.status);
+    const summary = `left ${leftStatus} ${left.temperatureC.toFixed(1)} C, right ${rightStatus} ${
+      right.temperatureC.toFixed(1)
+    } C`;
+    if (leftStatus === "critical" || rightStatus === "critical") {
       void this.#stops.autoStop(
         "thermal",
         "thermal",

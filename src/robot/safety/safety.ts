@@ -17,8 +17,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { BatteryState, StateStore } from "../../core/mod.ts";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics } from "../metrics.ts";
 import type { RequestName, RequestOf } from "../../protocol/mod.ts";
 import { BatteryCriticalError, emergencyStopError } from "../errors.ts";
 import type { RobotBus, SafetyEventType } from "../events.ts";
@@ -34,13 +33,14 @@ import {
   type LimitResult,
 } from "./speed_limit.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { BatteryState, StateStore } from "../state.ts";
 
 const log = getLogger(["rvr", "safety"]);
 
 export interface SafetyOptions {
   bus: RobotBus;
   state: StateStore;
-  metrics: Metrics;
+  metrics: RobotMetrics;
   /** 0-100; default 50 (RVR_MAX_SPEED_PERCENT). 100 = no limit. */
   speedLimitPercent?: number;
   /** Seconds >= 0; default 5 (RVR_COMMAND_TIMEOUT). 0 disables the watchdog. */
@@ -81,7 +81,7 @@ export interface SafetyStatus {
 export class Safety {
   readonly #bus: RobotBus;
   readonly #state: StateStore;
-  readonly #metrics: Metrics;
+  readonly #metrics: RobotMetrics;
   #speedLimitPercent: number;
   readonly #watchdog: Watchdog;
   #lastAutoStop: SafetyStatus["lastAutoStop"] = null;

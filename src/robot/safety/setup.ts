@@ -8,7 +8,6 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { BatteryState } from "../../core/mod.ts";
 import { LinkClosedError, RobotError, type RvrLink } from "../../link/mod.ts";
 import {
   COMMANDS,
@@ -22,6 +21,7 @@ import type { LinkProvider } from "../link_provider.ts";
 import { describe, type Pipeline, type RunSpec } from "../_pipeline.ts";
 import type { SafetyNotifications } from "./notifications.ts";
 import type { Safety } from "./safety.ts";
+import type { BatteryState } from "../state.ts";
 
 const log = getLogger(["rvr", "robot"]);
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { checkIntegerAtLeast } from "../../core/validate.ts";
 import { TOP_SPEED_MPS } from "./speed_limit.ts";
 
 /** Slowest deceleration a stop accepts, m/s^2: from top speed the robot is at rest within MAX_STOP_TIME_S. */
@@ -49,9 +50,7 @@ export class StopGuard {
       throw new RangeError(`confirmMs must be a number of ms > 0, got ${confirmMs}; e.g. 2100.`);
     }
     const max = options.maxFollowUps ?? 3;
-    if (!(Number.isInteger(max) && max >= 0)) {
-      throw new RangeError(`maxFollowUps must be an integer >= 0, got ${max}; e.g. 3.`);
-    }
+    checkIntegerAtLeast("maxFollowUps", max, 0, "e.g. 3");
     this.#confirmMs = confirmMs;
     this.#maxFollowUps = max;
     this.#o = options;

@@ -27,7 +27,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Metrics } from "../../core/metrics.ts";
+import type { RobotMetrics as Metrics } from "../metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
 import { decodeSlotData, type NodeId, parseTokenByte } from "../../protocol/mod.ts";
 import type { RobotBus } from "../events.ts";

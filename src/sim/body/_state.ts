@@ -9,7 +9,7 @@ import {
   INITIAL_DEFAULT_CONTROLLERS,
   type SlewParameters,
 } from "./constants.ts";
-import { requireFinite, requireInt } from "./_checks.ts";
+import { checkFinite, checkInteger } from "../../core/mod.ts";
 import { type Vec3, wrapRad } from "./geometry.ts";
 
 export type BodyEvent =
@@ -103,11 +103,11 @@ export interface BodyState {
 /** A body at rest at `options.worldPose`, its locator frame and yaw zero taken there. */
 export function createBodyState(options: BodyOptions): BodyState {
   const timeout = options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS;
-  requireInt("controlTimeoutMs", timeout, 1, 65535, "use 1..65535 ms (default 2000)");
+  checkInteger("controlTimeoutMs", timeout, 1, 65535, "use 1..65535 ms (default 2000)");
   const p = options.worldPose ?? { x: 0, y: 0 };
-  const x = requireFinite("worldPose.x", p.x, "give metres");
-  const y = requireFinite("worldPose.y", p.y, "give metres");
-  const heading = wrapRad(requireFinite("worldPose.headingRad", p.headingRad ?? 0, "radians"));
+  const x = checkFinite("worldPose.x", p.x, "give metres");
+  const y = checkFinite("worldPose.y", p.y, "give metres");
+  const heading = wrapRad(checkFinite("worldPose.headingRad", p.headingRad ?? 0, "radians"));
   return {
     x,
     y,

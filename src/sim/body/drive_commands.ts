@@ -26,7 +26,7 @@ import {
   RAW_MOTOR_FRICTION_DUTY,
   XY_POSITION_TOLERANCE_M,
 } from "./constants.ts";
-import { requireFinite, requireInt } from "./_checks.ts";
+import { checkFinite, checkInteger } from "../../core/mod.ts";
 import { command, normalizedToMps, startYaw } from "./control.ts";
 import { clamp, DEG, headingOf, wrapRad } from "./geometry.ts";
 import { locatorToWorld, pose } from "./readouts.ts";
@@ -41,10 +41,10 @@ export function rawMotors(
   rightDuty: number,
 ): void {
   const hint = "mode is 0 off, 1 forward, 2 reverse";
-  requireInt("raw_motors left mode", leftMode, 0, 2, hint);
-  requireInt("raw_motors right mode", rightMode, 0, 2, hint);
-  requireInt("raw_motors left duty", leftDuty, 0, 255);
-  requireInt("raw_motors right duty", rightDuty, 0, 255);
+  checkInteger("raw_motors left mode", leftMode, 0, 2, hint);
+  checkInteger("raw_motors right mode", rightMode, 0, 2, hint);
+  checkInteger("raw_motors left duty", leftDuty, 0, 255);
+  checkInteger("raw_motors right duty", rightDuty, 0, 255);
   const target = (mode: number, duty: number): number => {
     if (mode === 0) return 0;
     const frac = Math.max(0, (duty - RAW_MOTOR_FRICTION_DUTY) / (255 - RAW_MOTOR_FRICTION_DUTY));
@@ -64,17 +64,17 @@ export function driveWithHeading(
   headingDeg: number,
   flags: number,
 ): void {
-  requireInt("drive_with_heading speed", speed, 0, 255);
-  requireInt("drive_with_heading heading", headingDeg, 0, 65535, "degrees, 0-359");
-  requireInt("drive_with_heading flags", flags, 0, 255);
+  checkInteger("drive_with_heading speed", speed, 0, 255);
+  checkInteger("drive_with_heading heading", headingDeg, 0, 65535, "degrees, 0-359");
+  checkInteger("drive_with_heading flags", flags, 0, 255);
   const magnitude = (speed / 255) * MAX_TREAD_SPEED_MPS;
   const linear = flags & HEADING_FLAG_REVERSE ? -magnitude : magnitude;
   startYaw(s, yawDegOfHeading(headingDeg), linear, (flags & HEADING_FLAG_FAST_TURN) !== 0);
 }
 
 export function driveTankSi(s: BodyState, leftMps: number, rightMps: number): void {
-  const l = requireFinite("drive_tank_si_units left", leftMps, "give m/s");
-  const r = requireFinite("drive_tank_si_units right", rightMps, "give m/s");
+  const l = checkFinite("drive_tank_si_units left", leftMps, "give m/s");
+  const r = checkFinite("drive_tank_si_units right", rightMps, "give m/s");
   const lim = (v: number) =>
     clamp(
       clamp(v, -MAX_LINEAR_SI_MPS, MAX_LINEAR_SI_MPS),
@@ -85,8 +85,8 @@ export function driveTankSi(s: BodyState, leftMps: number, rightMps: number): vo
 }
 
 export function driveTankNormalized(s: BodyState, left: number, right: number): void {
-  requireInt("drive_tank_normalized left", left, -128, 127);
-  requireInt("drive_tank_normalized right", right, -128, 127);
+  checkInteger("drive_tank_normalized left", left, -128, 127);
+  checkInteger("drive_tank_normalized right", right, -128, 127);
   driveTankSi(s, normalizedToMps(left), normalizedToMps(right));
 }
 
@@ -97,9 +97,9 @@ export function driveRcSi(
   linearMps: number,
   flags: number,
 ): void {
-  const w = requireFinite("drive_rc_si_units yaw rate", yawRateDps, "give deg/s");
-  const v = requireFinite("drive_rc_si_units linear", linearMps, "give m/s");
-  requireInt("drive_rc_si_units flags", flags, 0, 255);
+  const w = checkFinite("drive_rc_si_units yaw rate", yawRateDps, "give deg/s");
+  const v = checkFinite("drive_rc_si_units linear", linearMps, "give m/s");
+  checkInteger("drive_rc_si_units flags", flags, 0, 255);
   const id = flags & RC_FLAG_SLEW_LINEAR ? CONTROLLER_IDS.rcSlew : s.defaults[4];
   command(s, {
     kind: "rc",
@@ -116,22 +116,22 @@ export function driveRcNormalized(
   linear: number,
   flags: number,
 ): void {
-  requireInt("drive_rc_normalized yaw rate", yawRate, -128, 127);
-  requireInt("drive_rc_normalized linear", linear, -128, 127);
+  checkInteger("drive_rc_normalized yaw rate", yawRate, -128, 127);
+  checkInteger("drive_rc_normalized linear", linear, -128, 127);
   const w = (clamp(yawRate, -127, 127) / NORMALIZED_FULL_SCALE) * MAX_YAW_RATE_DPS;
   driveRcSi(s, w, normalizedToMps(linear), flags);
 }
 
 /** drive_with_yaw_si: hold a locator yaw (deg, + = left) while driving linear m/s. */
 export function driveWithYawSi(s: BodyState, yawDeg: number, linearMps: number): void {
-  const yaw = requireFinite("drive_with_yaw_si yaw", yawDeg, "give degrees");
-  const v = requireFinite("drive_with_yaw_si linear", linearMps, "give m/s");
+  const yaw = checkFinite("drive_with_yaw_si yaw", yawDeg, "give degrees");
+  const v = checkFinite("drive_with_yaw_si linear", linearMps, "give m/s");
   startYaw(s, yaw, clamp(v, -MAX_LINEAR_SI_MPS, MAX_LINEAR_SI_MPS), false);
 }
 
 export function driveWithYawNormalized(s: BodyState, yawDeg: number, linear: number): void {
-  requireInt("drive_with_yaw_normalized yaw", yawDeg, -32768, 32767, "degrees (i16)");
-  requireInt("drive_with_yaw_normalized linear", linear, -128, 127);
+  checkInteger("drive_with_yaw_normalized yaw", yawDeg, -32768, 32767, "degrees (i16)");
+  checkInteger("drive_with_yaw_normalized linear", linear, -128, 127);
   driveWithYawSi(s, yawDeg, normalizedToMps(linear));
 }
 
@@ -149,16 +149,16 @@ export function driveToPositionSi(
   speedMps: number,
   flags: number,
 ): void {
-  const yaw = requireFinite("drive_to_position yaw", yawDeg, "give degrees");
-  const tx = requireFinite("drive_to_position x", x, "give metres");
-  const ty = requireFinite("drive_to_position y", y, "give metres");
-  const speed = requireFinite("drive_to_position speed", speedMps, "give m/s");
+  const yaw = checkFinite("drive_to_position yaw", yawDeg, "give degrees");
+  const tx = checkFinite("drive_to_position x", x, "give metres");
+  const ty = checkFinite("drive_to_position y", y, "give metres");
+  const speed = checkFinite("drive_to_position speed", speedMps, "give m/s");
   if (speed < 0) {
     throw new RangeError(
       `drive_to_position speed must be >= 0 m/s, got ${speed}; use flags for reverse`,
     );
   }
-  requireInt("drive_to_position flags", flags, 0, 255);
+  checkInteger("drive_to_position flags", flags, 0, 255);
   const direction = flags & 0x03;
   if (direction === 3) {
     throw new RangeError(
@@ -199,8 +199,8 @@ export function driveToPositionNormalized(
   speed: number,
   flags: number,
 ): void {
-  requireInt("drive_to_position_normalized yaw", yawDeg, -32768, 32767, "degrees (i16)");
-  requireInt("drive_to_position_normalized speed", speed, 0, 127, "0..127 of top speed");
+  checkInteger("drive_to_position_normalized yaw", yawDeg, -32768, 32767, "degrees (i16)");
+  checkInteger("drive_to_position_normalized speed", speed, 0, 127, "0..127 of top speed");
   driveToPositionSi(s, wrapDeg(yawDeg), x, y, normalizedToMps(speed), flags);
 }
 
@@ -209,7 +209,7 @@ export function driveToPositionNormalized(
  * brake no harder than they accelerate: a rate above MAX_TREAD_ACCEL_MPS2 is held to it.
  */
 export function driveStop(s: BodyState, decelerationMps2: number = DEFAULT_STOP_DECEL_MPS2): void {
-  const d = requireFinite("drive_stop deceleration", decelerationMps2, "give m/s^2");
+  const d = checkFinite("drive_stop deceleration", decelerationMps2, "give m/s^2");
   if (d <= 0) {
     throw new RangeError(`drive_stop deceleration must be > 0 m/s^2, got ${d}; default is 2`);
   }

@@ -14,7 +14,8 @@ import {
   SLEW_METHODS,
   type SlewParameters,
 } from "./constants.ts";
-import { requireFinite, requireInt, requireType } from "./_checks.ts";
+import { checkFinite, checkInteger } from "../../core/mod.ts";
+import { requireType } from "./_checks.ts";
 import { command } from "./control.ts";
 import * as drive from "./drive_commands.ts";
 import type { Pose, Quaternion, Vec3 } from "./geometry.ts";
@@ -103,14 +104,14 @@ export class RvrBody {
 
   /** Bit 0 auto_calibrate: keep the x/y axes on reset_yaw. */
   setLocatorFlags(flags: number): void {
-    this.#s.locatorFlags = requireInt("set_locator_flags flags", flags, 0, 255);
+    this.#s.locatorFlags = checkInteger("set_locator_flags flags", flags, 0, 255);
   }
   get locatorFlags(): number {
     return this.#s.locatorFlags;
   }
 
   setControlSystemTimeout(ms: number): void {
-    this.#s.timeoutMs = requireInt(
+    this.#s.timeoutMs = checkInteger(
       "control system timeout",
       ms,
       1,
@@ -126,10 +127,10 @@ export class RvrBody {
   }
 
   setSlewParameters(p: SlewParameters): void {
-    const a = requireFinite("slew a", p.a, "coefficient of v^2 in deg/s");
-    const b = requireFinite("slew b", p.b, "coefficient of v in deg/s");
-    const c = requireFinite("slew c", p.c, "constant in deg/s");
-    const acc = requireFinite("slew linear acceleration", p.linearAcceleration, "give m/s^2");
+    const a = checkFinite("slew a", p.a, "coefficient of v^2 in deg/s");
+    const b = checkFinite("slew b", p.b, "coefficient of v in deg/s");
+    const c = checkFinite("slew c", p.c, "constant in deg/s");
+    const acc = checkFinite("slew linear acceleration", p.linearAcceleration, "give m/s^2");
     if (acc <= 0) {
       throw new RangeError(`slew linear acceleration must be > 0 m/s^2, got ${acc}`);
     }
@@ -178,8 +179,8 @@ export class RvrBody {
       }
       return;
     }
-    const tx = requireFinite("infrared target x", target.x, "world metres");
-    const ty = requireFinite("infrared target y", target.y, "world metres");
+    const tx = checkFinite("infrared target x", target.x, "world metres");
+    const ty = checkFinite("infrared target y", target.y, "world metres");
     if (d.kind === "ir" && d.mode === mode) {
       d.targetX = tx;
       d.targetY = ty;
@@ -226,9 +227,9 @@ export class RvrBody {
       return;
     }
     this.#s.external = {
-      x: requireFinite("external rotation x", ratesDps.x, "deg/s"),
-      y: requireFinite("external rotation y", ratesDps.y, "deg/s"),
-      z: requireFinite("external rotation z", ratesDps.z, "deg/s"),
+      x: checkFinite("external rotation x", ratesDps.x, "deg/s"),
+      y: checkFinite("external rotation y", ratesDps.y, "deg/s"),
+      z: checkFinite("external rotation z", ratesDps.z, "deg/s"),
     };
   }
 

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
+import { EventBus, IllegalTransitionError } from "../../src/core/mod.ts";
+import { withClock } from "../_helpers/mod.ts";
 import {
   CONNECTION_STATUSES,
   CONNECTION_TRANSITIONS,
   type ConnectionStatus,
-  EventBus,
-  IllegalTransitionError,
   type StateChange,
   StateStore,
-} from "../../src/core/mod.ts";
-import { withClock } from "../_helpers/mod.ts";
+} from "../../src/robot/mod.ts";
 
 /** Fake wall time starts at 1 000 000 ms: the timestamps asserted below count from there. */
 const START = { now: 1_000_000 };
@@ -227,12 +226,13 @@ Deno.test("StateStore", async (t) => {
   await t.step("changes can be forwarded onto an event bus", async () => {
     const bus = new EventBus<{ state: StateChange }>();
     const state = new StateStore({ onChange: (c) => bus.publish("state", c) });
-    const stream = bus.stream("state");
+    const first = new Promise<StateChange>((resolve) => {
+      bus.subscribe("state", (e) => resolve(e.payload));
+    });
     state.transition("connecting");
-    const first = await stream.next();
-    assert.equal(first.done, false);
-    assert.ok(!first.done && first.value.payload.aspect === "connection");
-    assert.deepEqual(first.value.payload.next, state.connection);
+    const change = await first;
+    assert.equal(change.aspect, "connection");
+    assert.deepEqual(change.next, state.connection);
     bus.close();
   });
 
