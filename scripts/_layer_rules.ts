@@ -215,7 +215,7 @@ function arrowViolation(file: string, edge: ImportEdge): Violation | undefined {
     if (from === "composition") return undefined; // main.ts reads deno.json
     return v(
       "outside-src",
-      `${from} -> ${target}: a layer imports only files of src/ (nothing outside, never ../shared).`,
+      `${from} -> ${target}: a layer imports only files of src/ (nothing outside the project).`,
     );
   }
   if (from === to) return undefined;

@@ -12,12 +12,10 @@
  * announced at once, later ones in the window are folded into one announcement at its end, so the
  * last change is never lost ({@link watchResources}). Who hears it depends on the era:
  *
- * - 2025 (`updates: "subscribed"`): the session's own `resources/subscribe` list decides, and the
- *   server sends the notification on its connection;
- * - 2026 on stdio (`updates: "all"`): every change is sent and the SDK's `subscriptions/listen`
- *   router passes it to the streams that asked for that URI;
- * - 2026 over HTTP (`updates: "off"`): each request has its own short-lived server, so one watch
- *   per endpoint publishes to the handler's listen streams instead (src/mcp/http.ts).
+ * 2025 (`updates: "subscribed"`): the session's `resources/subscribe` list decides; 2026 on stdio
+ * (`"all"`): every change is sent and the SDK's `subscriptions/listen` router passes it on to the
+ * streams that asked for that URI; 2026 over HTTP (`"off"`): each request has a short-lived
+ * server, so one watch per endpoint publishes to the handler's listen streams (src/mcp/http.ts).
  *
  * @module
  */
