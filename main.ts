@@ -260,10 +260,10 @@ function mcpStdin(): Readable {
  * with EPIPE, which the stdio transport's `process.stdout` emits as an "error" event; unheard, it
  * would end the process with a crash trace and no drive_stop. Every later error is heard too.
  */
-function stdoutClosed(): Promise<void> {
+function stdoutClosed(stdio: McpStdio): Promise<void> {
   return new Promise((resolve) => {
     let heard = false;
-    process.stdout.on("error", (e: Error & { code?: string }) => {
+    const failed = (e: Error & { code?: string }) => {
       if (!heard) {
         heard = true;
         log.warn("stdout failed ({code}): the MCP client is gone", {
@@ -272,7 +272,10 @@ function stdoutClosed(): Promise<void> {
         });
       }
       resolve();
-    });
+    };
+    process.stdout.on("error", failed);
+    // The transport's own write may fail at once (a thrown EPIPE) rather than by the event.
+    stdio.outputFailed.then(failed);
   });
 }
 
@@ -443,7 +446,7 @@ export async function startProgram(
   const exit: Promise<ExitReason> = stdio
     ? Promise.race([
       stdio.ended.then(() => "stdin_eof" as const),
-      stdoutClosed().then(() => "stdout_closed" as const),
+      stdoutClosed(stdio).then(() => "stdout_closed" as const),
       signalled(),
     ])
     : signalled();
@@ -662,7 +665,7 @@ async function runGateway(
   const exit: Promise<string> = stdio
     ? Promise.race([
       stdio.ended.then(() => "stdin_eof"),
-      stdoutClosed().then(() => "stdout_closed"),
+      stdoutClosed(stdio).then(() => "stdout_closed"),
       signalled(),
     ])
     : signalled();

@@ -64,6 +64,7 @@ export class LineTransport implements Transport {
   #started = false;
   #closed = false;
   readonly #ended = Promise.withResolvers<void>();
+  readonly #outputFailed = Promise.withResolvers<Error>();
 
   constructor(input: ByteReader, output: Writable, options: LineTransportOptions) {
     this.#input = input;
@@ -87,6 +88,14 @@ export class LineTransport implements Transport {
   }
 
   /** Resolves when the input ends or fails (logged): the client went away. */
+  /**
+   * Resolves with the first error writing to the output (EPIPE: the client's end went away),
+   * whether the stream threw it at once or reported it later: the client is gone either way.
+   */
+  get outputFailed(): Promise<Error> {
+    return this.#outputFailed.promise;
+  }
+
   get ended(): Promise<void> {
     return this.#ended.promise;
   }
@@ -147,6 +156,7 @@ export class LineTransport implements Transport {
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => {
         this.#output.off("drain", onDrain);
+        this.#outputFailed.resolve(error);
         reject(error);
       };
       const onDrain = () => {
@@ -154,7 +164,16 @@ export class LineTransport implements Transport {
         resolve();
       };
       this.#output.once("error", onError);
-      if (this.#output.write(text)) {
+      let flushed: boolean;
+      try {
+        flushed = this.#output.write(text);
+      } catch (error) {
+        // A pipe without a reader can fail the write at once instead of with an "error" event.
+        this.#output.off("error", onError);
+        onError(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (flushed) {
         this.#output.off("error", onError);
         resolve();
       } else this.#output.once("drain", onDrain);

@@ -29,6 +29,8 @@ const log = getLogger(["rvr", "mcp", "stdio"]);
 export interface McpStdio {
   /** Resolves when stdin reaches its end or fails: the client went away. */
   readonly ended: Promise<void>;
+  /** Resolves with the first failed write to stdout (EPIPE): the client went away. */
+  readonly outputFailed: Promise<Error>;
   /** Closes the connection's server and the transport. */
   close(): Promise<void>;
 }
@@ -59,7 +61,11 @@ export function serveMcpStdio(
     transport,
     onerror: (error) => log.warn("MCP on stdio: {error}", { error: error.message }),
   });
-  return { ended: transport.ended, close: () => handle.close() };
+  return {
+    ended: transport.ended,
+    outputFailed: transport.outputFailed,
+    close: () => handle.close(),
+  };
 }
 
 function isNodeStream(input: ByteReader | Readable): input is Readable {

@@ -286,3 +286,35 @@ export function spawnTaskBehindReader(
     },
   };
 }
+
+/**
+ * `child`'s exit status, or after `timeoutMs` a failure naming `what` (the child and its own
+ * children are killed first), so a program that does not exit fails the test instead of hanging
+ * the run.
+ */
+export async function exitWithin(
+  child: Deno.ChildProcess,
+  timeoutMs: number,
+  what: string,
+): Promise<Deno.CommandStatus> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) =>
+    timer = setTimeout(() => resolve("late"), timeoutMs)
+  );
+  try {
+    const first = await Promise.race([child.status, late]);
+    if (first !== "late") return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  // The children first (a shell wrapper's program), then the child itself.
+  await new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).output();
+  try {
+    child.kill("SIGKILL");
+  } catch (error) {
+    // Killing its children may already have ended a shell wrapper: then there is nothing to kill.
+    if (!/already terminated/.test(String(error))) throw error;
+  }
+  await child.status;
+  throw new Error(`${what}: still running after ${timeoutMs} ms (killed)`);
+}

@@ -1,6 +1,12 @@
 /** The program end to end: real processes, the simulator in-process and over a socat pty. */
 import assert from "node:assert/strict";
-import { openPtyPair, spawnMain, spawnTask, spawnTaskBehindReader } from "./_process.ts";
+import {
+  exitWithin,
+  openPtyPair,
+  spawnMain,
+  spawnTask,
+  spawnTaskBehindReader,
+} from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 
 const isReady = (l: string) => l.includes("Ready:");
@@ -109,7 +115,11 @@ async function serveAgainstSimOverPty(
     await sim.stderr.waitFor(received("drive_with_heading"), "the drive to reach the robot");
     const seen = sim.stderr.lines.length;
     await stop(server, rpc);
-    const status = await server.child.status;
+    const status = await exitWithin(
+      server.child,
+      30_000,
+      "the server to exit after the client left",
+    );
     if (!options.stdinClosed) await rpc.close();
     await Promise.all([server.stdout.done, server.stderr.done]);
     // The robot heard drive_stop after the server was told to stop, before it exited.
