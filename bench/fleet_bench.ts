@@ -32,6 +32,7 @@ import type { OpenedPort } from "../src/robot/connection.ts";
 import { SimulatedRvr } from "../src/sim/mod.ts";
 import { testSettings, WireTap } from "../tests/_helpers/mod.ts";
 import { NatsServer } from "../tests/fleet/_nats.ts";
+import { until } from "../tests/fleet/_members.ts";
 import { StdioRpc } from "../tests/e2e/_jsonrpc.ts";
 import { spawnMain } from "../tests/e2e/_process.ts";
 
@@ -100,11 +101,12 @@ console.error(`classroom: ${ROBOTS} robots built`);
 const link = new FleetLink({ servers: [nats.url], name: "bench gateway" });
 const gateway = new Gateway({ link, fleet: "bench", pollMs: 500 });
 gateway.start();
-const onlineBy = Date.now() + 30_000;
-while (gateway.robots().filter((r) => r.status === "online").length < ROBOTS) {
-  if (Date.now() > onlineBy) throw new Error(`not all ${ROBOTS} robots online within 30 s`);
-  await new Promise((r) => setTimeout(r, 50));
-}
+await until(
+  () => gateway.robots().filter((r) => r.status === "online").length === ROBOTS,
+  `all ${ROBOTS} robots online`,
+  30_000,
+  50,
+);
 
 console.error(`gateway: ${ROBOTS} robots online`);
 

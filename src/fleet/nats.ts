@@ -211,7 +211,7 @@ export class FleetLink {
             failures: this.#failures,
           });
         }
-        await delay(waits.next().value, { signal: this.#stop.signal }).catch(() => {});
+        await this.#pause(waits.next().value);
         continue;
       }
       if (this.#closed) {
@@ -231,7 +231,16 @@ export class FleetLink {
       log.warn("Fleet: the connection closed ({problem}); connecting again", {
         problem: this.#problem,
       });
-      await delay(waits.next().value, { signal: this.#stop.signal }).catch(() => {});
+      await this.#pause(waits.next().value);
+    }
+  }
+
+  /** Waits `ms` before the next attempt; `close()` ends the wait early (the loop then returns). */
+  async #pause(ms: number): Promise<void> {
+    try {
+      await delay(ms, { signal: this.#stop.signal });
+    } catch (error) {
+      if (!this.#stop.signal.aborted) throw error;
     }
   }
 
