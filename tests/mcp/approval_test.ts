@@ -51,6 +51,29 @@ async function assertStillLatched(rig: McpRig): Promise<void> {
   assert.equal(rig.wire.received("drive_with_heading").length, drives, "nothing on the wire");
 }
 
+/**
+ * The one question was the approval form about the dashboard's stop, the latch is released and
+ * the robot drives again (then stops).
+ */
+async function assertAskedFormAndReleased(
+  rig: McpRig,
+  q: {
+    mode?: string;
+    message: string;
+    requestedSchema: { properties: Record<string, { type: string }>; required: string[] };
+  },
+): Promise<void> {
+  assert.equal(q.mode, "form");
+  assert.match(q.message, /pressed by a person \(http at .*: the dashboard's button\)/);
+  assert.deepEqual(q.requestedSchema.required, [APPROVAL_FIELD]);
+  assert.equal(q.requestedSchema.properties[APPROVAL_FIELD].type, "boolean");
+  assert.equal(rig.runtime.safety.estopLatched, false);
+  const drives = rig.wire.received("drive_with_heading").length;
+  await rig.ok("drive_with_heading", { speed: 40, heading: 0 });
+  assert.equal(rig.wire.received("drive_with_heading").length, drives + 1, "drives again");
+  await rig.ok("stop");
+}
+
 Deno.test("MCP: a client whose person accepts clears a person's e-stop", async () => {
   const { rig, asked } = await rigAnswering(() => ({
     action: "accept",
@@ -63,15 +86,7 @@ Deno.test("MCP: a client whose person accepts clears a person's e-stop", async (
     const q = asked[0] as ElicitRequest["params"] & {
       requestedSchema: { properties: Record<string, { type: string }>; required: string[] };
     };
-    assert.equal(q.mode, "form");
-    assert.match(q.message, /pressed by a person \(http at .*: the dashboard's button\)/);
-    assert.deepEqual(q.requestedSchema.required, [APPROVAL_FIELD]);
-    assert.equal(q.requestedSchema.properties[APPROVAL_FIELD].type, "boolean");
-    assert.equal(rig.runtime.safety.estopLatched, false);
-    const drives = rig.wire.received("drive_with_heading").length;
-    await rig.ok("drive_with_heading", { speed: 40, heading: 0 });
-    assert.equal(rig.wire.received("drive_with_heading").length, drives + 1, "drives again");
-    await rig.ok("stop");
+    await assertAskedFormAndReleased(rig, q);
   } finally {
     await rig.close();
   }
@@ -200,15 +215,7 @@ Deno.test("MCP 2026: a client whose person accepts the input_required question c
     const q = asked[0] as ModernElicitRequest["params"] & {
       requestedSchema: { properties: Record<string, { type: string }>; required: string[] };
     };
-    assert.equal(q.mode, "form");
-    assert.match(q.message, /pressed by a person \(http at .*: the dashboard's button\)/);
-    assert.deepEqual(q.requestedSchema.required, [APPROVAL_FIELD]);
-    assert.equal(q.requestedSchema.properties[APPROVAL_FIELD].type, "boolean");
-    assert.equal(rig.runtime.safety.estopLatched, false);
-    const drives = rig.wire.received("drive_with_heading").length;
-    await rig.ok("drive_with_heading", { speed: 40, heading: 0 });
-    assert.equal(rig.wire.received("drive_with_heading").length, drives + 1, "drives again");
-    await rig.ok("stop");
+    await assertAskedFormAndReleased(rig, q);
   } finally {
     await close();
   }
