@@ -117,5 +117,7 @@ Deno.bench("HTTP: a 20 MB body without Content-Length refused with 413", async (
 });
 
 globalThis.addEventListener("unload", () => {
-  rpc.close().catch(() => {});
+  rpc.close().catch((e) => {
+    console.error(`mcp_limits_bench: closing the server's stdin failed: ${e}`);
+  });
 });
