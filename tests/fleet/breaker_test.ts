@@ -55,10 +55,11 @@ Deno.test("fleet gateway: retries only read-only tools; the circuit opens on tim
     assert.equal(gateway.robots()[0].circuit, "open");
     const started = performance.now();
     assert.equal(
-      await codeOf(gateway.call("b-slow", "get_battery_status", {}, { timeoutMs: 2000 })),
+      await codeOf(gateway.call("b-slow", "get_battery_status", {}, { timeoutMs: 10_000 })),
       "circuit_open",
     );
-    assert.ok(performance.now() - started < 100, "fails fast while open");
+    // Fast: not after its 10 s timeout (a margin no loaded machine eats; speed is in the bench).
+    assert.ok(performance.now() - started < 2_500, "fails fast while open, not by its timeout");
 
     // The probe is a ping of the robot's service, which answers: the circuit closes.
     await until(() => gateway.robots()[0].circuit === "closed", "the circuit closed by a ping");

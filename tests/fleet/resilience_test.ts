@@ -26,7 +26,7 @@ Deno.test("fleet: the broker killed and restarted; members keep serving locally;
     await until(() => !link.connected && !a.link.connected, "both links down");
     // The gateway fails fast, naming the broker.
     const started = performance.now();
-    const error = await gateway.call("k-a", "get_battery_status", {}).then(
+    const error = await gateway.call("k-a", "get_battery_status", {}, { timeoutMs: 10_000 }).then(
       () => assert.fail("a call without a broker must fail"),
       (e: unknown) => e,
     );
@@ -34,7 +34,8 @@ Deno.test("fleet: the broker killed and restarted; members keep serving locally;
     assert.equal(error.code, "broker_unreachable");
     assert.match(error.hint, /broker unreachable/);
     assert.match(error.hint, new RegExp(`127\\.0\\.0\\.1:${nats.port}`));
-    assert.ok(performance.now() - started < 100, "fails at once");
+    // At once: not after its 10 s timeout (a margin no loaded machine eats; speed is in the bench).
+    assert.ok(performance.now() - started < 2_500, "fails at once, not by its timeout");
     // The member's robot keeps working locally: a command reaches its wire, safety holds.
     const before = a.wire.received("get_battery_percentage").length;
     await a.runtime.rvr.command("get_battery_percentage", {});
