@@ -17,15 +17,6 @@ export function checkTimeout(timeoutMs: number, what: string): void {
   }
 }
 
-export function checkPositiveInteger(value: number, what: string, fallback: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `${what} must be an integer >= 1, got ${value}; the default is ${fallback}.`,
-    );
-  }
-  return value;
-}
-
 export function checkCommand(command: Command, executor: unknown): void {
   if (typeof command !== "object" || command === null) {
     throw new TypeError(`A command must be an object { name, kind }, got ${String(command)}.`);

@@ -53,12 +53,8 @@ import {
 import { abortReason } from "./async.ts";
 import { type Entry, newEntry, releaseEntry, WaitingLine } from "./_queue_lane.ts";
 import { QueueObserver } from "./_queue_observer.ts";
-import {
-  checkCommand,
-  checkPositiveInteger,
-  checkTimeout,
-  priorityError,
-} from "./_queue_checks.ts";
+import { checkCommand, checkTimeout, priorityError } from "./_queue_checks.ts";
+import { checkIntegerAtLeast } from "./validate.ts";
 import {
   type Command,
   type CommandOutcome,
@@ -96,8 +92,8 @@ export class CommandQueue<C extends Command = Command> {
 
   constructor(options: CommandQueueOptions<C> = {}) {
     const { capacity = 100, defaultTimeoutMs = 5000, maxShared = 4, onEvent } = options;
-    this.capacity = checkPositiveInteger(capacity, "Queue capacity", "100");
-    this.maxShared = checkPositiveInteger(maxShared, "maxShared", "4");
+    this.capacity = checkIntegerAtLeast("Queue capacity", capacity, 1, "the default is 100");
+    this.maxShared = checkIntegerAtLeast("maxShared", maxShared, 1, "the default is 4");
     checkTimeout(defaultTimeoutMs, "defaultTimeoutMs");
     this.defaultTimeoutMs = defaultTimeoutMs;
     if (onEvent) this.#observer.add(onEvent);

@@ -226,3 +226,8 @@ export function isAbandonedSocketReset(error: unknown): boolean {
   const e = error as { code?: unknown; syscall?: unknown } | undefined;
   return error instanceof Error && e?.code === "ECONNRESET" && e.syscall === "read";
 }
+
+/** An error's message (or the thrown value as text), for logs and error texts. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -26,6 +26,7 @@
  * failed explicit connect.
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/errors.ts";
 import { RvrLink } from "../link/mod.ts";
 import { NotConnectedError } from "./errors.ts";
 import type { LinkProvider } from "./link_provider.ts";
@@ -55,10 +56,6 @@ export { type WakeOptions, wakeRobot } from "./connection/wake.ts";
 export { HEARTBEAT_MISSES } from "./connection/heartbeat.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** What awaitLink waits beyond the wake timeout, for a failed attempt to close its port, ms. */
 export const AWAIT_LINK_GRACE_MS = 500;
@@ -323,7 +320,7 @@ export class Connection implements LinkProvider {
       try {
         listener(link);
       } catch (e) {
-        log.error("A connected-listener threw: {error}", { error: describe(e), e });
+        log.error("A connected-listener threw: {error}", { error: errorMessage(e), e });
       }
     }
     // After the listeners: the safety set-up is queued before any waiting caller's command.
@@ -349,11 +346,11 @@ export class Connection implements LinkProvider {
     this.#waiters.settle({ error: e });
     if (first) {
       log.warn("RVR not reachable yet ({reason}); retrying in the background", {
-        reason: describe(e),
+        reason: errorMessage(e),
       });
       this.#moveTo("error", "auto-connect failed", e);
     } else {
-      log.debug("Reconnect attempt failed: {reason}", { reason: describe(e) });
+      log.debug("Reconnect attempt failed: {reason}", { reason: errorMessage(e) });
     }
     this.#moveTo("reconnecting", "retrying in the background", e);
   }
@@ -368,7 +365,11 @@ export class Connection implements LinkProvider {
       try {
         await hook(link, reason);
       } catch (e) {
-        log.error("A closing hook failed ({reason}): {error}", { reason, error: describe(e), e });
+        log.error("A closing hook failed ({reason}): {error}", {
+          reason,
+          error: errorMessage(e),
+          e,
+        });
       }
     }
     this.#link = undefined;
@@ -380,7 +381,7 @@ export class Connection implements LinkProvider {
       try {
         listener(reason);
       } catch (e) {
-        log.error("A disconnected-listener threw: {error}", { error: describe(e), e });
+        log.error("A disconnected-listener threw: {error}", { error: errorMessage(e), e });
       }
     }
   }
@@ -388,6 +389,9 @@ export class Connection implements LinkProvider {
   #moveTo(to: ConnectionStatus, reason: string, error?: unknown): void {
     const state = this.#o.state;
     if (state.connection.status === to && to !== "reconnecting") return;
-    state.transition(to, { reason, ...(error !== undefined ? { error: describe(error) } : {}) });
+    state.transition(to, {
+      reason,
+      ...(error !== undefined ? { error: errorMessage(error) } : {}),
+    });
   }
 }

@@ -24,6 +24,7 @@ import type { NodeId } from "../protocol/mod.ts";
 import type { ApprovalAction, ApprovalDecision } from "./safety/approval.ts";
 import { describePose } from "./moves/pose.ts";
 import type { MoveName, Pose } from "./moves/types.ts";
+import { errorMessage } from "../core/errors.ts";
 
 /**
  * The robot is not connected and no connect is in progress (calls wait for one that is, see
@@ -38,10 +39,6 @@ export class NotConnectedError extends DomainError {
   }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The robot did not become ready in time; the message says what was heard and what to check. */
 export class RobotNotRespondingError extends DomainError {
   override name = "RobotNotRespondingError";
@@ -54,7 +51,7 @@ export class RobotNotRespondingError extends DomainError {
     super(
       heardAnything
         ? `The RVR on ${portPath} answered but did not become ready within ${timeoutMs} ms ` +
-          `(last error: ${describe(lastError)}). Check the battery and try again.`
+          `(last error: ${errorMessage(lastError)}). Check the battery and try again.`
         : `No answer from an RVR on ${portPath} within ${timeoutMs} ms. Check that the robot is ` +
           `switched on and awake (press its power button), that TX/RX are crossed (Pi pin 8 -> RVR ` +
           `RX, pin 10 <- RVR TX, pin 6 GND), that ${portPath} is the UART (on a Raspberry Pi: ` +
@@ -265,7 +262,7 @@ export class ApprovalRefusedError extends DomainError {
       decline: "the person declined",
       cancel: "the person dismissed the question without accepting",
       unavailable: "this client cannot ask a person (it did not declare elicitation)",
-      failed: `asking the person failed (${describe(options.cause)})`,
+      failed: `asking the person failed (${errorMessage(options.cause)})`,
     }[refusal];
     const next = refusal === "decline" || refusal === "cancel"
       ? "Do not retry unasked: ask the person what they want."

@@ -10,12 +10,9 @@
 import { getLogger } from "@logtape/logtape";
 import type { RobotMetrics as Metrics } from "../metrics.ts";
 import type { RvrLink } from "../../link/mod.ts";
+import { errorMessage } from "../../core/errors.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Misses in a row after which the heartbeat declares the robot silent. */
 export const HEARTBEAT_MISSES = 2;
@@ -74,7 +71,7 @@ export class Heartbeat {
       this.#o.metrics?.heartbeatFailuresTotal.inc();
       log.warn("Heartbeat echo missed ({misses} in a row): {error}", {
         misses: this.#misses,
-        error: describe(e),
+        error: errorMessage(e),
       });
       if (this.#misses >= HEARTBEAT_MISSES) {
         await this.#o.onSilent(`robot silent: ${this.#misses} heartbeat echoes unanswered`);

@@ -6,12 +6,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { ConnectResult, PortSpec } from "./types.ts";
+import { errorMessage } from "../../core/errors.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function sameSpec(a: PortSpec, b: PortSpec): boolean {
   return a.path === b.path && a.baudRate === b.baudRate;
@@ -26,7 +23,7 @@ export async function settled(connect: Promise<unknown> | undefined): Promise<vo
     await connect;
   } catch (e) {
     log.debug("An earlier connect ended with {error} (reported to its caller)", {
-      error: describe(e),
+      error: errorMessage(e),
     });
   }
 }

@@ -8,12 +8,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { backoff, delay } from "../../core/async.ts";
+import { errorMessage } from "../../core/errors.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export interface ReconnectLoopOptions {
   /** First pause between attempts, ms (default 250). */
@@ -69,7 +66,7 @@ export class ReconnectLoop {
       }
     };
     this.#done = loop().catch((e) => {
-      log.error("Background connect stopped unexpectedly: {error}", { error: describe(e), e });
+      log.error("Background connect stopped unexpectedly: {error}", { error: errorMessage(e), e });
     }).finally(() => {
       if (this.#controller === controller) this.#controller = undefined;
     });

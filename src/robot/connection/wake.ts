@@ -10,12 +10,9 @@ import { getLogger } from "@logtape/logtape";
 import { backoff, delay } from "../../core/async.ts";
 import { ResponseTimeoutError, type RvrLink } from "../../link/mod.ts";
 import { RobotNotRespondingError } from "../errors.ts";
+import { errorMessage } from "../../core/errors.ts";
 
 const log = getLogger(["rvr", "robot", "connection"]);
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export interface WakeOptions {
   /** Give up after this long. */
@@ -56,7 +53,7 @@ export async function wakeRobot(
       if (signal?.aborted || !link.isOpen) throw e;
       lastError = e;
       if (!(e instanceof ResponseTimeoutError)) heardAnything = true;
-      log.debug("Wake attempt {attempts} failed: {error}", { attempts, error: describe(e) });
+      log.debug("Wake attempt {attempts} failed: {error}", { attempts, error: errorMessage(e) });
     }
     const left = deadline - performance.now();
     if (left <= 0) {
