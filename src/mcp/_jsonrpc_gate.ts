@@ -28,7 +28,7 @@ import {
   type RequestId,
   specTypeSchemas,
 } from "@modelcontextprotocol/server";
-import { show, valueAt } from "../tools/_arguments.ts";
+import { show, valueAt } from "../tools/mod.ts";
 
 /** JSON-RPC 2.0 error codes the gate answers with. */
 export const PARSE_ERROR = -32700;
