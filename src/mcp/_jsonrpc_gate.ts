@@ -28,6 +28,7 @@ import {
   type RequestId,
   specTypeSchemas,
 } from "@modelcontextprotocol/server";
+import { show, valueAt } from "../tools/mod.ts";
 
 /** JSON-RPC 2.0 error codes the gate answers with. */
 export const PARSE_ERROR = -32700;
@@ -244,28 +245,8 @@ function paramsText(method: string, m: Record<string, unknown>, issues: readonly
       .replace(/expected record/, "expected an object")
       .replace(/, received \w+$/, "")
       .replace(/\s+/g, " ");
-    return `${field}: ${allowed}, got ${value === undefined ? "nothing" : show(value)}`;
+    return `${field}: ${allowed}, got ${show(value)}`;
   });
   const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : "";
   return `Invalid params for ${method}: ${parts.join("; ")}${more}.`;
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let v = value;
-  for (const p of path) {
-    if (typeof v !== "object" || v === null || !Object.hasOwn(v, p)) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-/** A value as a message shows it: JSON, at most 40 characters, one line. */
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

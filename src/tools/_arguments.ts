@@ -161,7 +161,8 @@ function fieldName(path: readonly PropertyKey[]): string {
     .join("") || "the arguments";
 }
 
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` inside `value` (own keys only), or undefined. */
+export function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   let v = value;
   for (const p of path) {
     if (typeof v !== "object" || v === null || !Object.hasOwn(v, p)) return undefined;
@@ -232,7 +233,7 @@ function range(s: JsonSchema): string {
 }
 
 /** A value as the message shows it: JSON, at most 40 characters, always one line. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   let text: string;

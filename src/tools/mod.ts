@@ -27,6 +27,8 @@ export {
   InvalidArgumentsError,
   parseArguments,
   PROTOTYPE_KEYS,
+  show,
+  valueAt,
 } from "./_arguments.ts";
 export { type ApprovalRequest, type RefusalText } from "./_approval.ts";
 export {

@@ -195,19 +195,7 @@ export class CdpPage {
    */
   async waitFor<T = unknown>(expression: string, options: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const script = `new Promise((resolve) => {
-      const t0 = performance.now();
-      let last;
-      const check = () => {
-        try { last = (${expression}); } catch (e) { last = "threw: " + e.message; }
-        if (last && !(typeof last === "string" && last.startsWith("threw: "))) {
-          resolve({ ok: true, value: last });
-        } else if (performance.now() - t0 > ${timeoutMs}) {
-          resolve({ ok: false, value: last });
-        } else setTimeout(check, 25);
-      };
-      check();
-    })`;
+    const script = pollScript(expression, timeoutMs);
     const r = await this.evaluate<{ ok: boolean; value: T }>(script);
     if (!r.ok) {
       throw new Error(
@@ -519,4 +507,25 @@ export function differingPixels(
     }
   }
   return n;
+}
+
+/**
+ * Page-side source of a promise that polls `expression` on the page's own loop (every 25 ms)
+ * and resolves `{ ok: true, value }` with its first truthy value, or `{ ok: false, value }`
+ * with the last one after `timeoutMs`. Shared by {@link CdpPage.waitFor} and frame-level waits.
+ */
+export function pollScript(expression: string, timeoutMs: number): string {
+  return `new Promise((resolve) => {
+    const t0 = performance.now();
+    let last;
+    const check = () => {
+      try { last = (${expression}); } catch (e) { last = "threw: " + e.message; }
+      if (last && !(typeof last === "string" && last.startsWith("threw: "))) {
+        resolve({ ok: true, value: last });
+      } else if (performance.now() - t0 > ${timeoutMs}) {
+        resolve({ ok: false, value: last });
+      } else setTimeout(check, 25);
+    };
+    check();
+  })`;
 }

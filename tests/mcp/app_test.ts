@@ -23,7 +23,13 @@ import { Runtime } from "../../src/robot/runtime.ts";
 import { bundleBrowserScript, ROOT } from "../../scripts/dashboard.ts";
 import { APP_OUT, buildAppScript } from "../../scripts/mcp_app.ts";
 import { keepAliveSimOpener, testSettings } from "../_helpers/mod.ts";
-import { type CdpPage, Chromium, CHROMIUM_BIN, chromiumAvailable } from "../http/_chromium.ts";
+import {
+  type CdpPage,
+  Chromium,
+  CHROMIUM_BIN,
+  chromiumAvailable,
+  pollScript,
+} from "../http/_chromium.ts";
 import { receivedNames } from "./_rig.ts";
 import { robotMetrics } from "../../src/robot/mod.ts";
 
@@ -167,17 +173,7 @@ async function waitInFrame<T>(
   page: CdpPage,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const r = await evaluate(`new Promise((resolve) => {
-    const t0 = performance.now();
-    let last;
-    const check = () => {
-      try { last = (${expression}); } catch (e) { last = "threw: " + e.message; }
-      if (last && !(typeof last === "string" && last.startsWith("threw: "))) resolve({ ok: true, value: last });
-      else if (performance.now() - t0 > ${timeoutMs}) resolve({ ok: false, value: last });
-      else setTimeout(check, 25);
-    };
-    check();
-  })`) as { ok: boolean; value: T };
+  const r = await evaluate(pollScript(expression, timeoutMs)) as { ok: boolean; value: T };
   if (!r.ok) {
     throw new Error(
       `timed out after ${timeoutMs} ms waiting in the app for ${expression}; last value ` +
