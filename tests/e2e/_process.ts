@@ -279,6 +279,14 @@ export function spawnTaskBehindReader(
       const comm = (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
       if (comm !== "cat") throw new Error(`pid ${pid} is ${comm}, not the stdout reader (cat)`);
       Deno.kill(pid, "SIGKILL");
+      // The kill only asks; the pipe loses its reader once cat has died (a zombie holds no fds).
+      // Until then a write still succeeds, and the program would not hear EPIPE. No event says
+      // so: /proc does, checked every 5 ms for at most 5 s.
+      const deadline = Date.now() + 5000;
+      while (await running(pid)) {
+        if (Date.now() > deadline) throw new Error(`the stdout reader (cat, ${pid}) did not die`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
     code: async () => {
       await child.status;
@@ -317,4 +325,15 @@ export async function exitWithin(
   }
   await child.status;
   throw new Error(`${what}: still running after ${timeoutMs} ms (killed)`);
+}
+
+/** True while `pid` runs (not gone, not a zombie). */
+async function running(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
