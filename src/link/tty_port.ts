@@ -7,9 +7,17 @@
  * on the main thread, handed to the link in the same turn of the event loop in which it arrived:
  * no worker thread sits in a blocking read(2), none is woken per chunk (with `Deno.FsFile.read`
  * every chunk was a trip through Deno's blocking thread pool; README "Speed" has the figures).
- * Writes go through a `Deno.FsFile` of their own, in order: the stream's own write stalls for
- * good once the line's buffer fills (Deno 2.9.6, measured: a 256 KiB write to a pty stops at
- * about 40 KiB and never resumes), and a non-blocking `writeSync` loses count of a partial write.
+ * Writes go through a `Deno.FsFile` of their own (a blocking descriptor), in order: the stream's
+ * own write stalls for good once the line's buffer fills (Deno 2.9.6, measured: a 256 KiB write
+ * to a pty stops at about 40 KiB and never resumes), and a non-blocking `writeSync` loses count
+ * of a partial write (it throws EAGAIN for the rest and does not say how much went). A packet is
+ * written at once, with one write(2) on the main thread, while the line is draining: nothing
+ * else is being written and at most {@link SYNC_WRITE_BYTES} have gone out since the other end
+ * last sent a byte, far below what any tty buffers (4 KiB for a UART's driver, more for a pty),
+ * so that write(2) cannot block. Otherwise (a long write, a robot that has stopped answering, a
+ * pty nobody reads) the write goes through Deno's thread pool as an async write, which may wait
+ * for the line without stopping the program. The fast path saves the pool's two thread hops per
+ * packet (README "Speed").
  *
  * - `close()` waits (at most CLOSE_WAIT_MS) for the writes already handed to it, then closes the
  *   descriptor at once: nothing is left reading, so the next open of the same tty gets every byte.
@@ -44,6 +52,12 @@ export interface TtyPortOptions {
 /** close() waits at most this long for the writes in flight before closing anyway. */
 const CLOSE_WAIT_MS = 1000;
 
+/**
+ * Bytes that may go out with a blocking write on the main thread since the other end last sent a
+ * byte (see the module doc): a quarter of the smallest tty buffer.
+ */
+export const SYNC_WRITE_BYTES = 1024;
+
 const ignore = () => {};
 
 export class TtyPort implements BytePort {
@@ -60,6 +74,10 @@ export class TtyPort implements BytePort {
   #closing: Promise<void> | undefined;
   #released = false;
   #closeNotified = false;
+  /** Writes handed to the thread pool and not yet done. */
+  #asyncWrites = 0;
+  /** Bytes written since the other end last sent a byte. */
+  #unanswered = 0;
 
   private constructor(
     path: string,
@@ -109,6 +127,7 @@ export class TtyPort implements BytePort {
     if (this.#handlers) throw new Error(`Port ${this.path} is already started.`);
     this.#handlers = handlers;
     this.#stream.on("data", (chunk: Uint8Array) => {
+      this.#unanswered = 0; // the other end is alive and reading
       if (!this.#open) return; // bytes that raced with close() are not delivered after it
       try {
         handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -123,9 +142,24 @@ export class TtyPort implements BytePort {
 
   write(bytes: Uint8Array): Promise<void> {
     if (!this.#open) return Promise.reject(new PortClosedError(this.path));
+    let data = bytes;
+    if (this.#asyncWrites === 0 && this.#unanswered + bytes.length <= SYNC_WRITE_BYTES) {
+      let written: number;
+      try {
+        written = this.#writer.writeSync(bytes);
+      } catch (error) {
+        return Promise.reject(this.#writeError(error as Error));
+      }
+      this.#unanswered += written;
+      if (written === bytes.length) return Promise.resolve();
+      data = bytes.subarray(written); // a short write: the rest goes the async way
+    }
     // A copy: the caller may reuse its buffer before the line took the bytes.
-    const data = bytes.slice();
-    const done = this.#writeChain.then(() => this.#writeAll(data));
+    const copy = data.slice();
+    this.#asyncWrites++;
+    const done = this.#writeChain.then(() => this.#writeAll(copy)).finally(() => {
+      this.#asyncWrites--;
+    });
     // The chain only orders writes; each caller gets its own outcome through `done`.
     this.#writeChain = done.then(ignore, ignore);
     return done;
@@ -136,7 +170,9 @@ export class TtyPort implements BytePort {
       // Writes queued before close() still go out; close() waits for them.
       if (this.#released) throw new PortClosedError(this.path);
       try {
-        offset += await this.#writer.write(data.subarray(offset));
+        const n = await this.#writer.write(data.subarray(offset));
+        offset += n;
+        this.#unanswered += n;
       } catch (error) {
         throw this.#writeError(error as Error);
       }

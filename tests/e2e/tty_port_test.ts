@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { PortClosedError } from "../../src/core/byte_port.ts";
 import { LinkClosedError } from "../../src/link/errors.ts";
 import { RvrLink } from "../../src/link/rvr_link.ts";
-import { SerialPortError, TtyPort } from "../../src/link/tty_port.ts";
+import { SerialPortError, SYNC_WRITE_BYTES, TtyPort } from "../../src/link/tty_port.ts";
 import { SimulatedRvr } from "../../src/sim/mod.ts";
 import { ScriptedDevice } from "../link/_device.ts";
 
@@ -261,6 +261,76 @@ Deno.test("TtyPort on a pty pair", async (t) => {
         raw.close();
       }
     });
+
+    await t.step(
+      "small packets go out at once while the other end answers; a silent line goes async",
+      async () => {
+        const port = await TtyPort.open(pty.a);
+        const raw = await Deno.open(pty.b, { read: true, write: true });
+        /** Whether `write` settled within the current task (the main-thread write). */
+        const settledAtOnce = async (bytes: Uint8Array) => {
+          let settled = false;
+          const done = port.write(bytes).then(() => settled = true);
+          for (let i = 0; i < 5; i++) await Promise.resolve();
+          const atOnce = settled;
+          await withDeadline(done, "a write");
+          return atOnce;
+        };
+        try {
+          const sink = new Sink();
+          port.start(sink.handlers);
+          const packet = new Uint8Array(64).fill(0x8d);
+          assert.equal(await settledAtOnce(packet), true, "a packet on a draining line");
+          // 1024 bytes with no byte back: the next packet could meet a full line, so it goes
+          // through the thread pool, and the program keeps running meanwhile.
+          for (let sent = 64; sent + 64 <= SYNC_WRITE_BYTES; sent += 64) {
+            assert.equal(await settledAtOnce(packet), true, `packet after ${sent} bytes`);
+          }
+          assert.equal(await settledAtOnce(packet), false, "a packet past SYNC_WRITE_BYTES");
+          // The other end speaks: the line is draining again.
+          await raw.write(new Uint8Array([0x8d]));
+          await sink.waitFor(1);
+          assert.equal(await settledAtOnce(packet), true, "a packet after the other end spoke");
+          const total = SYNC_WRITE_BYTES + 2 * 64;
+          const got = await withDeadline(readExactly(raw, total), "every packet");
+          assert.deepEqual(got, new Uint8Array(total).fill(0x8d));
+        } finally {
+          raw.close();
+          await port.close();
+        }
+      },
+    );
+
+    await t.step(
+      "a tty nobody reads: writes wait without stopping the program, then arrive in order",
+      async () => {
+        const port = await TtyPort.open(pty.a);
+        try {
+          port.start(new Sink().handlers);
+          // Far more than the line buffers, as packets: past SYNC_WRITE_BYTES they queue for the
+          // thread pool instead of blocking the event loop in write(2).
+          const packets = Array.from(
+            { length: 4096 },
+            (_, i) => Uint8Array.from({ length: 64 }, (_, j) => (i + j) & 0xff),
+          );
+          const writes = packets.map((p) => port.write(p));
+          // Still running: a timer fires while the writes wait for a reader.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          const raw = await Deno.open(pty.b, { read: true, write: true });
+          try {
+            const got = await withDeadline(readExactly(raw, 4096 * 64), "256 KiB of packets");
+            await withDeadline(Promise.all(writes), "the writes to finish");
+            for (let i = 0; i < packets.length; i++) {
+              assert.deepEqual(got.subarray(i * 64, i * 64 + 64), packets[i], `packet ${i}`);
+            }
+          } finally {
+            raw.close();
+          }
+        } finally {
+          await port.close();
+        }
+      },
+    );
 
     await t.step(
       "large writes and reads: whole, in order, later writes behind earlier ones",
