@@ -203,8 +203,44 @@ export function screen(value: unknown): GateResult {
   return pass(m, request ? id : undefined);
 }
 
+/** The top-level keys of a JSON-RPC request (the SDK's schema is strict: no others). */
+const REQUEST_KEYS: ReadonlySet<string> = new Set(["jsonrpc", "id", "method", "params"]);
+
+/**
+ * True when `m`, a request or notification whose jsonrpc, method and params the gate checked, is
+ * exactly what the SDK's strict message schema accepts (no other key; an id that is a string or an
+ * integer): then that parse, the third of the message on its way in (the SDK parses the request
+ * again for its handler), would only copy it.
+ */
+function plainRequest(m: Record<string, unknown>): boolean {
+  for (const key in m) if (!REQUEST_KEYS.has(key)) return false;
+  return m.id === undefined
+    ? !Object.hasOwn(m, "id")
+    : typeof m.id === "string" || Number.isSafeInteger(m.id);
+}
+
 /** The SDK's parse of a message the gate let through; -32600 if it still refuses it. */
 function pass(m: Record<string, unknown>, id: RequestId | null | undefined): GateResult {
+  if (typeof m.method === "string") {
+    if (plainRequest(m)) return { ok: true, message: m as unknown as JSONRPCMessage, raw: m };
+    const unknown = Object.keys(m).filter((key) => !REQUEST_KEYS.has(key));
+    if (unknown.length > 0) {
+      return refuse(
+        id,
+        INVALID_REQUEST,
+        `Invalid Request: unknown member${unknown.length > 1 ? "s" : ""} ${
+          unknown.map((key) => JSON.stringify(key)).join(", ")
+        }; a JSON-RPC 2.0 request has only jsonrpc, id, method and params.`,
+      );
+    }
+    if (Object.hasOwn(m, "id") && !Number.isSafeInteger(m.id) && typeof m.id !== "string") {
+      return refuse(
+        id,
+        INVALID_REQUEST,
+        `Invalid Request: id must be a string or an integer, got ${show(m.id)}.`,
+      );
+    }
+  }
   try {
     return { ok: true, message: parseJSONRPCMessage(m), raw: m };
   } catch (error) {

@@ -22,12 +22,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import {
-  isJSONRPCErrorResponse,
-  isJSONRPCResultResponse,
-  type JSONRPCMessage,
-  type Transport,
-} from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
 import type { Writable } from "node:stream";
 import { MAX_BODY_SETTING } from "../http/body_limit.ts";
 import { errorResponse, INVALID_REQUEST, screenBytes } from "./_jsonrpc_gate.ts";
@@ -149,8 +144,9 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The stdio transport is closed."));
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
-      if (message.id !== undefined) this.wireArguments.forget(message.id);
+    // An answer (a result or an error) ends its request: what was noted of it goes.
+    if (!("method" in message) && "id" in message && message.id !== undefined) {
+      this.wireArguments.forget(message.id);
     }
     const text = JSON.stringify(message) + "\n";
     return new Promise((resolve, reject) => {

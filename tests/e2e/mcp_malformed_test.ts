@@ -11,7 +11,7 @@ import { type LineReader, spawnMain } from "./_process.ts";
 import { StdioRpc } from "./_jsonrpc.ts";
 
 /** [what, line, id the answer carries, JSON-RPC code, what its message says]. */
-const MALFORMED: readonly [string, string, string | null, number, RegExp][] = [
+const MALFORMED: readonly [string, string, string | number | null, number, RegExp][] = [
   [
     "params a string",
     `{"jsonrpc":"2.0","id":"p1","method":"tools/call","params":"not-an-object"}`,
@@ -63,6 +63,20 @@ const MALFORMED: readonly [string, string, string | null, number, RegExp][] = [
     /method must be a non-empty string, got 42/,
   ],
   ["no method", `{"jsonrpc":"2.0","id":"r4"}`, "r4", -32600, /no method/],
+  [
+    "a member JSON-RPC does not have",
+    `{"jsonrpc":"2.0","id":"r5","method":"ping","extra":1}`,
+    "r5",
+    -32600,
+    /unknown member "extra"; a JSON-RPC 2\.0 request has only jsonrpc, id, method and params/,
+  ],
+  [
+    "a fractional id",
+    `{"jsonrpc":"2.0","id":1.5,"method":"ping"}`,
+    1.5,
+    -32600,
+    /id must be a string or an integer, got 1\.5/,
+  ],
   ["not JSON", `{"jsonrpc":"2.0","id":"x1",`, null, -32700, /Parse error: the message is not JSON/],
   ["a batch", `[{"jsonrpc":"2.0","id":"b1","method":"ping"}]`, null, -32600, /batch/],
   [
@@ -202,7 +216,10 @@ async function openHttp(stderr: LineReader): Promise<Http> {
 }
 
 /** The JSON-RPC message with `id` in a response body (JSON, or an SSE stream of them). */
-async function answerOf(res: Response, id: string | null): Promise<Record<string, unknown>> {
+async function answerOf(
+  res: Response,
+  id: string | number | null,
+): Promise<Record<string, unknown>> {
   const text = await res.text();
   const messages = (res.headers.get("content-type") ?? "").includes("text/event-stream")
     ? text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)))
