@@ -189,7 +189,8 @@ export function screen(value: unknown): GateResult {
     }
   }
   const schemaName = request &&
-      !(LEGACY_ONLY_METHODS.has(method) && claimsModernEra(m.params))
+      !(LEGACY_ONLY_METHODS.has(method) && claimsModernEra(m.params)) &&
+      !(method === "tools/call" && plainToolCall(m.params))
     ? CHECKED_METHODS.get(method)
     : undefined;
   if (schemaName !== undefined) {
@@ -201,6 +202,21 @@ export function screen(value: unknown): GateResult {
     }
   }
   return pass(m, request ? id : undefined);
+}
+
+/**
+ * True for tools/call params of the everyday shape, `{name, arguments?}` with a string name and an
+ * object of arguments: what the spec schema accepts by construction, so its parse (the SDK parses
+ * the request again for its handler) is skipped on the hot path.
+ */
+function plainToolCall(params: unknown): boolean {
+  if (typeof params !== "object" || params === null) return false;
+  const p = params as Record<string, unknown>;
+  for (const key in p) if (key !== "name" && key !== "arguments") return false;
+  if (typeof p.name !== "string") return false;
+  const args = p.arguments;
+  return args === undefined ||
+    (typeof args === "object" && args !== null && !Array.isArray(args));
 }
 
 /** The top-level keys of a JSON-RPC request (the SDK's schema is strict: no others). */

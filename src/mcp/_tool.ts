@@ -81,12 +81,13 @@ export interface ToolEnv<R = ToolRobot> {
 export type Extra = ServerContext;
 
 let calls = 0;
+/** Drawn once per process: ids of two runs of the program do not collide in one log. */
+const RUN = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
 
-/** A short, unique correlation id: "<tool>-<counter>-<random>". */
+/** A short, unique correlation id: "<tool>-<counter>-<random of this run>". */
 export function newCorrelationId(tool: string): string {
   calls = (calls + 1) % 0x1_0000_0000;
-  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
-  return `${tool}-${calls.toString(36)}-${random}`;
+  return `${tool}-${calls.toString(36)}-${RUN}`;
 }
 
 function describe(error: unknown): string {

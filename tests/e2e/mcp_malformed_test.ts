@@ -64,6 +64,13 @@ const MALFORMED: readonly [string, string, string | number | null, number, RegEx
   ],
   ["no method", `{"jsonrpc":"2.0","id":"r4"}`, "r4", -32600, /no method/],
   [
+    "a progress token that is an object",
+    `{"jsonrpc":"2.0","id":"q8","method":"tools/call","params":{"name":"stop","_meta":{"progressToken":{}}}}`,
+    "q8",
+    -32602,
+    /tools\/call: params\._meta\.progressToken: .*got \{\}/,
+  ],
+  [
     "a member JSON-RPC does not have",
     `{"jsonrpc":"2.0","id":"r5","method":"ping","extra":1}`,
     "r5",
