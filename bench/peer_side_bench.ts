@@ -9,11 +9,14 @@
  * - `get_battery_status`: three robot requests (percentage, voltage state, volts; the thresholds
  *   are read once per connection), the SDK's three calls one after another.
  *
- * At load it times N calls of each (`RVR_PEER_N`, default 300) and prints p50/p95/max in ms on
- * stderr, as the SDK's script does. With `RVR_PEER_SCRIPT=<the SDK's script>` (and
- * `SPHERO_SDK_PATH` for it) it first runs that script on the same pty against the same simulator,
- * then prints both sides and the ratios: one run, one machine, one robot. Deno.bench then times
- * the same two calls for the gate (bench/budgets.json).
+ * At load it runs RVR_PEER_BLOCKS (default 3) blocks of N calls of each (`RVR_PEER_N`, default
+ * 300), timed from Python by bench/_stdio_client.py (a lean client, as the SDK's side is timed),
+ * each block with the server started anew. With `RVR_PEER_SCRIPT=<the SDK's script>` (and
+ * `SPHERO_SDK_PATH` for it) each of our blocks follows a block of that script on the same pty
+ * against the same simulator, so a change in the machine's load weighs on both sides; it prints
+ * the median of each side's block p50s, their spread, and the ratios: one run, one machine, one
+ * robot. Then a Deno client times the same calls once more, and Deno.bench times them for the
+ * gate (bench/budgets.json).
  *
  * `RVR_BENCH_DENO_FLAGS` replaces the server's Deno flags (default: the program's V8 flags, as
  * `deno task start` has them), to weigh another trade, e.g. `--v8-flags=--max-opt=2`.
@@ -23,6 +26,12 @@
 import { LineReader, openPtyPair, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
 
 const N = Number(Deno.env.get("RVR_PEER_N") ?? "300");
+const BLOCKS = Number(Deno.env.get("RVR_PEER_BLOCKS") ?? "3");
+if (!Number.isInteger(BLOCKS) || BLOCKS < 1) {
+  throw new RangeError(
+    `RVR_PEER_BLOCKS must be an integer >= 1, got ${Deno.env.get("RVR_PEER_BLOCKS")}.`,
+  );
+}
 if (!Number.isInteger(N) || N < 20) {
   throw new RangeError(`RVR_PEER_N must be an integer >= 20, got ${Deno.env.get("RVR_PEER_N")}.`);
 }
@@ -125,32 +134,76 @@ const sim = new Deno.Command(Deno.execPath(), {
 const simLog = new LineReader(sim.stderr);
 await simLog.waitFor((l) => l.includes("Simulated RVR listening"), "the simulator");
 
-let peer: Record<string, Summary> | undefined;
-const peerScript = Deno.env.get("RVR_PEER_SCRIPT");
-if (peerScript) {
-  const out = await new Deno.Command("/usr/bin/python3", {
-    args: [peerScript, pty.a, "--n", String(N)],
+const serverFlags = (Deno.env.get("RVR_BENCH_DENO_FLAGS") ?? programV8Flags()).split(" ")
+  .filter(Boolean);
+const serverEnv = {
+  NO_COLOR: "1",
+  RVR_LOG_LEVEL: "info",
+  RVR_COMMAND_TIMEOUT: "0",
+  RVR_SERIAL_PORT: pty.a,
+};
+
+/** Runs a Python script to its end; its last stdout line, parsed as JSON. */
+async function pythonJson(what: string, python: string, args: string[]) {
+  const out = await new Deno.Command(python, {
+    args,
+    cwd: ROOT,
+    env: serverEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) {
     throw new Error(
-      `The SDK's script ${peerScript} failed (exit ${out.code}): ${
-        new TextDecoder().decode(out.stderr)
-      }`,
+      `${what} failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr)}`,
     );
   }
-  peer = JSON.parse(text.split("\n").at(-1) ?? "");
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "");
 }
 
-const serverFlags = (Deno.env.get("RVR_BENCH_DENO_FLAGS") ?? programV8Flags()).split(" ")
-  .filter(Boolean);
+/** The median of the blocks' p50s, and the spread of them. */
+function pooled(blocks: Summary[]): { p50: number; low: number; high: number } {
+  const p50s = blocks.map((b) => b.p50).sort((a, b) => a - b);
+  return { p50: p50s[p50s.length >> 1], low: p50s[0], high: p50s[p50s.length - 1] };
+}
+
+// Both sides in alternating blocks, each run anew on the same pty and simulator: SDK, ours, SDK,
+// ours, ... so a change in the machine's load during the run weighs on both. This program's side
+// is timed as the SDK's side is, from Python (bench/_stdio_client.py: a lean client, blocking
+// reads, one write per request, that spawns the server as `deno task start` runs it).
+const peerScript = Deno.env.get("RVR_PEER_SCRIPT");
+const peerBlocks: Record<string, Summary>[] = [];
+const ourBlocks: Record<string, Summary>[] = [];
+for (let block = 0; block < BLOCKS; block++) {
+  if (peerScript) {
+    peerBlocks.push(
+      await pythonJson(`The SDK's script ${peerScript}`, "/usr/bin/python3", [
+        peerScript,
+        pty.a,
+        "--n",
+        String(N),
+      ]),
+    );
+  }
+  ourBlocks.push(
+    await pythonJson("bench/_stdio_client.py", "python3", [
+      `${ROOT}bench/_stdio_client.py`,
+      "--n",
+      String(N),
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      ...serverFlags,
+      `${ROOT}main.ts`,
+    ]),
+  );
+}
+
 const server = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", ...serverFlags, `${ROOT}main.ts`],
   cwd: ROOT,
-  env: { NO_COLOR: "1", RVR_LOG_LEVEL: "info", RVR_COMMAND_TIMEOUT: "0", RVR_SERIAL_PORT: pty.a },
+  env: serverEnv,
   stdin: "piped",
   stdout: "piped",
   stderr: "piped",
@@ -169,20 +222,32 @@ const ours = {
   ambient_ms: await time(N, () => client.callTool("get_ambient_light")),
   battery_status_3_ms: await time(N, () => client.callTool("get_battery_status")),
 };
-const rows: string[] = [`peer side (n=${N}): this program, tools/call over stdio, p50/p95/max ms`];
+const rows: string[] = [
+  `peer side: tools/call over stdio, p50 in ms, ${BLOCKS} alternating blocks of n=${N}; the ` +
+  `median of the blocks' p50s [lowest-highest]. Ours with a Python client (as the SDK's side) ` +
+  `and, after the blocks, with a Deno client`,
+];
+const f = (x: number) => x.toFixed(3);
 for (
   const [key, label] of [["ambient_ms", "ambient light (1 request)"], [
     "battery_status_3_ms",
     "battery status (3 requests)",
   ]] as const
 ) {
+  const py = pooled(ourBlocks.map((b) => b[key]));
   const o = ours[key];
-  let line = `  ${label}: ours ${o.p50}/${o.p95}/${o.max}`;
-  const p = peer?.[key];
-  if (p) line += `  SDK ${p.p50}/${p.p95}/${p.max}  ratio p50 ${(o.p50 / p.p50).toFixed(2)}x`;
+  let line = `  ${label}: ours ${f(py.p50)} [${f(py.low)}-${f(py.high)}] (Deno client ${o.p50})`;
+  if (peerBlocks.length > 0) {
+    const p = pooled(peerBlocks.map((b) => b[key]));
+    const perBlock = peerBlocks.map((b, i) => (ourBlocks[i][key].p50 / b[key].p50).toFixed(2));
+    line += `  SDK ${f(p.p50)} [${f(p.low)}-${f(p.high)}]  ratio ${(py.p50 / p.p50).toFixed(2)}x ` +
+      `(blocks ${perBlock.join(", ")}; Deno client ${(o.p50 / p.p50).toFixed(2)}x)`;
+  }
   rows.push(line);
 }
-if (peer) rows.push(`  SDK echo ${JSON.stringify(peer.echo_ms)}`);
+if (peerBlocks.length > 0) {
+  rows.push(`  SDK echo p50 per block: ${peerBlocks.map((b) => b.echo_ms.p50).join(", ")}`);
+}
 console.error(rows.join("\n"));
 
 Deno.bench({
