@@ -12,7 +12,7 @@
  *   `deno bench` and the gate (bench/gate.ts) fail: the garbage of ended sessions must be
  *   collected and its pages given back (one tools/list per session converts no schema anew:
  *   src/mcp/_listed_schema.ts; V8's --optimize-for-size, among the program's V8 flags, keeps the
- *   heap within 1.3x of what is live). Measured 1.26-1.33x after the third round; 1.8-1.9x, and
+ *   heap within 1.3x of what is live). Measured 1.16-1.36x after the third round; 1.8-1.9x, and
  *   growing each round, before.
  */
 import { LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
