@@ -5,9 +5,15 @@
  * - a 5 MB stdio line refused (a JSON-RPC error at the 1 MiB limit; the rest skipped to its
  *   newline) and the next request answered;
  * - a 20 MB HTTP body without Content-Length refused with 413 while streaming;
- * - before the benches, RSS after rounds of 100 2025-era HTTP sessions (initialize, a tool call,
- *   abandoned without DELETE) once the idle timeout (1 s here) has ended them all, against the
- *   idle RSS: printed, with a line when a round ends above issue 13's 1.5x idle target.
+ * - before the benches, the program's RSS (VmRSS) idle and after each of 3 rounds of 100 2025-era
+ *   HTTP sessions (initialize, tools/list, a tool call, abandoned without DELETE), each round
+ *   measured once the idle timeout (1 s here) has ended all of its sessions: printed with the
+ *   ratio to idle. Above issue 13's target of 1.5x idle after the third round the file throws, so
+ *   `deno bench` and the gate (bench/gate.ts) fail: the garbage of ended sessions must be
+ *   collected and its pages given back (one tools/list per session converts no schema anew:
+ *   src/mcp/_listed_schema.ts; V8's --optimize-for-size, among the program's V8 flags, keeps the
+ *   heap within 1.3x of what is live). Measured 1.16-1.36x after the third round; 1.8-1.9x, and
+ *   growing each round, before.
  */
 import { LineReader, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
 import { StdioRpc } from "../tests/e2e/_jsonrpc.ts";
@@ -76,9 +82,12 @@ async function session(): Promise<void> {
 }
 
 const ended = () => stderr.lines.filter((l) => l.includes("ended (idle for")).length;
+/** Issue 13's target: RSS after the third round of 100 sessions at most this many times idle. */
+const TARGET_RATIO = 1.5;
+const ROUNDS = 3;
 const idle = rssMb();
 const rounds: number[] = [];
-for (let round = 1; round <= 3; round++) {
+for (let round = 1; round <= ROUNDS; round++) {
   await Promise.all(Array.from({ length: 10 }, async () => {
     for (let i = 0; i < 10; i++) await session();
   }));
@@ -86,14 +95,21 @@ for (let round = 1; round <= 3; round++) {
   await stderr.waitFor(() => ended() >= target, `${target} sessions to expire`, 60_000);
   rounds.push(rssMb());
 }
+const ratio = rounds[ROUNDS - 1] / idle;
 console.error(
   `RSS idle ${idle.toFixed(1)} MB; after each round of 100 sessions, all expired: ${
     rounds.map((r) => `${r.toFixed(1)} MB (${(r / idle).toFixed(2)}x)`).join(", ")
-  }`,
+  }; target <= ${TARGET_RATIO}x after round ${ROUNDS}`,
 );
-if (rounds.some((r) => r > 1.5 * idle)) {
-  // Issue 13's target; not met yet (the heap's pages are not given back): reported, not hidden.
-  console.error("RSS after a round is ABOVE the 1.5x idle target");
+if (ratio > TARGET_RATIO) {
+  child.kill("SIGTERM");
+  await child.status;
+  throw new Error(
+    `RSS after ${ROUNDS} rounds of 100 abandoned MCP HTTP sessions is ${ratio.toFixed(2)}x idle ` +
+      `(${rounds[ROUNDS - 1].toFixed(1)} MB against ${idle.toFixed(1)} MB), above issue 13's ` +
+      `${TARGET_RATIO}x: what ended sessions leave is not collected or its pages not given back. ` +
+      "Compare heap snapshots of the program before and after the rounds (--inspect).",
+  );
 }
 
 const line = new Uint8Array(5 * 1024 * 1024).fill(0x61);

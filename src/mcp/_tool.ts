@@ -49,6 +49,7 @@ import {
   type ToolRobot,
 } from "../tools/mod.ts";
 import { type Approver, approver } from "./_approval.ts";
+import { listedOnce } from "./_listed_schema.ts";
 import { takeWireArguments } from "./_wire_arguments.ts";
 
 export { APPROVAL_FIELD, APPROVAL_TIMEOUT_MS, approvalKey } from "./_approval.ts";
@@ -179,27 +180,40 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape, R
     idempotentHint: t.hints.idempotentHint,
     openWorldHint: false,
   };
+  const schemas = listedSchemas(t);
   return server.registerTool(t.name, {
     title: t.title,
     description: t.description,
-    inputSchema: checkedInHandler(inputSchema(t)),
-    outputSchema: z.object(outputShape(t)),
+    inputSchema: schemas.input,
+    outputSchema: schemas.output,
     annotations,
     ...(meta === undefined ? {} : { _meta: meta }),
   }, (args: unknown, extra: Extra) => call(server, t, args, extra, env));
 }
 
+/** Each catalog tool's schemas as the SDK lists them, built once for every server instance. */
+const listed = new WeakMap<object, { input: z.ZodType; output: z.ZodType }>();
+
 /**
- * `schema` as the SDK lists it (its JSON Schema: tools/list shows the catalog's strict schema),
- * but letting every value through the SDK's own check: the handler checks the arguments as they
- * came off the wire with the catalog's `parseArguments`, which the SDK's copy could not show it
- * (a dropped `"__proto__"`), and says what is wrong in one line.
+ * `t`'s schemas as registered on every server (_listed_schema.ts: converted to JSON Schema once,
+ * not per session). The input schema is the catalog's strict one as tools/list shows it, but it
+ * lets every value through the SDK's own check: the handler checks the arguments as they came off
+ * the wire with the catalog's `parseArguments`, which the SDK's copy could not show it (a dropped
+ * `"__proto__"`), and says what is wrong in one line. The output schema (with the simulated_robot
+ * mark) is one zod object per tool, so its compiled validator is shared too.
  */
-function checkedInHandler<S extends z.ZodType>(schema: S): S {
-  const standard = schema["~standard"];
-  return {
-    "~standard": { ...standard, validate: (value: unknown) => ({ value }) },
-  } as unknown as S;
+function listedSchemas<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
+  t: Tool<I, O, R>,
+): { input: z.ZodType; output: z.ZodType } {
+  let schemas = listed.get(t);
+  if (schemas === undefined) {
+    schemas = {
+      input: listedOnce(inputSchema(t), (value: unknown) => ({ value })),
+      output: listedOnce(z.object(outputShape(t))),
+    };
+    listed.set(t, schemas);
+  }
+  return schemas;
 }
 
 /** The text of a refused argument set: the SDK's phrase, then the catalog's one line. */
