@@ -69,7 +69,7 @@ import {
   type SidePortInstruments,
   sidePortInstruments,
 } from "./src/http/mod.ts";
-import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
+import { type FaultSettings, MAX_LINE_BAUD, MIN_LINE_BAUD, SimulatedRvr } from "./src/sim/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
 import { bindHost } from "./src/http/auth.ts";
 import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
@@ -92,6 +92,7 @@ const SIM_FLAGS = {
   "error-reply": "string",
   "wake-latency-ms": "string",
   "inactivity-timeout-ms": "string",
+  "line-baud": "string",
   asleep: "boolean",
   http: "boolean",
   robots: "string",
@@ -110,6 +111,11 @@ const SIM_HELP: [string, string][] = [
   ["wake-latency-ms MS", "fault: time from wake until the robot is ready"],
   ["inactivity-timeout-ms MS", "sleep after this long without activity (default 300000)"],
   ["asleep", "start asleep, like a robot idle before the host connects"],
+  [
+    "line-baud BAUD",
+    "bytes cross the simulated line at a UART's pace both ways, e.g. 115200 (default: off, " +
+    "memory speed)",
+  ],
   [
     "http",
     "(serve, fleet) also serve MCP over Streamable HTTP at /mcp on RVR_MCP_HTTP_PORT or 3000",
@@ -133,6 +139,7 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   faults: Partial<FaultSettings>;
   asleep: boolean;
   inactivityTimeoutMs?: number;
+  lineBaud?: number;
 } {
   const faults: Partial<FaultSettings> = {};
   const number = (flag: string): number | undefined => {
@@ -166,9 +173,20 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   const inactivityTimeoutMs = number("inactivity-timeout-ms");
   const name = typeof extra.name === "string" ? extra.name : "SIM1";
   const asleep = extra.asleep === true;
-  return inactivityTimeoutMs === undefined
-    ? { name, faults, asleep }
-    : { name, faults, asleep, inactivityTimeoutMs };
+  const lineBaud = number("line-baud");
+  if (lineBaud !== undefined && !(lineBaud >= MIN_LINE_BAUD && lineBaud <= MAX_LINE_BAUD)) {
+    throw new ConfigError(
+      `Invalid --line-baud=${lineBaud}: allowed is an integer ${MIN_LINE_BAUD}-${MAX_LINE_BAUD}, ` +
+        "e.g. 115200 (a real RVR's UART).",
+    );
+  }
+  return {
+    name,
+    faults,
+    asleep,
+    ...(inactivityTimeoutMs === undefined ? {} : { inactivityTimeoutMs }),
+    ...(lineBaud === undefined ? {} : { lineBaud }),
+  };
 }
 
 /** Reads the board model and which of {@link AUTO_CANDIDATES} exist, from this machine. */
