@@ -717,12 +717,48 @@ async function runGateway(
   });
   const reason = await Promise.race([exit, fault.then(() => "uncaught_error")]);
   log.info("Fleet gateway stopping ({reason})", { reason });
+  await stopDrivenRobots(gateway);
   gateway.close();
   await side?.shutdown();
   await mcpHttp?.close();
   await stdio?.close();
   await link.close();
   return reason === "uncaught_error" ? 1 : 0;
+}
+
+/** The longest the gateway waits for the robots it drove to confirm their stop, ms. */
+const GATEWAY_STOP_MS = 1000;
+
+/**
+ * The gateway's client is gone: every robot it drove gets `stop` (drive_stop) before it exits,
+ * each within {@link GATEWAY_STOP_MS} (src/fleet/driven.ts). Never throws.
+ */
+async function stopDrivenRobots(gateway: {
+  readonly driven: readonly string[];
+  stopDriven(options: { timeoutMs: number }): Promise<{ robot: string; stopped: boolean }[]>;
+}): Promise<void> {
+  const driven = gateway.driven;
+  if (driven.length === 0) return;
+  log.info("Stopping the {n} robots this gateway drove: {robots}", {
+    n: driven.length,
+    robots: driven.join(", "),
+  });
+  try {
+    const stops = await withTimeout(
+      gateway.stopDriven({ timeoutMs: GATEWAY_STOP_MS }),
+      GATEWAY_STOP_MS + 500,
+    );
+    const stopped = stops.filter((s) => s.stopped).map((s) => s.robot);
+    const not = stops.filter((s) => !s.stopped).map((s) => s.robot);
+    const props = { stopped: stopped.join(", ") || "none", not: not.join(", ") || "none" };
+    const message = "Stopped {stopped}; not confirmed: {not} (their watchdogs stop them)";
+    if (not.length > 0) log.warn(message, props);
+    else log.info(message, props);
+  } catch (e) {
+    log.error("Stopping the driven robots did not finish: {error}; their watchdogs stop them", {
+      error: (e as Error)?.message ?? String(e),
+    });
+  }
 }
 
 /** `fleet-sim --robots N`: a classroom of simulated robots joined to the fleet. */
