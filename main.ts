@@ -705,6 +705,7 @@ async function runGateway(
     },
     fleetSideHandler({
       ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      maxBodyBytes: config.maxBodyBytes,
       metrics: () => metrics.text(),
       metricsContentType: metrics.contentType,
       robots: async () => await listRobots.handler(gateway, {}, sideContext()),
