@@ -69,7 +69,7 @@ import {
   type SidePortInstruments,
   sidePortInstruments,
 } from "./src/http/mod.ts";
-import { type FaultSettings, SimulatedRvr } from "./src/sim/mod.ts";
+import { type FaultSettings, MAX_LINE_BAUD, MIN_LINE_BAUD, SimulatedRvr } from "./src/sim/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
 import { bindHost } from "./src/http/auth.ts";
 import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
@@ -92,6 +92,7 @@ const SIM_FLAGS = {
   "error-reply": "string",
   "wake-latency-ms": "string",
   "inactivity-timeout-ms": "string",
+  "line-baud": "string",
   asleep: "boolean",
   http: "boolean",
   robots: "string",
@@ -110,6 +111,11 @@ const SIM_HELP: [string, string][] = [
   ["wake-latency-ms MS", "fault: time from wake until the robot is ready"],
   ["inactivity-timeout-ms MS", "sleep after this long without activity (default 300000)"],
   ["asleep", "start asleep, like a robot idle before the host connects"],
+  [
+    "line-baud BAUD",
+    "bytes cross the simulated line at a UART's pace both ways, e.g. 115200 (default: off, " +
+    "memory speed)",
+  ],
   [
     "http",
     "(serve, fleet) also serve MCP over Streamable HTTP at /mcp on RVR_MCP_HTTP_PORT or 3000",
@@ -133,6 +139,7 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   faults: Partial<FaultSettings>;
   asleep: boolean;
   inactivityTimeoutMs?: number;
+  lineBaud?: number;
 } {
   const faults: Partial<FaultSettings> = {};
   const number = (flag: string): number | undefined => {
@@ -166,9 +173,20 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   const inactivityTimeoutMs = number("inactivity-timeout-ms");
   const name = typeof extra.name === "string" ? extra.name : "SIM1";
   const asleep = extra.asleep === true;
-  return inactivityTimeoutMs === undefined
-    ? { name, faults, asleep }
-    : { name, faults, asleep, inactivityTimeoutMs };
+  const lineBaud = number("line-baud");
+  if (lineBaud !== undefined && !(lineBaud >= MIN_LINE_BAUD && lineBaud <= MAX_LINE_BAUD)) {
+    throw new ConfigError(
+      `Invalid --line-baud=${lineBaud}: allowed is an integer ${MIN_LINE_BAUD}-${MAX_LINE_BAUD}, ` +
+        "e.g. 115200 (a real RVR's UART).",
+    );
+  }
+  return {
+    name,
+    faults,
+    asleep,
+    ...(inactivityTimeoutMs === undefined ? {} : { inactivityTimeoutMs }),
+    ...(lineBaud === undefined ? {} : { lineBaud }),
+  };
 }
 
 /** Reads the board model and which of {@link AUTO_CANDIDATES} exist, from this machine. */
@@ -687,6 +705,7 @@ async function runGateway(
     },
     fleetSideHandler({
       ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      maxBodyBytes: config.maxBodyBytes,
       metrics: () => metrics.text(),
       metricsContentType: metrics.contentType,
       robots: async () => await listRobots.handler(gateway, {}, sideContext()),
@@ -699,12 +718,48 @@ async function runGateway(
   });
   const reason = await Promise.race([exit, fault.then(() => "uncaught_error")]);
   log.info("Fleet gateway stopping ({reason})", { reason });
+  await stopDrivenRobots(gateway);
   gateway.close();
   await side?.shutdown();
   await mcpHttp?.close();
   await stdio?.close();
   await link.close();
   return reason === "uncaught_error" ? 1 : 0;
+}
+
+/** The longest the gateway waits for the robots it drove to confirm their stop, ms. */
+const GATEWAY_STOP_MS = 1000;
+
+/**
+ * The gateway's client is gone: every robot it drove gets `stop` (drive_stop) before it exits,
+ * each within {@link GATEWAY_STOP_MS} (src/fleet/driven.ts). Never throws.
+ */
+async function stopDrivenRobots(gateway: {
+  readonly driven: readonly string[];
+  stopDriven(options: { timeoutMs: number }): Promise<{ robot: string; stopped: boolean }[]>;
+}): Promise<void> {
+  const driven = gateway.driven;
+  if (driven.length === 0) return;
+  log.info("Stopping the {n} robots this gateway drove: {robots}", {
+    n: driven.length,
+    robots: driven.join(", "),
+  });
+  try {
+    const stops = await withTimeout(
+      gateway.stopDriven({ timeoutMs: GATEWAY_STOP_MS }),
+      GATEWAY_STOP_MS + 500,
+    );
+    const stopped = stops.filter((s) => s.stopped).map((s) => s.robot);
+    const not = stops.filter((s) => !s.stopped).map((s) => s.robot);
+    const props = { stopped: stopped.join(", ") || "none", not: not.join(", ") || "none" };
+    const message = "Stopped {stopped}; not confirmed: {not} (their watchdogs stop them)";
+    if (not.length > 0) log.warn(message, props);
+    else log.info(message, props);
+  } catch (e) {
+    log.error("Stopping the driven robots did not finish: {error}; their watchdogs stop them", {
+      error: (e as Error)?.message ?? String(e),
+    });
+  }
 }
 
 /** `fleet-sim --robots N`: a classroom of simulated robots joined to the fleet. */

@@ -17,6 +17,7 @@ import { getLogger } from "@logtape/logtape";
 import { backoff, CircuitBreaker, CircuitOpenError, delay } from "../core/mod.ts";
 import { CATALOG } from "../tools/mod.ts";
 import { requestCall } from "./_request.ts";
+import { DrivenRobots, type DrivenStop } from "./driven.ts";
 import { FleetError, type FleetErrorCode } from "./errors.ts";
 import { TelemetryFanIn } from "./fan_in.ts";
 import type { FleetMetrics } from "./metrics.ts";
@@ -90,6 +91,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #subjects;
+  readonly #driven = new DrivenRobots();
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -244,6 +246,8 @@ export class Gateway {
   ): Promise<Record<string, unknown>> {
     this.#nc();
     this.#target(id);
+    // Noted before it goes: a movement that times out may still have started.
+    this.#driven.note(id, tool);
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 5000;
     const deadline = performance.now() + timeoutMs;
     const attempts = READ_ONLY.has(tool) ? this.#options.readOnlyAttempts ?? 3 : 1;
@@ -355,6 +359,24 @@ export class Gateway {
       this.#options.metrics?.estopsTotal.inc({ robot: r.robot, confirmed: String(r.confirmed) });
     }
     return result;
+  }
+
+  /** The robots this gateway sent a movement command to, by id. */
+  get driven(): readonly string[] {
+    return this.#driven.ids;
+  }
+
+  /**
+   * Stops every robot this gateway drove: what it does when its client leaves (driven.ts).
+   * Never rejects; each robot's outcome is in the result and the log.
+   */
+  async stopDriven(options: { timeoutMs?: number } = {}): Promise<DrivenStop[]> {
+    const timeoutMs = options.timeoutMs ?? 1000;
+    return await this.#driven.stopAll((id) =>
+      this.#breaker(id).bypass(() =>
+        requestCall(this.#nc(), this.#subjects.call(id), { id, tool: "stop", args: {}, timeoutMs })
+      )
+    );
   }
 
   /** The e-stop of one robot: its emergency_stop tool, past its circuit (it must get through). */

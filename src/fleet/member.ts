@@ -79,6 +79,12 @@ export interface MemberStatus {
   estop_latched: boolean;
   connection: string;
   simulated: boolean;
+  /**
+   * Telemetry batches this member published, and could not publish (no broker), so far: with the
+   * gateway's received and lost counts every batch is accounted for.
+   */
+  telemetry_sent?: number;
+  telemetry_dropped?: number;
 }
 
 const log = getLogger(["rvr", "fleet", "member"]);
@@ -116,6 +122,7 @@ export class Member {
   #offConnection: (() => void) | undefined;
   #offTelemetry: (() => void) | undefined;
   #joins = 0;
+  readonly #watchers = new Set<(stats: Readonly<MemberStats>) => void>();
 
   constructor(options: MemberOptions) {
     checkId("robot id", options.robotId);
@@ -129,6 +136,27 @@ export class Member {
 
   get stats(): Readonly<MemberStats> {
     return { ...this.#stats, joined: this.#stats.joined && this.#options.link.connected };
+  }
+
+  /**
+   * Runs `listener` whenever {@link stats} changed (joined, refused, left, a call or e-stop heard,
+   * a batch published or dropped). Returns a function that unregisters it.
+   */
+  watch(listener: (stats: Readonly<MemberStats>) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #changed(): void {
+    if (this.#watchers.size === 0) return;
+    const stats = this.stats;
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(stats);
+      } catch (error) {
+        log.error("A member watcher threw: {error}", { error: describe(error) });
+      }
+    }
   }
 
   /** Joins on every new connection and publishes telemetry from now on. */
@@ -155,6 +183,7 @@ export class Member {
     const service = this.#service;
     this.#service = undefined;
     this.#stats.joined = false;
+    this.#changed();
     if (service) {
       const error = await service.stop().catch((e) => e as Error);
       if (error && this.#options.link.connected) {
@@ -187,6 +216,7 @@ export class Member {
     const other = await this.#duplicate(nc);
     if (other !== undefined) {
       this.#stats.refused = `robot id ${robotId} is already in fleet ${fleet} (${other})`;
+      this.#changed();
       log.error(
         "Fleet: not joining: robot id {robot} is already taken in fleet {fleet} by {other}. " +
           "Give this robot its own id (RVR_ROBOT_ID / --robot-id) and restart it; it keeps " +
@@ -207,7 +237,11 @@ export class Member {
       version,
       description: `Sphero RVR ${robotId} of fleet ${fleet}`,
       metadata: { ...metadata },
-      stats: () => memberStatus(robot),
+      stats: () => ({
+        ...memberStatus(robot),
+        telemetry_sent: this.#stats.batchesSent,
+        telemetry_dropped: this.#stats.batchesDropped,
+      }),
       endpoints: [{
         name: "call",
         subject: this.#subjects.call(robotId),
@@ -221,6 +255,7 @@ export class Member {
     this.#stats.joined = true;
     this.#stats.refused = undefined;
     this.#joins++;
+    this.#changed();
     log.info("Fleet: {robot} joined fleet {fleet} (service {id})", {
       robot: robotId,
       fleet,
@@ -231,6 +266,7 @@ export class Member {
 
   #call(msg: EndpointMsg): void {
     this.#stats.calls++;
+    this.#changed();
     const request = parseCallRequest(msg.string());
     const respond = (body: unknown) => {
       if (!msg.respond(JSON.stringify(body))) {
@@ -254,6 +290,7 @@ export class Member {
 
   #estop(msg: Msg): void {
     this.#stats.estops++;
+    this.#changed();
     // A person pressed STOP somewhere in the classroom: it latches like this robot's own button.
     this.#options.robot.rvr.emergencyStop("fleet", { reason: `fleet e-stop (${msg.subject})` })
       .then((r) => {
@@ -275,6 +312,7 @@ export class Member {
     const nc = this.#options.link.nc;
     if (!nc || !this.#stats.joined) {
       this.#stats.batchesDropped++;
+      this.#changed();
       return;
     }
     const { robotId, fleet, robot, format = "protobuf" } = this.#options;
@@ -286,8 +324,10 @@ export class Member {
     try {
       nc.publish(this.#subjects.telemetry(robotId), payload);
       this.#stats.batchesSent++;
+      this.#changed();
     } catch (error) {
       this.#stats.batchesDropped++;
+      this.#changed();
       log.warn("Fleet: telemetry batch {seq} not published: {error}", {
         seq: batch.seq,
         error: describe(error),

@@ -57,6 +57,7 @@ export class Registry {
   #polls = 0;
   #firstPoll: Promise<void>;
   #resolveFirst!: () => void;
+  readonly #watchers = new Set<() => void>();
 
   constructor(options: RegistryOptions) {
     this.#options = options;
@@ -71,6 +72,16 @@ export class Registry {
   /** Resolves after the first poll that reached the broker. */
   whenPolled(): Promise<void> {
     return this.#firstPoll;
+  }
+
+  /**
+   * Runs `listener` after every poll (whatever it found) and every status change (a robot
+   * joining, going offline, coming back): whoever waits for the registry to show something checks
+   * then. Returns a function that unregisters it.
+   */
+  watch(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   /** Completed polls. */
@@ -145,6 +156,17 @@ export class Registry {
     } finally {
       this.#polling = false;
       this.#age(Date.now());
+      this.#changed();
+    }
+  }
+
+  #changed(): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher();
+      } catch (error) {
+        log.error("A registry watcher threw: {error}", { error: String(error) });
+      }
     }
   }
 
@@ -176,5 +198,6 @@ export class Registry {
     } catch (error) {
       log.error("A registry listener threw: {error}", { error: String(error) });
     }
+    this.#changed();
   }
 }

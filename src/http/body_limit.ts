@@ -110,6 +110,23 @@ export async function readBody(req: Request, options: ReadBodyOptions): Promise<
   return body;
 }
 
+/**
+ * Reads and drops `req`'s body (for routes that need none) up to `maxBytes`: undefined, or the
+ * refusal when it is over the limit (declared or streamed; the rest is left unread).
+ */
+export async function bodyRefusal(
+  req: Request,
+  maxBytes: number,
+): Promise<BodyTooLargeError | undefined> {
+  try {
+    await readBody(req, { maxBytes, discard: true });
+    return undefined;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return error;
+    throw error;
+  }
+}
+
 /** Cancels a body left unread; a client already gone is no error of ours (logged at debug). */
 async function cancel(body: ReadableStream<Uint8Array> | null): Promise<void> {
   if (body === null || body.locked) return;

@@ -4,14 +4,20 @@
  * `/robots` (list_robots as JSON), `POST /estop` (stop every robot: the fleet's e-stop), `/healthz`,
  * and `/`, one page with every robot of the fleet and one STOP ALL button. With RVR_API_KEY every
  * request needs it (`Authorization: Bearer`, or `?key=` from a browser), as on the robot's side
- * port. It knows nothing of NATS: the gateway hands in what it shows and does.
+ * port; a request without it is refused before its body is read. No route needs a body: one
+ * declared or streamed past `maxBodyBytes` (RVR_MAX_BODY_BYTES) gets 413 having read at most that
+ * much (body_limit.ts), and POST /estop stops every robot first, whatever its body. It knows
+ * nothing of NATS: the gateway hands in what it shows and does.
  *
  * @module
  */
 import { hasKey } from "./auth.ts";
+import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 
 export interface FleetSideOptions {
   readonly apiKey?: string;
+  /** Largest request body, bytes (RVR_MAX_BODY_BYTES); default 1 MiB. */
+  readonly maxBodyBytes?: number;
   /** Prometheus text and its content type. */
   readonly metrics: () => Promise<string>;
   readonly metricsContentType: string;
@@ -21,10 +27,14 @@ export interface FleetSideOptions {
   readonly stopAll: () => Promise<unknown>;
 }
 
-function json(status: number, body: unknown): Response {
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
   });
 }
 
@@ -74,15 +84,30 @@ refresh(); setInterval(refresh, 1000);
 
 /** The side port's handler; see the module doc. */
 export function fleetSideHandler(options: FleetSideOptions): (req: Request) => Promise<Response> {
+  const maxBodyBytes = checkBodyLimit(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   return async (req) => {
     const url = new URL(req.url);
     if (options.apiKey && !(await hasKey(req, url, options.apiKey))) {
       return json(401, {
         error: "Unauthorized: send Authorization: Bearer <RVR_API_KEY> (browsers: add ?key=<key>).",
-      });
+      }, { "www-authenticate": 'Bearer realm="rvr-mcp"' });
     }
     const route = `${req.method} ${url.pathname}`;
     try {
+      if (route === "POST /estop") {
+        // The stop goes out first: it never waits for a body, nor depends on one.
+        const [tooLarge, result] = await Promise.all([
+          bodyRefusal(req, maxBodyBytes),
+          options.stopAll(),
+        ]);
+        if (!tooLarge) return json(200, result);
+        return json(413, {
+          ...(result as Record<string, unknown>),
+          error: `${tooLarge.message} Every robot was stopped anyway: POST /estop needs no body.`,
+        });
+      }
+      const tooLarge = await bodyRefusal(req, maxBodyBytes);
+      if (tooLarge) return json(413, { error: tooLarge.message });
       switch (route) {
         case "GET /":
           return new Response(FLEET_PAGE, {
@@ -90,8 +115,6 @@ export function fleetSideHandler(options: FleetSideOptions): (req: Request) => P
           });
         case "GET /robots":
           return json(200, await options.robots());
-        case "POST /estop":
-          return json(200, await options.stopAll());
         case "GET /metrics":
           return new Response(await options.metrics(), {
             headers: { "content-type": options.metricsContentType },

@@ -113,6 +113,7 @@ export class SimSession {
       command: def?.name ?? `0x${packet.did.toString(16)}/0x${packet.cid.toString(16)}`,
       seq: packet.seq,
       node: (packet.target ?? 1) & 0x0f,
+      robot: this.host.name,
     });
     if (def?.kind === "notification") {
       // A notification is the robot's to send; one sent to it gets no answer.

@@ -5,3 +5,10 @@ export * from "./power_model.ts";
 export * from "./color.ts";
 export * from "./world.ts";
 export * from "./simulated_rvr.ts";
+export {
+  checkLineBaud,
+  LineRatePort,
+  lineTimeMs,
+  MAX_LINE_BAUD,
+  MIN_LINE_BAUD,
+} from "./line_rate.ts";

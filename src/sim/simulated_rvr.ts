@@ -24,6 +24,7 @@ import { PowerControl, type PowerState } from "./_power.ts";
 import { reportBatteryEvent, reportBodyEvent, reportThermalEvent } from "./_reports.ts";
 import { SimSession } from "./_session.ts";
 import { SimTimers } from "./_timers.ts";
+import { LineRatePort } from "./line_rate.ts";
 
 export {
   COLOR_PALETTE_SLOTS,
@@ -67,6 +68,11 @@ export interface SimOptions {
    * and settings survive a reconnect. Default false: a closed port stops the simulator.
    */
   keepAlive?: boolean;
+  /**
+   * Emulate a UART of this many baud on the port, both ways (line_rate.ts): bytes arrive when
+   * they would have crossed the line. Off by default (memory speed).
+   */
+  lineBaud?: number;
 }
 
 type TimerId = ReturnType<typeof setTimeout>;
@@ -100,6 +106,8 @@ export class SimulatedRvr {
   #motorFault = false;
   readonly #startAsleep: boolean;
   readonly #keepAlive: boolean;
+  /** The port as the robot sees it: at the line's pace when SimOptions.lineBaud is set. */
+  readonly #onLine: (port: BytePort) => BytePort;
   #resolveStopped!: (reason: string) => void;
   /** Resolves with the reason once the simulator stops (stop(), or its port closed). */
   readonly stopped: Promise<string> = new Promise((resolve) => this.#resolveStopped = resolve);
@@ -138,6 +146,9 @@ export class SimulatedRvr {
     this.faults = createFaultSettings(options.faults ?? {});
     this.#startAsleep = options.asleep === true;
     this.#keepAlive = options.keepAlive === true;
+    const baud = options.lineBaud;
+    this.#onLine = baud === undefined ? (p) => p : (p) => new LineRatePort(p, { baud });
+    port = this.#onLine(port);
 
     this.body = new RvrBody(options.body);
     this.battery = new BatteryModel(options.battery);
@@ -291,7 +302,7 @@ export class SimulatedRvr {
       );
     }
     this.#session.resetDecoder();
-    this.#startPort(port);
+    this.#startPort(this.#onLine(port));
     log.info("Simulated RVR {name} attached to {path}", { name: this.name, path: port.path });
   }
 

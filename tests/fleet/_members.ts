@@ -6,7 +6,7 @@
 import type { SimOptions } from "../../src/sim/mod.ts";
 import { robotMetrics, Runtime } from "../../src/robot/mod.ts";
 import { Aggregator } from "../../src/telemetry/mod.ts";
-import { FleetLink, Member, type MemberOptions } from "../../src/fleet/mod.ts";
+import { FleetLink, Member, type MemberOptions, type Registry } from "../../src/fleet/mod.ts";
 import { keepAliveSimOpener, testSettings, type WireTap } from "../_helpers/mod.ts";
 
 export interface TestMember {
@@ -75,7 +75,71 @@ export async function startMember(
   };
 }
 
-/** Resolves once `test()` holds, checking after every `everyMs`; rejects after `timeoutMs`. */
+/**
+ * Resolves once `test()` holds, checked now and whenever `watch` reports a change (the
+ * registry's polls and status changes, a member's stats): no polling. Rejects after `timeoutMs`
+ * (a deadline, not a poll), or with what `test` threw.
+ */
+export async function whenChanged(
+  watch: (listener: () => void) => () => void,
+  test: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  if (test()) return;
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  const off = watch(() => {
+    try {
+      if (test()) resolve();
+    } catch (error) {
+      reject(error);
+    }
+  });
+  const timer = setTimeout(
+    () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+    timeoutMs,
+  );
+  try {
+    await promise;
+  } finally {
+    off();
+    clearTimeout(timer);
+  }
+}
+
+/** {@link whenChanged} on a gateway's registry: after every discovery poll and status change. */
+export function untilPolled(
+  gateway: { readonly registry: Registry },
+  test: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  return whenChanged((l) => gateway.registry.watch(l), test, what, timeoutMs);
+}
+
+/** {@link whenChanged} on a member's stats (joined, refused, calls, batches, e-stops). */
+export function untilMember(
+  members: readonly { readonly member: Member }[],
+  test: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  return whenChanged(
+    (l) => {
+      const offs = members.map((m) => m.member.watch(l));
+      return () => offs.forEach((off) => off());
+    },
+    test,
+    what,
+    timeoutMs,
+  );
+}
+
+/**
+ * Resolves once `test()` holds, checking after every `everyMs`; rejects after `timeoutMs`. Only
+ * for what announces no change: a FleetLink's connection state (nats.js's status iterator is read
+ * inside the link alone), a breaker's state, or a state behind another process's MCP answers.
+ */
 export async function until(
   test: () => boolean | Promise<boolean>,
   what: string,

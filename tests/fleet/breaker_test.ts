@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { FleetError, FleetLink, Gateway } from "../../src/fleet/mod.ts";
 import { NatsServer } from "./_nats.ts";
-import { startMember, until } from "./_members.ts";
+import { startMember, until, untilMember, untilPolled } from "./_members.ts";
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   const e = await p.then(() => "ok", (e: unknown) => e);
@@ -30,7 +30,7 @@ Deno.test("fleet gateway: retries only read-only tools; the circuit opens on tim
   });
   gateway.start();
   try {
-    await until(() => gateway.robots().length === 1, "the robot listed");
+    await untilPolled(gateway, () => gateway.robots().length === 1, "the robot listed");
 
     // Movement: one timeout, heard once by the member (never sent twice).
     let calls = slow.member.stats.calls;
@@ -40,7 +40,7 @@ Deno.test("fleet gateway: retries only read-only tools; the circuit opens on tim
       })),
       "timeout",
     );
-    await until(() => slow.member.stats.calls > calls, "the member heard the drive");
+    await untilMember([slow], () => slow.member.stats.calls > calls, "the member heard the drive");
     assert.equal(slow.member.stats.calls, calls + 1, "movement is not retried");
 
     // Read-only: retried within its time (four queries of 300 ms each never fit an attempt).
@@ -49,7 +49,7 @@ Deno.test("fleet gateway: retries only read-only tools; the circuit opens on tim
       await codeOf(gateway.call("b-slow", "get_battery_status", {}, { timeoutMs: 1200 })),
       "timeout",
     );
-    await until(() => slow.member.stats.calls >= calls + 2, "a retried read");
+    await untilMember([slow], () => slow.member.stats.calls >= calls + 2, "a retried read");
 
     // Four timeouts in a row: the circuit is open, calls fail at once.
     assert.equal(gateway.robots()[0].circuit, "open");

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FleetError, FleetLink, Gateway } from "../../src/fleet/mod.ts";
 import { NatsServer } from "./_nats.ts";
-import { startMember, type TestMember, until } from "./_members.ts";
+import { startMember, type TestMember, untilMember, untilPolled } from "./_members.ts";
 
 function gatewayFor(url: string): { gateway: Gateway; link: FleetLink } {
   const link = new FleetLink({ servers: [url], name: "test gateway", reconnectWaitMs: 100 });
@@ -38,7 +38,7 @@ Deno.test("fleet gateway: discovery, routing, errors, call_robots, stop-all", as
     const [a, b, slow] = members;
 
     await t.step("every member appears in list_robots, online, simulated", async () => {
-      await until(() => gateway.robots().length === 3, "three robots listed");
+      await untilPolled(gateway, () => gateway.robots().length === 3, "three robots listed");
       const robots = gateway.robots();
       assert.deepEqual(robots.map((r) => r.id), ["r-a", "r-b", "r-slow"]);
       for (const r of robots) {
@@ -108,13 +108,21 @@ Deno.test("fleet gateway: discovery, routing, errors, call_robots, stop-all", as
         "robot_error",
         /emergency stop/i,
       );
-      await until(() => gateway.robots()[0].estop_latched, "the e-stop shown in list_robots");
+      await untilPolled(
+        gateway,
+        () => gateway.robots()[0].estop_latched,
+        "the e-stop shown in list_robots",
+      );
     });
 
     await t.step("a duplicate robot id refuses to join, saying why", async () => {
       const dup = await startMember("r-a", nats.url);
       try {
-        await until(() => dup.member.stats.refused !== undefined, "the duplicate refusing");
+        await untilMember(
+          [dup],
+          () => dup.member.stats.refused !== undefined,
+          "the duplicate refusing",
+        );
         assert.match(dup.member.stats.refused ?? "", /robot id r-a is already in fleet default/);
         assert.equal(dup.member.stats.joined, false);
       } finally {
@@ -125,7 +133,8 @@ Deno.test("fleet gateway: discovery, routing, errors, call_robots, stop-all", as
     await t.step("a member that leaves goes offline, naming when it was last seen", async () => {
       await b.close();
       members.splice(1, 1);
-      await until(
+      await untilPolled(
+        gateway,
         () => gateway.robots().find((r) => r.id === "r-b")?.status === "offline",
         "r-b offline",
       );

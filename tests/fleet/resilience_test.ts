@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { FleetError, FleetLink, Gateway } from "../../src/fleet/mod.ts";
 import { NatsServer } from "./_nats.ts";
-import { startMember, until } from "./_members.ts";
+import { startMember, until, untilMember, untilPolled } from "./_members.ts";
 
 Deno.test("fleet: the broker killed and restarted; members keep serving locally; all recover", async () => {
   await using nats = await NatsServer.start();
@@ -16,7 +16,8 @@ Deno.test("fleet: the broker killed and restarted; members keep serving locally;
   const gateway = new Gateway({ link, fleet: "default", pollMs: 200, offlineAfterMs: 1000 });
   gateway.start();
   try {
-    await until(
+    await untilPolled(
+      gateway,
       () => gateway.robots().some((r) => r.id === "k-a" && r.status === "online"),
       "k-a online",
     );
@@ -43,7 +44,7 @@ Deno.test("fleet: the broker killed and restarted; members keep serving locally;
     await a.runtime.rvr.emergencyStop("api", { reason: "broker down" });
     assert.equal(a.runtime.state.snapshot.safety.estopLatched, true);
     // Telemetry without a broker is counted, not lost silently.
-    await until(() => a.member.stats.batchesDropped > 0, "a dropped batch counted");
+    await untilMember([a], () => a.member.stats.batchesDropped > 0, "a dropped batch counted");
 
     await nats.restart();
     await until(() => link.connected && a.link.connected, "both links back", 20_000);
@@ -74,7 +75,7 @@ Deno.test("fleet: a wrong token keeps the robot out, saying why; it still serves
   const wrong = await startMember("w-a", nats.url, { token: "not-it" });
   const right = await startMember("w-b", nats.url, { token: "classroom-secret" });
   try {
-    await until(() => right.member.stats.joined, "the right token joins");
+    await untilMember([right], () => right.member.stats.joined, "the right token joins");
     await until(() => wrong.link.problem?.includes("refused the token") ?? false, "the refusal");
     assert.match(wrong.link.problem ?? "", /RVR_FLEET_TOKEN/);
     assert.doesNotMatch(wrong.link.problem ?? "", /not-it/, "the token is never shown");

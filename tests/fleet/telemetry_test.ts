@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { FleetLink, Gateway } from "../../src/fleet/mod.ts";
 import { NatsServer } from "./_nats.ts";
-import { startMember, until } from "./_members.ts";
+import { startMember, until, untilMember } from "./_members.ts";
 import { ROOT } from "../e2e/_process.ts";
 
 /** The first payload published on `subject` after `trigger()`. */
@@ -72,7 +72,11 @@ Deno.test("fleet telemetry: the .proto decodes a published batch; JSON sends the
   const binary = await startMember("t-bin", nats.url);
   const json = await startMember("t-json", nats.url, { format: "json" });
   try {
-    await until(() => binary.member.stats.joined && json.member.stats.joined, "both joined");
+    await untilMember(
+      [binary, json],
+      () => binary.member.stats.joined && json.member.stats.joined,
+      "both joined",
+    );
 
     await t.step("protobuf: buf decodes the batch with the e-stop in it", async () => {
       const payload = await capture(

@@ -1,7 +1,10 @@
 /**
  * The fleet gateway's side port handler against a real gateway and members on nats-server:
  * /robots lists them, POST /estop stops every robot (drive_stop on each wire), /metrics carries
- * the robot label, the page has STOP ALL, and the API key is required when set.
+ * the robot label, the page has STOP ALL, and the API key is required when set. Bodies: none is
+ * needed; one over the limit gets 413 before it is read (declared: not a byte pulled; streamed:
+ * cut off after the limit), POST /estop over the limit still stops every robot, and a request
+ * without the key is refused before its body is touched.
  */
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../src/core/metrics.ts";
@@ -14,7 +17,25 @@ import {
 } from "../../src/fleet/mod.ts";
 import { fleetSideHandler } from "../../src/http/mod.ts";
 import { NatsServer } from "../fleet/_nats.ts";
-import { startMember, until } from "../fleet/_members.ts";
+import { startMember, untilPolled } from "../fleet/_members.ts";
+
+const MB20 = 20_000_000;
+const CHUNK = 64 * 1024;
+const LIMIT = 64 * 1024;
+
+/** A body of `total` zero bytes made on demand, counting what was pulled from it. */
+function source(total: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      const n = Math.min(CHUNK, total - pulled);
+      pulled += n;
+      controller.enqueue(new Uint8Array(n));
+    },
+  }, { highWaterMark: 0 });
+  return { stream, pulled: () => pulled };
+}
 
 const ctx = () => ({ correlationId: "t", signal: AbortSignal.timeout(5000), notify: () => {} });
 
@@ -33,6 +54,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
   const apiKey = "a-key-of-sixteen-chars";
   const handle = fleetSideHandler({
     apiKey,
+    maxBodyBytes: LIMIT,
     metrics: () => metrics.text(),
     metricsContentType: metrics.contentType,
     robots: () => listRobots.handler(gateway, {}, ctx()),
@@ -46,7 +68,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
       ),
     );
   try {
-    await until(() => gateway.robots().length === 2, "two robots");
+    await untilPolled(gateway, () => gateway.robots().length === 2, "two robots");
     assert.equal((await get("/robots", {}, null)).status, 401);
     assert.equal((await get("/robots", {}, "wrong-key-of-16-chars")).status, 401);
     const robots = await (await get("/robots")).json();
@@ -66,6 +88,45 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
     assert.match(text, /rvr_fleet_robot_online\{robot="h-a"\} 1/);
     assert.match(text, /rvr_fleet_estops_total\{robot="h-b",confirmed="true"\} 1/);
     assert.equal((await get("/nope")).status, 404);
+
+    // Bodies: 413 before they are read; the stop goes out anyway.
+    {
+      const declared = source(MB20);
+      const res = await get("/robots", {
+        method: "POST",
+        body: declared.stream,
+        headers: { "content-length": String(MB20) },
+      });
+      assert.equal(res.status, 413);
+      assert.match(
+        (await res.json()).error,
+        /the request body of 20000000 bytes \(Content-Length\) is over the limit of 65536 bytes \(RVR_MAX_BODY_BYTES\)/,
+      );
+      assert.equal(declared.pulled(), 0, "not a byte of a declared 20 MB was read");
+
+      const unauthorized = source(MB20);
+      const refused = await get("/estop", { method: "POST", body: unauthorized.stream }, null);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="rvr-mcp"');
+      await refused.body?.cancel();
+      assert.equal(unauthorized.pulled(), 0, "no key: the body is never touched");
+
+      const before = members.map((m) => m.wire.received("drive_stop").length);
+      const streamed = source(MB20);
+      const big = await get("/estop", { method: "POST", body: streamed.stream });
+      assert.equal(big.status, 413);
+      const bigBody = await big.json();
+      assert.match(bigBody.error, /was not read further.*Every robot was stopped anyway/);
+      assert.deepEqual(bigBody.unconfirmed, []);
+      assert.ok(streamed.pulled() <= LIMIT + 2 * CHUNK, `pulled ${streamed.pulled()} of ${MB20}`);
+      for (const [i, m] of members.entries()) {
+        assert.ok(m.wire.received("drive_stop").length > before[i], `${m.id} got drive_stop`);
+      }
+
+      const small = await get("/robots", { method: "POST", body: "x".repeat(LIMIT) });
+      assert.equal(small.status, 404, "a body within the limit is read and dropped");
+      await small.body?.cancel();
+    }
   } finally {
     gateway.close();
     await link.close();

@@ -1,0 +1,126 @@
+/**
+ * The gateway stops the robots it drove when its MCP client leaves, as `serve` stops its robot:
+ * a real nats-server, a `fleet-sim` classroom of two (debug logs: every command each simulated
+ * robot receives, with its name: the robot's side of its wire), and `rvr-mcp fleet` spoken to over
+ * stdio. sim-01 is driven through the gateway; then the gateway's stdin is closed (and, in a second
+ * run, it gets SIGTERM): sim-01 receives drive_stop before the gateway exits 0, and sim-02, which
+ * the gateway never drove, receives none. The robots' auto-stop is off (RVR_COMMAND_TIMEOUT=0), so
+ * the only drive_stop there can be is the gateway's.
+ */
+import assert from "node:assert/strict";
+import { StdioRpc } from "../e2e/_jsonrpc.ts";
+import { type LineReader, spawnMain } from "../e2e/_process.ts";
+import { MOVES } from "../../src/fleet/mod.ts";
+import { NatsServer } from "./_nats.ts";
+import { until } from "./_members.ts";
+
+/** A debug line of the simulator: robot `robot` received drive_stop. */
+function driveStopOf(robot: string): (line: string) => boolean {
+  return (line) =>
+    line.includes('"command":"drive_stop"') && line.includes(`"robot":"${robot}"`) &&
+    line.includes("Received drive_stop");
+}
+
+/** The `n`th (1-based) line passing `test`, once it is there. */
+function nth(reader: LineReader, test: (line: string) => boolean, n: number, what: string) {
+  let seen = 0;
+  return reader.waitFor((line) => test(line) && ++seen >= n, what, 15_000);
+}
+
+async function stop(p: ReturnType<typeof spawnMain>): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e; // TypeError: it already exited
+  }
+  await p.child.status;
+  await p.stdout.done;
+  await p.stderr.done;
+}
+
+Deno.test("fleet gateway: its client leaving (stdin EOF, SIGTERM) stops the robots it drove", async (t) => {
+  await using nats = await NatsServer.start();
+  const classroom = spawnMain(["fleet-sim", "--robots", "2"], {
+    RVR_FLEET_URL: nats.url,
+    RVR_LOG_LEVEL: "debug",
+    RVR_COMMAND_TIMEOUT: "0",
+  });
+  try {
+    for (const id of ["sim-01", "sim-02"]) {
+      await classroom.stderr.waitFor((l) => l.includes(`${id} joined fleet default`), id, 20_000);
+    }
+    const ways: [string, (gateway: ReturnType<typeof spawnMain>, rpc: StdioRpc) => unknown][] = [
+      ["stdin_eof", (_gateway, rpc) => rpc.close()],
+      ["sigterm", (gateway) => gateway.child.kill("SIGTERM")],
+    ];
+    for (const [reason, leave] of ways) {
+      await t.step(
+        `${reason}: drive_stop on the driven robot's wire, none on the other's`,
+        async () => {
+          const gateway = spawnMain(["fleet"], { RVR_FLEET_URL: nats.url });
+          const rpc = new StdioRpc(gateway.child.stdin, gateway.stdout);
+          try {
+            await rpc.initialize();
+            // Polled over MCP: the gateway's registry is in another process.
+            await until(
+              async () => {
+                const r = await rpc.callTool("list_robots");
+                const robots = (r.structuredContent?.robots ?? []) as { status: string }[];
+                return robots.filter((x) => x.status === "online").length === 2;
+              },
+              "two robots online",
+              15_000,
+              200,
+            );
+            const drive = await rpc.callTool("drive_with_heading", {
+              robot: "sim-01",
+              speed: 10,
+              heading: 90,
+            });
+            assert.ok(!drive.isError, JSON.stringify(drive));
+            await classroom.stderr.waitFor(
+              (l) => l.includes("Received drive_with_heading") && l.includes('"robot":"sim-01"'),
+              "sim-01 receiving the drive",
+            );
+            const before1 = classroom.stderr.lines.filter(driveStopOf("sim-01")).length;
+            const before2 = classroom.stderr.lines.filter(driveStopOf("sim-02")).length;
+
+            await leave(gateway, rpc);
+            await nth(classroom.stderr, driveStopOf("sim-01"), before1 + 1, "sim-01's drive_stop");
+            assert.equal((await gateway.child.status).code, 0);
+            await gateway.stderr.done;
+            assert.ok(
+              gateway.stderr.lines.some((l) => l.includes(`Fleet gateway stopping (${reason})`)),
+              gateway.stderr.lines.join("\n"),
+            );
+            assert.ok(
+              gateway.stderr.lines.some((l) => l.includes("Stopped sim-01; not confirmed: none")),
+              gateway.stderr.lines.join("\n"),
+            );
+            assert.equal(
+              classroom.stderr.lines.filter(driveStopOf("sim-02")).length,
+              before2,
+              "the robot the gateway never drove is left alone",
+            );
+          } finally {
+            await stop(gateway);
+          }
+        },
+      );
+    }
+  } finally {
+    await stop(classroom);
+  }
+});
+
+Deno.test("fleet gateway: what counts as driving a robot", () => {
+  for (const t of ["drive_with_heading", "drive_tank", "drive_rc", "drive_raw_motors"]) {
+    assert.ok(MOVES.has(t), t);
+  }
+  for (const t of ["drive_to_position", "pivot", "start_ir_following", "start_ir_evading"]) {
+    assert.ok(MOVES.has(t), t);
+  }
+  for (const t of ["stop", "emergency_stop", "clear_emergency_stop", "reset_yaw", "set_all_leds"]) {
+    assert.ok(!MOVES.has(t), t);
+  }
+});
