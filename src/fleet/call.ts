@@ -14,7 +14,7 @@
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-import { DomainError } from "../core/mod.ts";
+import { DomainError, errorMessage } from "../core/mod.ts";
 import {
   callTool,
   CATALOG,
@@ -124,7 +124,7 @@ export async function runCall(
         log.info("{tool} refused: {error}", { tool: t.name, error: error.message });
         return errorResponse(error.hint, error.name);
       }
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       log.error("{tool} failed with an unexpected error (a bug): {error}", {
         tool: t.name,
         error: message,

@@ -10,6 +10,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import { TOOL_GROUPS } from "../tools/mod.ts";
 import { FleetError } from "./errors.ts";
 
@@ -60,7 +61,7 @@ export class DrivenRobots {
         this.#ids.delete(robot);
         return { robot, stopped: true };
       } catch (e) {
-        const error = e instanceof FleetError ? e.hint : e instanceof Error ? e.message : String(e);
+        const error = e instanceof FleetError ? e.hint : errorMessage(e);
         log.error("Could not stop robot {robot}: {error}; its own watchdog stops it", {
           robot,
           error,

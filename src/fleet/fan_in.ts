@@ -8,6 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import { decodeBatch, type TelemetryBatch } from "../telemetry/wire/protobuf.ts";
 import type { FleetLink, Subscription } from "./nats.ts";
 import { fleetSubjects, robotOfTelemetrySubject } from "./subjects.ts";
@@ -86,7 +87,7 @@ export class TelemetryFanIn {
         log.warn("Telemetry from {robot} is not a rvr.v1.TelemetryBatch ({n} so far): {error}", {
           robot,
           n,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
       return;

@@ -14,7 +14,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { backoff, CircuitBreaker, CircuitOpenError, delay } from "../core/mod.ts";
+import { backoff, CircuitBreaker, CircuitOpenError, delay, errorMessage } from "../core/mod.ts";
 import { CATALOG } from "../tools/mod.ts";
 import { requestCall } from "./_request.ts";
 import { DrivenRobots, type DrivenStop } from "./driven.ts";
@@ -331,7 +331,7 @@ export class Gateway {
             ? { code: error.code, message: error.hint }
             : {
               code: "robot_error",
-              message: error instanceof Error ? error.message : String(error),
+              message: errorMessage(error),
             };
           results[i] = {
             robot: id,

@@ -13,6 +13,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import type { Aggregator, Batch } from "../telemetry/mod.ts";
 import { robotIsSimulated, type ToolRobot } from "../tools/mod.ts";
 import { encodeBatchAs, type FleetFormat } from "../telemetry/wire/protobuf.ts";
@@ -89,10 +90,6 @@ export interface MemberStatus {
 
 const log = getLogger(["rvr", "fleet", "member"]);
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** The current status of `robot` as members report it. */
 export function memberStatus(robot: ToolRobot): MemberStatus {
   const s = robot.state.snapshot;
@@ -154,7 +151,7 @@ export class Member {
       try {
         watcher(stats);
       } catch (error) {
-        log.error("A member watcher threw: {error}", { error: describe(error) });
+        log.error("A member watcher threw: {error}", { error: errorMessage(error) });
       }
     }
   }
@@ -165,7 +162,7 @@ export class Member {
       this.#join(nc).catch((error) => {
         log.error("Fleet: {robot} could not join: {error}", {
           robot: this.robotId,
-          error: describe(error),
+          error: errorMessage(error),
         });
       });
     });
@@ -189,7 +186,7 @@ export class Member {
       if (error && this.#options.link.connected) {
         log.warn("Fleet: stopping the service of {robot}: {error}", {
           robot: this.robotId,
-          error: describe(error),
+          error: errorMessage(error),
         });
       }
     }
@@ -279,10 +276,10 @@ export class Member {
       notify: (name, detail) => log.info("Fleet call changed {name}: {detail}", { name, detail }),
     }).then(respond, (error) => {
       log.error("Fleet: a call failed outside the catalog (a bug): {error}", {
-        error: describe(error),
+        error: errorMessage(error),
       });
       respond({
-        content: [{ type: "text", text: `call failed: ${describe(error)}` }],
+        content: [{ type: "text", text: `call failed: ${errorMessage(error)}` }],
         isError: true,
       });
     });
@@ -304,7 +301,7 @@ export class Member {
           msg.respond(JSON.stringify(reply));
         }
       }, (error) => {
-        log.error("Fleet: emergency stop failed (a bug): {error}", { error: describe(error) });
+        log.error("Fleet: emergency stop failed (a bug): {error}", { error: errorMessage(error) });
       });
   }
 
@@ -330,7 +327,7 @@ export class Member {
       this.#changed();
       log.warn("Fleet: telemetry batch {seq} not published: {error}", {
         seq: batch.seq,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }

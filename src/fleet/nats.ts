@@ -19,7 +19,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { Svcm } from "@nats-io/services";
-import { backoff, delay, isAbandonedSocketReset } from "../core/mod.ts";
+import { backoff, delay, errorMessage, isAbandonedSocketReset } from "../core/mod.ts";
 
 export type { Msg, NatsConnection, Subscription };
 
@@ -64,10 +64,6 @@ function worthLogging(count: number): boolean {
   return count === 1 || Math.log10(count) % 1 === 0;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** True when `error` says nobody listens on the subject (no member there). */
 export function isNoResponders(error: unknown): boolean {
   return (error instanceof errors.RequestError && error.isNoResponders()) ||
@@ -106,7 +102,9 @@ export class FleetLink {
     this.#options = options;
     absorbAbandonedSocketResets();
     this.#run().catch((error) => {
-      log.error("The fleet connection loop failed (a bug): {error}", { error: describe(error) });
+      log.error("The fleet connection loop failed (a bug): {error}", {
+        error: errorMessage(error),
+      });
     });
   }
 
@@ -168,7 +166,7 @@ export class FleetLink {
     this.#nc = undefined;
     if (nc && !nc.isClosed()) {
       await nc.close().catch((error) => {
-        log.warn("Closing the fleet connection failed: {error}", { error: describe(error) });
+        log.warn("Closing the fleet connection failed: {error}", { error: errorMessage(error) });
       });
     }
   }
@@ -177,7 +175,7 @@ export class FleetLink {
     try {
       listener(nc);
     } catch (error) {
-      log.error("A fleet connection listener threw: {error}", { error: describe(error) });
+      log.error("A fleet connection listener threw: {error}", { error: errorMessage(error) });
     }
   }
 
@@ -204,7 +202,7 @@ export class FleetLink {
         this.#problem = isAuthError(error)
           ? `the broker at ${servers.join(",")} refused the token (RVR_FLEET_TOKEN): set the ` +
             `token the broker was started with`
-          : `cannot connect to the broker at ${servers.join(",")}: ${describe(error)}`;
+          : `cannot connect to the broker at ${servers.join(",")}: ${errorMessage(error)}`;
         if (worthLogging(this.#failures)) {
           log.error("Fleet: {problem} ({failures} attempts so far; retrying)", {
             problem: this.#problem,
@@ -247,7 +245,7 @@ export class FleetLink {
   /** Follows `nc`'s status until it closes for good. */
   async #watch(nc: NatsConnection): Promise<void> {
     const closed = nc.closed().then((error) => {
-      if (error) this.#problem = describe(error);
+      if (error) this.#problem = errorMessage(error);
     });
     for await (const s of nc.status()) {
       switch (s.type) {
@@ -264,7 +262,7 @@ export class FleetLink {
           log.info("Fleet: reconnected to {server}", { server: s.server });
           break;
         case "error":
-          log.warn("Fleet: broker error: {error}", { error: describe(s.error) });
+          log.warn("Fleet: broker error: {error}", { error: errorMessage(s.error) });
           break;
         default:
           break;
@@ -333,7 +331,7 @@ export async function addService(nc: NatsConnection, spec: ServiceSpec): Promise
         if (error) {
           log.warn("Fleet: endpoint {name} failed: {error}", {
             name: e.name,
-            error: describe(error),
+            error: errorMessage(error),
           });
           return;
         }

@@ -11,6 +11,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import type { MemberStatus } from "./member.ts";
 import { discover, type FleetLink } from "./nats.ts";
 import { type MemberMetadata, SERVICE_NAME } from "./subjects.ts";
@@ -151,7 +152,7 @@ export class Registry {
       this.#resolveFirst();
     } catch (error) {
       log.warn("Fleet discovery failed: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     } finally {
       this.#polling = false;

@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { DomainError } from "../core/errors.ts";
+import { DomainError, errorMessage } from "../core/errors.ts";
 
 const log = getLogger(["rvr", "http"]);
 
@@ -134,7 +134,7 @@ async function cancel(body: ReadableStream<Uint8Array> | null): Promise<void> {
     await body.cancel("request body over the limit");
   } catch (error) {
     log.debug("Cancelling a refused request body failed: {error}", {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
   }
 }

@@ -34,14 +34,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, errorMessage } from "../core/errors.ts";
 import { bindHost, hasKey, isLoopback, loopbackHostHeaders } from "./auth.ts";
-import {
-  BodyTooLargeError,
-  checkBodyLimit,
-  DEFAULT_MAX_BODY_BYTES,
-  readBody,
-} from "./body_limit.ts";
+import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
 import { TelemetryHub, type TelemetryHubOptions } from "./telemetry_ws.ts";
@@ -108,10 +103,6 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
     status,
     headers: { ...JSON_HEADERS, ...headers },
   });
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** What /readyz reports. */
@@ -317,7 +308,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
       hostname,
       onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
       onError: (e) => {
-        log.error("Side port request failed: {error}", { error: describe(e), e });
+        log.error("Side port request failed: {error}", { error: errorMessage(e), e });
         return json(500, { error: "Internal error; see the server's log." });
       },
     }, handle);
@@ -326,7 +317,7 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
     hub.close();
     throw new Error(
       `Could not serve the side port on ${hostname}:${options.port} (RVR_HTTP_HOST, ` +
-        `RVR_HTTP_PORT): ${describe(e)}. Pick a free port or unset RVR_HTTP_PORT.`,
+        `RVR_HTTP_PORT): ${errorMessage(e)}. Pick a free port or unset RVR_HTTP_PORT.`,
       { cause: e },
     );
   }
@@ -349,20 +340,6 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         await server.shutdown();
       })(),
   };
-}
-
-/**
- * Reads and drops the body of a request (no route needs one), up to `maxBytes`: undefined, or the
- * refusal when it is over the limit (declared or streamed; the rest is left unread).
- */
-async function bodyRefusal(req: Request, maxBytes: number): Promise<BodyTooLargeError | undefined> {
-  try {
-    await readBody(req, { maxBytes, discard: true });
-    return undefined;
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) return error;
-    throw error;
-  }
 }
 
 function sameOrigin(origin: string, host: string | null): boolean {

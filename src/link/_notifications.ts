@@ -5,6 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import {
   commandById,
   commandByName,
@@ -115,7 +116,7 @@ export class NotificationRouter {
     } catch (error) {
       this.#hooks.drop("undecodable", {
         notification: def.name,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return;
     }

@@ -3,7 +3,7 @@
  * non-zero ERR byte, a reply that does not decode, and requests cut short by the link closing.
  * Each is a {@link DomainError}: its `hint` is what a tool caller is shown.
  */
-import { DomainError } from "../core/mod.ts";
+import { DomainError, errorMessage } from "../core/mod.ts";
 import { errorCodeName, NODE_NAMES, type NodeId } from "../protocol/mod.ts";
 
 function nodeLabel(node: NodeId): string {
@@ -85,7 +85,7 @@ export class UndecodableReplyError extends DomainError {
     const payloadHex = Array.from(payload, (b) => b.toString(16).padStart(2, "0")).join(" ");
     super(
       `The reply to ${command} could not be decoded (payload [${payloadHex}]; ${
-        cause instanceof Error ? cause.message : String(cause)
+        errorMessage(cause)
       }). The robot's firmware may differ from docs/protocol.md section 8; report it with these bytes.`,
       { cause },
     );

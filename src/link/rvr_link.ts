@@ -17,6 +17,7 @@
  * the call. Writes are ordered only by the port. Pacing, priorities and retries belong above.
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import {
   commandByName,
   decodeResponse,
@@ -310,9 +311,7 @@ export class RvrLink {
         throw new LinkClosedError(this.port.path, error instanceof Error ? error : undefined);
       }
       throw new Error(
-        `Writing ${name} to ${this.port.path} failed: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `Writing ${name} to ${this.port.path} failed: ${errorMessage(error)}`,
         { cause: error },
       );
     }

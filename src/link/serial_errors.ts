@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DomainError } from "../core/mod.ts";
+import { DomainError, errorMessage } from "../core/mod.ts";
 
 /** What went wrong opening or using a serial port. */
 export const SERIAL_ERROR_CODES = [
@@ -46,10 +46,8 @@ export const RASPI_HINT = "On a Raspberry Pi enable the serial port with `sudo r
 export const DIALOUT_HINT = "Add your user to the dialout group with " +
   "`sudo usermod -aG dialout $USER`, then log out and in again.";
 
-/** The message of anything thrown. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** The message of anything thrown (core's helper, re-exported for the tty files). */
+export { errorMessage };
 
 /** True for EIO, what a tty reports once the other end hung up. */
 export function isEio(error: unknown): boolean {

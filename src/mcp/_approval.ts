@@ -25,6 +25,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import {
   CLIENT_CAPABILITIES_META_KEY,
   type ClientCapabilities,
@@ -237,7 +238,7 @@ async function answerTo(
   } catch (error) {
     log.warn("{tool}: the requestState did not verify ({reason}); asking again", {
       tool,
-      reason: error instanceof Error ? error.message : String(error),
+      reason: errorMessage(error),
     });
     return undefined;
   }

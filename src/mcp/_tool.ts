@@ -36,7 +36,7 @@ import type {
   ToolAnnotations,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { DomainError } from "../core/mod.ts";
+import { DomainError, errorMessage } from "../core/mod.ts";
 import type { Moves, Runtime, SensorStreams } from "../robot/mod.ts";
 import {
   inputSchema,
@@ -89,10 +89,6 @@ const RUN = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
 export function newCorrelationId(tool: string): string {
   calls = (calls + 1) % 0x1_0000_0000;
   return `${tool}-${calls.toString(36)}-${RUN}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -150,7 +146,7 @@ function makeContext<R>(
     extra.mcpReq.notify({ method: "notifications/progress", params }).catch((error) => {
       log.warn("{tool}: progress notification not sent: {error}", {
         tool,
-        error: describe(error),
+        error: errorMessage(error),
       });
     });
   };
@@ -265,12 +261,12 @@ async function call<I extends z.ZodRawShape, O extends z.ZodRawShape, R>(
       if (asking !== undefined) return asking;
       const result = toolErrorResult(error, correlationId);
       if (result !== undefined) {
-        log.info("{tool} refused: {error}", { tool: t.name, error: describe(error) });
+        log.info("{tool} refused: {error}", { tool: t.name, error: errorMessage(error) });
         return result;
       }
       log.error("{tool} failed with an unexpected error (a bug): {error}", {
         tool: t.name,
-        error: describe(error),
+        error: errorMessage(error),
         stack: error instanceof Error ? error.stack : undefined,
       });
       throw error;

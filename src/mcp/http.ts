@@ -28,6 +28,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import {
   createMcpHandler,
   hostHeaderValidationResponse,
@@ -144,7 +145,7 @@ export async function serveMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
         (error) => {
           log.error("MCP HTTP: closing expired session {id} failed: {error}", {
             id,
-            error: error instanceof Error ? error.message : String(error),
+            error: errorMessage(error),
           });
         },
       );

@@ -100,10 +100,6 @@ export interface PipelineOptions {
   requestTimeoutMs?: number;
 }
 
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function checkPriority(priority: unknown): void {
   if (
     priority === undefined || priority === "high" || priority === "normal" || priority === "low"

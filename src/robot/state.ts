@@ -32,7 +32,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { IllegalTransitionError } from "../core/mod.ts";
+import { errorMessage, IllegalTransitionError } from "../core/mod.ts";
 import {
   BATTERY_STATES,
   CONNECTION_STATUSES,
@@ -58,10 +58,6 @@ import {
 export * from "./state_types.ts";
 
 const log = getLogger(["rvr", "robot", "state"]);
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -173,7 +169,7 @@ export class StateStore {
     }
     const now = Date.now();
     const error = options.error !== undefined
-      ? message(options.error)
+      ? errorMessage(options.error)
       : to === "reconnecting" && previous.status === "error"
       ? previous.error
       : null;

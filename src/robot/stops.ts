@@ -21,13 +21,14 @@ import {
   CancelledByEmergencyStopError,
   type CircuitBreaker,
   type CommandQueue,
+  errorMessage,
 } from "../core/mod.ts";
 import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
 import { MotionStoppedError } from "./errors.ts";
 import type { SafetyEventType } from "./events.ts";
 import type { LinkProvider } from "./link_provider.ts";
-import { describe, type Pipeline, type RunSpec } from "./_pipeline.ts";
+import type { Pipeline, RunSpec } from "./_pipeline.ts";
 import {
   type AutoStopReason,
   ESTOP_SOURCES,
@@ -306,7 +307,7 @@ export class Stops {
     } catch (error) {
       log.error("Auto-stop ({reason}) could not send drive_stop: {error}", {
         reason,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -352,7 +353,7 @@ export class Stops {
           link.sendImmediate(n, {}).catch((error) => {
             log.warn("Could not send {command} after drive_stop: {error}", {
               command: n,
-              error: describe(error),
+              error: errorMessage(error),
             });
           })
         );
@@ -369,7 +370,7 @@ export class Stops {
       return { sent: true };
     } catch (error) {
       this.#metrics.commandsTotal.inc({ command: name, outcome: this.#pipeline.classify(error) });
-      const message = describe(error);
+      const message = errorMessage(error);
       log.error("{command}: drive_stop could not be sent: {error}", {
         command: name,
         error: message,
@@ -392,7 +393,7 @@ export class Stops {
     } catch (error) {
       log.error("Follow-up drive_stop {n} could not be sent: {error}", {
         n,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }

@@ -17,6 +17,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
+import { errorMessage } from "../core/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import type { BytePort } from "./context.ts";
 import type { BytePortHandlers } from "../core/byte_port.ts";
@@ -87,7 +88,7 @@ class LineClock {
         run();
       } catch (error) {
         log.error("A line delivery threw (a bug): {error}", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
     }

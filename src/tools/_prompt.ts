@@ -23,6 +23,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../core/mod.ts";
 import { z } from "zod";
 import { type ArgumentsSpec, parseArguments } from "./_arguments.ts";
 import type { Tool, ToolRobot } from "./_tool.ts";
@@ -225,7 +226,7 @@ export async function seenSerialPorts(context: PromptContext): Promise<readonly 
     return await context.serialPorts();
   } catch (error) {
     log.warn("Serial ports not listed for a completion: {error}", {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
     return [];
   }

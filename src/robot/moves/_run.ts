@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { describe } from "./pose.ts";
+import { errorMessage } from "../../core/mod.ts";
 import type { MoveName, MoveOptions, MoveProgress, Pose } from "./types.ts";
 
 const log = getLogger(["rvr", "robot", "moves"]);
@@ -127,7 +127,7 @@ export class MoveRun {
     } catch (error) {
       log.error("A progress listener of {move} threw: {error}", {
         move: this.name,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -139,7 +139,7 @@ export class MoveRun {
       } catch (error) {
         log.error("Clean-up of {move} failed: {error}", {
           move: this.name,
-          error: describe(error),
+          error: errorMessage(error),
         });
       }
     }

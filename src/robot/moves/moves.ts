@@ -66,6 +66,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { checkNumber } from "../../core/validate.ts";
+import { errorMessage } from "../../core/mod.ts";
 import { bearingYaw, wrap180 } from "../../protocol/mod.ts";
 import { MotionStoppedError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
@@ -73,7 +74,7 @@ import type { CommandOptions, Rvr } from "../rvr.ts";
 import type { SensorStreams } from "../sensors/mod.ts";
 import { End, MoveRun } from "./_run.ts";
 import { MoveCancelledError, MoveSupersededError } from "./errors.ts";
-import { describe, type Pose, PoseTracker } from "./pose.ts";
+import { type Pose, PoseTracker } from "./pose.ts";
 import { turnInPlace } from "./pivot.ts";
 import {
   DEFAULT_DISTANCE_SPEED_MPS,
@@ -347,7 +348,7 @@ export class Moves {
         void acquiring.then((r) => r(), (error) => {
           log.debug("{move}: streams for the move could not be set up: {error}", {
             move: name,
-            error: describe(error),
+            error: errorMessage(error),
           });
         });
       }
@@ -384,7 +385,7 @@ export class Moves {
     } catch (error) {
       log.error("Could not stop the robot after {move} ended: {error}", {
         move: name,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }

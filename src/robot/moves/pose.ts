@@ -15,6 +15,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../../core/mod.ts";
 import { headingFromYaw } from "../../protocol/mod.ts";
 import type { SensorReading, SensorStreams } from "../sensors/mod.ts";
 import type { MoveRun } from "./_run.ts";
@@ -33,10 +34,6 @@ export function makePose(x: number, y: number, yaw: number): Pose {
 
 export function describePose(p: Pose): string {
   return `(${p.x_m.toFixed(3)} m, ${p.y_m.toFixed(3)} m) heading ${p.heading_deg.toFixed(1)} deg`;
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The robot's pose from the sensor streams. */
@@ -108,7 +105,7 @@ export class PoseTracker {
     } catch (error) {
       log.warn("{move}: no sample after arrival ({error}); reporting the last pose", {
         move: run.name,
-        error: describe(error),
+        error: errorMessage(error),
       });
       return run.lastPose ?? fallback;
     }

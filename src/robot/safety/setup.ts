@@ -18,7 +18,8 @@ import {
 } from "../../protocol/mod.ts";
 import type { RobotBus } from "../events.ts";
 import type { LinkProvider } from "../link_provider.ts";
-import { describe, type Pipeline, type RunSpec } from "../_pipeline.ts";
+import { errorMessage } from "../../core/mod.ts";
+import type { Pipeline, RunSpec } from "../_pipeline.ts";
 import type { SafetyNotifications } from "./notifications.ts";
 import type { Safety } from "./safety.ts";
 import type { BatteryState } from "../state.ts";
@@ -169,7 +170,7 @@ export class SafetySetup {
     const errors: unknown[] = [];
     results.forEach((r, i) => {
       if (r.status === "rejected") {
-        failures.push(`${SAFETY_NOTIFY_COMMANDS[i]}: ${describe(r.reason)}`);
+        failures.push(`${SAFETY_NOTIFY_COMMANDS[i]}: ${errorMessage(r.reason)}`);
         errors.push(r.reason);
       }
     });
@@ -204,7 +205,7 @@ export class SafetySetup {
         battery.percent = percent.percentage;
       } catch (error) {
         // e.g. a reading above 100 from odd firmware: reported, not fatal.
-        failures.push(`get_battery_percentage: ${describe(error)}`);
+        failures.push(`get_battery_percentage: ${errorMessage(error)}`);
       }
     }
     if (volts instanceof Error) failures.push(`get_battery_voltage_in_volts: ${volts.message}`);

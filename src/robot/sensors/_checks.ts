@@ -38,8 +38,3 @@ export function checkSensors(what: string, sensors: unknown, allowEmpty: boolean
   const set = new Set(sensors as SensorName[]);
   return SENSORS.filter((s) => set.has(s));
 }
-
-/** An error's message, for logs. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -5,7 +5,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { RobotBus } from "../events.ts";
-import { describe } from "./_checks.ts";
+import { errorMessage } from "../../core/mod.ts";
 import type { SensorReading } from "./catalogue.ts";
 
 const log = getLogger(["rvr", "robot", "sensors"]);
@@ -35,7 +35,7 @@ export class ReadingFanOut {
       try {
         listener(reading);
       } catch (error) {
-        log.error("A sensor reading listener threw: {error}", { error: describe(error) });
+        log.error("A sensor reading listener threw: {error}", { error: errorMessage(error) });
       }
     }
   }

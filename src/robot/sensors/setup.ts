@@ -24,7 +24,7 @@ import { encodeSlotConfiguration, type NodeId, sdkSendingSlot } from "../../prot
 import { StreamConfigurationError } from "../errors.ts";
 import type { LinkProvider } from "../link_provider.ts";
 import type { Rvr } from "../rvr.ts";
-import { describe } from "./_checks.ts";
+import { errorMessage } from "../../core/mod.ts";
 import type { SensorName } from "./catalogue.ts";
 import { allocateSlots, type SlotPlan } from "./slots.ts";
 
@@ -160,7 +160,7 @@ export class StreamSetup {
     } catch (error) {
       log.error("Sensor streaming set-up failed at {command} (node {node}, {what}): {error}", {
         ...step,
-        error: describe(error),
+        error: errorMessage(error),
       });
       this.#configured = null;
       this.#decode = { 1: new Map(), 2: new Map() };
@@ -217,7 +217,7 @@ export class StreamSetup {
       } catch (error) {
         log.warn("clear_streaming_service to node {node} after a failed set-up: {error}", {
           node,
-          error: describe(error),
+          error: errorMessage(error),
         });
       }
     }

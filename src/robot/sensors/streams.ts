@@ -33,7 +33,8 @@ import { decodeSlotData, type NodeId, parseTokenByte } from "../../protocol/mod.
 import type { RobotBus } from "../events.ts";
 import type { LinkProvider } from "../link_provider.ts";
 import type { Rvr } from "../rvr.ts";
-import { checkInterval, checkSensors, describe } from "./_checks.ts";
+import { errorMessage } from "../../core/mod.ts";
+import { checkInterval, checkSensors } from "./_checks.ts";
 import { SensorCache, type SensorSnapshot } from "./cache.ts";
 import {
   type DecodedSlot,
@@ -216,7 +217,7 @@ export class SensorStreams {
         await this.#serial(() => this.#apply("exact"));
       } catch (error) {
         log.error("Could not restore the sensor streams after a move: {error}", {
-          error: describe(error),
+          error: errorMessage(error),
         });
       }
     };
@@ -307,7 +308,7 @@ export class SensorStreams {
     log.info("Reconnected with sensor streams wanted: reconfiguring");
     void this.#serial(() => this.#apply("force")).catch((error) => {
       log.error("Could not restart the sensor streams after the reconnect: {error}", {
-        error: describe(error),
+        error: errorMessage(error),
       });
     });
   }
@@ -340,7 +341,7 @@ export class SensorStreams {
     try {
       decoded = decodeSlotData(slot.entries, data);
     } catch (error) {
-      this.#rate.drop("undecodable", { node, token, error: describe(error) });
+      this.#rate.drop("undecodable", { node, token, error: errorMessage(error) });
       return;
     }
     for (const sensor of slot.sensors) {
