@@ -30,9 +30,8 @@
  *   {@link Superseded} value (test it with {@link isSuperseded}); the new one takes the old one's
  *   place in line if it has the same priority (else it joins the tail of its own), and is
  *   accepted even when the queue is full (depth does not grow).
- * - **drain(reason)** rejects every queued command with {@link QueueDrainedError} and keeps the
- *   queue open; **close(reason)** rejects queued and running commands with
- *   {@link QueueClosedError} and refuses new ones.
+ * - **close(reason)** rejects queued and running commands with {@link QueueClosedError} and
+ *   refuses new ones.
  *
  * Observability: {@link CommandQueue.stats} and {@link CommandQueue.addListener} / `onEvent`,
  * which receive every {@link QueueEvent}: `enqueued` (depth), `started` (waitMs) and `finished`
@@ -47,7 +46,6 @@ import {
   CancelledByEmergencyStopError,
   CommandTimeoutError,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
 } from "./errors.ts";
 import { abortReason } from "./async.ts";
@@ -136,9 +134,8 @@ export class CommandQueue<C extends Command = Command> {
   /**
    * Queues a command; resolves with its executor's value, or with {@link Superseded} if a newer
    * command with the same `supersedeKey` replaced it while queued. Rejects with
-   * {@link QueueFullError}, {@link QueueClosedError}, {@link QueueDrainedError},
-   * {@link CommandTimeoutError}, {@link CancelledByEmergencyStopError}, `signal.reason`, or the
-   * executor's error. Throws TypeError/RangeError at once for a malformed command or option.
+   * {@link QueueFullError}, {@link QueueClosedError}, {@link CommandTimeoutError},
+   * {@link CancelledByEmergencyStopError}, `signal.reason`, or the executor's error. Throws TypeError/RangeError at once for a malformed command or option.
    */
   enqueue<T>(
     command: C & { readonly supersedeKey?: undefined },
@@ -257,18 +254,6 @@ export class CommandQueue<C extends Command = Command> {
       cancelled: cancelled.length,
     });
     return promise;
-  }
-
-  /**
-   * Rejects every queued command with {@link QueueDrainedError} (running ones are left to
-   * finish); the queue stays open. Returns how many were rejected.
-   */
-  drain(reason = "drained"): number {
-    const queued = this.#line.all();
-    for (const e of queued) {
-      this.#finish(e, "drained", new QueueDrainedError(e.command.name, reason));
-    }
-    return queued.length;
   }
 
   /**

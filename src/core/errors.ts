@@ -16,7 +16,6 @@
  * | {@link CommandTimeoutError} (a `TimeoutError`) | `CommandQueue` | `commandName`, `timeoutMs`, `phase` |
  * | {@link QueueFullError} | `CommandQueue.enqueue` | `commandName`, `capacity`, `depth` |
  * | {@link QueueClosedError} | `CommandQueue.close` / enqueue after close | `commandName`, `reason` |
- * | {@link QueueDrainedError} | `CommandQueue.drain` | `commandName`, `reason` |
  * | {@link CancelledByEmergencyStopError} | `CommandQueue.emergency` | `commandName` |
  * | {@link CircuitOpenError} | `CircuitBreaker.execute` | `retryInMs`, `nextProbeAt` |
  * | {@link IllegalTransitionError} | `StateStore.transition` | `from`, `to`, `allowed` |
@@ -125,23 +124,6 @@ export class QueueClosedError extends DomainError {
     super(
       `Command "${commandName}" was not completed: the command queue is closed (${reason}). ` +
         `Reconnect to get a new queue, then retry.`,
-    );
-    this.commandName = commandName;
-    this.reason = reason;
-  }
-}
-
-/** The command was still queued when the queue was drained (e.g. the link was lost). */
-export class QueueDrainedError extends DomainError {
-  override name = "QueueDrainedError";
-  readonly commandName: string;
-  /** Why the queue was drained, as given to `drain(reason)`. */
-  readonly reason: string;
-
-  constructor(commandName: string, reason: string) {
-    super(
-      `Command "${commandName}" was not run: the command queue was drained (${reason}). ` +
-        `Retry it once the device is reachable again.`,
     );
     this.commandName = commandName;
     this.reason = reason;

@@ -30,7 +30,6 @@ export const COMMAND_OUTCOMES = [
   "cancelled",
   "superseded",
   "emergency_cancelled",
-  "drained",
   "closed",
   "rejected_full",
   "rejected_closed",

@@ -24,7 +24,6 @@ import {
   isSuperseded,
   type Priority,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
   type Superseded,
   TimeoutError,
@@ -214,7 +213,7 @@ export class Pipeline {
       return "rejected";
     }
     if (
-      error instanceof QueueDrainedError || error instanceof MotionStoppedError ||
+      error instanceof MotionStoppedError ||
       (error instanceof DOMException && error.name === "AbortError")
     ) {
       return "cancelled";

@@ -7,7 +7,6 @@ import {
   IllegalTransitionError,
   isAbandonedSocketReset,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
   TimeoutError,
 } from "../../src/core/mod.ts";
@@ -31,10 +30,6 @@ Deno.test("core errors", async (t) => {
     const closed = new QueueClosedError("drive", "link closed");
     assert.equal(closed.name, "QueueClosedError");
     assert.match(closed.message, /closed \(link closed\)\. Reconnect/);
-
-    const drained = new QueueDrainedError("drive", "link lost");
-    assert.equal(drained.name, "QueueDrainedError");
-    assert.match(drained.message, /drained \(link lost\)\. Retry/);
 
     const cancelled = new CancelledByEmergencyStopError("drive_with_heading");
     assert.equal(cancelled.name, "CancelledByEmergencyStopError");
@@ -84,7 +79,6 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
       new CommandTimeoutError("echo", 500, "running"),
       new QueueFullError("echo", 1, 1),
       new QueueClosedError("echo", "bye"),
-      new QueueDrainedError("echo", "lost"),
       new CancelledByEmergencyStopError("drive"),
       new CircuitOpenError("robot", 1500, 0, "3 failures"),
     ];
