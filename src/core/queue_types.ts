@@ -18,7 +18,6 @@ export const COMMAND_KINDS = [
   "query",
   "config",
   "system",
-  "telemetry",
 ] as const;
 export type CommandKind = typeof COMMAND_KINDS[number];
 

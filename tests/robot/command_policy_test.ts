@@ -6,6 +6,7 @@ import {
   type RequestName,
   requestsOfRole,
 } from "../../src/protocol/mod.ts";
+import { COMMAND_KINDS } from "../../src/core/mod.ts";
 import { commandPolicy } from "../../src/robot/command_policy.ts";
 import {
   commandKindOf,
@@ -108,6 +109,15 @@ Deno.test("command policy: kind, priority, supersede key and breaker per role", 
     }
     assert.equal(commandPolicy(c.name as RequestName).bypassBreaker, STOPS.includes(c.name));
   }
+});
+
+Deno.test("command policy: every queue kind is one some request has", () => {
+  const requests = COMMANDS.filter((c) => c.kind === "command").map((c) => c.name as RequestName);
+  assert.deepEqual(
+    sorted([...new Set(requests.map(commandKindOf))]),
+    sorted(COMMAND_KINDS),
+    "a kind no request has is dead vocabulary in core",
+  );
 });
 
 Deno.test("command policy: notifications and unknown names are refused with the name", () => {
