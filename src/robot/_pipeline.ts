@@ -15,7 +15,6 @@
  */
 import { getLogger, withContext } from "@logtape/logtape";
 import {
-  CancelledByEmergencyStopError,
   type CircuitBreaker,
   CircuitOpenError,
   type Command,
@@ -40,6 +39,7 @@ import {
 } from "../protocol/mod.ts";
 import {
   BatteryCriticalError,
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   MotionStoppedError,
   NotConnectedError,

@@ -13,7 +13,6 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import {
-  CancelledByEmergencyStopError,
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
@@ -32,6 +31,7 @@ import {
 } from "../../src/link/mod.ts";
 import {
   BatteryCriticalError,
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   MotionStoppedError,
   MoveCancelledError,
