@@ -1,10 +1,14 @@
 /**
  * The command queue's argument checks: a malformed command or option throws at once, naming the
- * value and what to use instead. Private to the queue.
+ * value and what to use instead; an emergency's `cancel` that fails still cancels (it is logged).
+ * Private to the queue.
  *
  * @module
  */
-import { type Command, COMMAND_KINDS, PRIORITIES } from "./queue_types.ts";
+import { getLogger } from "@logtape/logtape";
+import { type Command, COMMAND_KINDS, type EmergencyOptions, PRIORITIES } from "./queue_types.ts";
+
+const log = getLogger(["rvr", "core"]);
 
 export function checkTimeout(timeoutMs: number, what: string): void {
   if (
@@ -52,4 +56,45 @@ export function priorityError(name: string, priority: unknown): RangeError {
   return new RangeError(
     `Command "${name}" has priority ${String(priority)}; use one of ${PRIORITIES.join(", ")}.`,
   );
+}
+
+/** An emergency must say what it does to queued commands: `options.cancel` is required. */
+export function checkCancel(name: string, options: unknown): void {
+  const cancel = (options as Partial<EmergencyOptions> | undefined)?.cancel;
+  if (typeof cancel !== "function") {
+    throw new TypeError(
+      `Emergency command "${name}" needs options.cancel, (command) => Error | undefined: the error ` +
+        `to reject a queued command with, or undefined to keep it; got ${typeof cancel}. Pass ` +
+        "() => undefined to cancel none.",
+    );
+  }
+}
+
+/**
+ * What `cancel` decides for one queued command: its rejection, or undefined to keep it. A
+ * `cancel` that throws or returns a non-error is a bug in the caller; the command is rejected
+ * anyway (an emergency must not let it run) and the fault is logged.
+ */
+export function cancelError<C extends Command>(
+  emergencyName: string,
+  command: C,
+  cancel: (command: C) => Error | undefined,
+): Error | undefined {
+  let error: unknown;
+  try {
+    const decided: unknown = cancel(command);
+    if (decided === undefined || decided instanceof Error) return decided;
+    error = new TypeError(
+      `The cancel of emergency command "${emergencyName}" returned ${String(decided)} for ` +
+        `"${command.name}"; return an Error to reject it or undefined to keep it.`,
+    );
+  } catch (thrown) {
+    error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  }
+  log.error("Emergency {emergency}: cancel failed for queued {command}; rejected it: {error}", {
+    emergency: emergencyName,
+    command: command.name,
+    error,
+  });
+  return error as Error;
 }

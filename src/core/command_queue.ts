@@ -21,18 +21,18 @@
  * - **Cancellation**: aborting a command's `signal` removes it if queued, or aborts its executor if
  *   running; the caller is rejected with `signal.reason`.
  * - **The path that never waits**: {@link CommandQueue.emergency} calls its executor
- *   synchronously, before it returns - never behind a running command - then rejects the queued
- *   commands its `cancelQueued` selects (default {@link isMovement}) with
- *   {@link CancelledByEmergencyStopError}. Others survive; running ones are left to finish. It is
- *   never refused, not even after `close()`.
+ *   synchronously, before it returns - never behind a running command - then rejects each queued
+ *   command its caller's `cancel` returns an error for (outcome "emergency_cancelled"). The caller
+ *   decides which: the queue has no notion of what an emergency makes moot (the robot layer
+ *   cancels queued movement, see src/robot/command_policy.ts). Others survive; running ones are
+ *   left to finish. It is never refused, not even after `close()`.
  * - **Supersession**: a command with a `supersedeKey` replaces a still-*queued* command with the
  *   same key (a running one is never touched). The old one resolves - not rejects - with a
  *   {@link Superseded} value (test it with {@link isSuperseded}); the new one takes the old one's
  *   place in line if it has the same priority (else it joins the tail of its own), and is
  *   accepted even when the queue is full (depth does not grow).
- * - **drain(reason)** rejects every queued command with {@link QueueDrainedError} and keeps the
- *   queue open; **close(reason)** rejects queued and running commands with
- *   {@link QueueClosedError} and refuses new ones.
+ * - **close(reason)** rejects queued and running commands with {@link QueueClosedError} and
+ *   refuses new ones.
  *
  * Observability: {@link CommandQueue.stats} and {@link CommandQueue.addListener} / `onEvent`,
  * which receive every {@link QueueEvent}: `enqueued` (depth), `started` (waitMs) and `finished`
@@ -43,17 +43,17 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import {
-  CancelledByEmergencyStopError,
-  CommandTimeoutError,
-  QueueClosedError,
-  QueueDrainedError,
-  QueueFullError,
-} from "./errors.ts";
+import { CommandTimeoutError, QueueClosedError, QueueFullError } from "./errors.ts";
 import { abortReason } from "./async.ts";
 import { type Entry, newEntry, releaseEntry, WaitingLine } from "./_queue_lane.ts";
 import { QueueObserver } from "./_queue_observer.ts";
-import { checkCommand, checkTimeout, priorityError } from "./_queue_checks.ts";
+import {
+  cancelError,
+  checkCancel,
+  checkCommand,
+  checkTimeout,
+  priorityError,
+} from "./_queue_checks.ts";
 import { checkIntegerAtLeast } from "./validate.ts";
 import {
   type Command,
@@ -63,7 +63,6 @@ import {
   type EmergencyOptions,
   type EnqueueOptions,
   type Executor,
-  isMovement,
   PRIORITIES,
   type Priority,
   type QueueListener,
@@ -136,9 +135,9 @@ export class CommandQueue<C extends Command = Command> {
   /**
    * Queues a command; resolves with its executor's value, or with {@link Superseded} if a newer
    * command with the same `supersedeKey` replaced it while queued. Rejects with
-   * {@link QueueFullError}, {@link QueueClosedError}, {@link QueueDrainedError},
-   * {@link CommandTimeoutError}, {@link CancelledByEmergencyStopError}, `signal.reason`, or the
-   * executor's error. Throws TypeError/RangeError at once for a malformed command or option.
+   * {@link QueueFullError}, {@link QueueClosedError}, {@link CommandTimeoutError}, the error an
+   * emergency's `cancel` gave it, `signal.reason`, or the executor's error. Throws
+   * TypeError/RangeError at once for a malformed command or option.
    */
   enqueue<T>(
     command: C & { readonly supersedeKey?: undefined },
@@ -212,16 +211,16 @@ export class CommandQueue<C extends Command = Command> {
 
   /**
    * Runs `executor` now, outside the queue: it is called synchronously before this returns,
-   * whatever is queued or in flight. Then every queued command selected by `cancelQueued`
-   * (default: movement commands) is rejected with {@link CancelledByEmergencyStopError}.
-   * Never refused, not even when the queue is closed or full. Rejects with
-   * {@link CommandTimeoutError} after `timeoutMs`, `signal.reason`, or the executor's error.
+   * whatever is queued or in flight. Then each queued command for which `options.cancel` returns
+   * an error is rejected with it (see {@link EmergencyOptions.cancel}). Never refused, not even
+   * when the queue is closed or full. Rejects with {@link CommandTimeoutError} after `timeoutMs`,
+   * `signal.reason`, or the executor's error.
    */
-  emergency<T>(command: C, executor: Executor<C, T>, options: EmergencyOptions = {}): Promise<T> {
+  emergency<T>(command: C, executor: Executor<C, T>, options: EmergencyOptions<C>): Promise<T> {
     checkCommand(command, executor);
+    checkCancel(command.name, options);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     checkTimeout(timeoutMs, `timeoutMs of emergency command "${command.name}"`);
-    const cancelQueued = options.cancelQueued ?? isMovement;
     this.#emergencies++;
 
     const { promise, resolve, reject } = Promise.withResolvers<T>();
@@ -248,27 +247,18 @@ export class CommandQueue<C extends Command = Command> {
     this.#arm(entry, timeoutMs);
     this.#invoke(entry);
 
-    const cancelled = this.#line.all().filter((e) => cancelQueued(e.command));
-    for (const e of cancelled) {
-      this.#finish(e, "emergency_cancelled", new CancelledByEmergencyStopError(e.command.name));
+    let cancelled = 0;
+    for (const e of this.#line.all()) {
+      const error = cancelError(command.name, e.command, options.cancel);
+      if (error === undefined) continue;
+      this.#finish(e, "emergency_cancelled", error);
+      cancelled++;
     }
     log.warn("Emergency command {command} started; cancelled {cancelled} queued command(s)", {
       command: command.name,
-      cancelled: cancelled.length,
+      cancelled,
     });
     return promise;
-  }
-
-  /**
-   * Rejects every queued command with {@link QueueDrainedError} (running ones are left to
-   * finish); the queue stays open. Returns how many were rejected.
-   */
-  drain(reason = "drained"): number {
-    const queued = this.#line.all();
-    for (const e of queued) {
-      this.#finish(e, "drained", new QueueDrainedError(e.command.name, reason));
-    }
-    return queued.length;
   }
 
   /**

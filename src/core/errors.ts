@@ -16,12 +16,12 @@
  * | {@link CommandTimeoutError} (a `TimeoutError`) | `CommandQueue` | `commandName`, `timeoutMs`, `phase` |
  * | {@link QueueFullError} | `CommandQueue.enqueue` | `commandName`, `capacity`, `depth` |
  * | {@link QueueClosedError} | `CommandQueue.close` / enqueue after close | `commandName`, `reason` |
- * | {@link QueueDrainedError} | `CommandQueue.drain` | `commandName`, `reason` |
- * | {@link CancelledByEmergencyStopError} | `CommandQueue.emergency` | `commandName` |
  * | {@link CircuitOpenError} | `CircuitBreaker.execute` | `retryInMs`, `nextProbeAt` |
  * | {@link IllegalTransitionError} | `StateStore.transition` | `from`, `to`, `allowed` |
  *
  * A superseded command is not an error: it resolves with a `Superseded` value (see command_queue.ts).
+ * What a queued command that an emergency cancels is rejected with is the caller's to say
+ * (`CommandQueue.emergency`'s `cancel`; the robot's is in src/robot/errors.ts).
  *
  * @module
  */
@@ -128,41 +128,6 @@ export class QueueClosedError extends DomainError {
     );
     this.commandName = commandName;
     this.reason = reason;
-  }
-}
-
-/** The command was still queued when the queue was drained (e.g. the link was lost). */
-export class QueueDrainedError extends DomainError {
-  override name = "QueueDrainedError";
-  readonly commandName: string;
-  /** Why the queue was drained, as given to `drain(reason)`. */
-  readonly reason: string;
-
-  constructor(commandName: string, reason: string) {
-    super(
-      `Command "${commandName}" was not run: the command queue was drained (${reason}). ` +
-        `Retry it once the device is reachable again.`,
-    );
-    this.commandName = commandName;
-    this.reason = reason;
-  }
-}
-
-/**
- * A queued movement command was thrown away by an emergency stop. The message is exactly
- * "cancelled by emergency stop" (callers and tests match on it); `commandName` says which one.
- * To move again, release the e-stop first, then resend the command.
- */
-export class CancelledByEmergencyStopError extends DomainError {
-  override name = "CancelledByEmergencyStopError";
-  readonly commandName: string;
-
-  constructor(commandName: string) {
-    super("cancelled by emergency stop", {
-      hint: "cancelled by emergency stop: an emergency stop was triggered before this command " +
-        "ran. Call clear_emergency_stop when it is safe, then send the command again.",
-    });
-    this.commandName = commandName;
   }
 }
 

@@ -10,7 +10,10 @@
 export const PRIORITIES = ["emergency", "high", "normal", "low"] as const;
 export type Priority = typeof PRIORITIES[number];
 
-/** What a command does; "movement" commands are the ones `emergency()` cancels by default. */
+/**
+ * What a command does. The queue only checks that a command has one of these: it gives none of
+ * them a meaning of its own. Callers do (e.g. which queued commands an emergency cancels).
+ */
 export const COMMAND_KINDS = [
   "movement",
   "safety",
@@ -18,7 +21,6 @@ export const COMMAND_KINDS = [
   "query",
   "config",
   "system",
-  "telemetry",
 ] as const;
 export type CommandKind = typeof COMMAND_KINDS[number];
 
@@ -30,7 +32,6 @@ export const COMMAND_OUTCOMES = [
   "cancelled",
   "superseded",
   "emergency_cancelled",
-  "drained",
   "closed",
   "rejected_full",
   "rejected_closed",
@@ -42,8 +43,6 @@ export interface Command {
   /** The command's name, used in errors, logs and metrics, e.g. "get_status". */
   readonly name: string;
   readonly kind: CommandKind;
-  /** Extra labels; the tag "movement" also marks a command as movement. */
-  readonly tags?: readonly string[];
   /** A newer queued command with the same key replaces this one while it is still queued. */
   readonly supersedeKey?: string;
 }
@@ -67,12 +66,19 @@ export interface EnqueueOptions {
   shared?: boolean;
 }
 
-export interface EmergencyOptions {
+export interface EmergencyOptions<C extends Command = Command> {
+  /**
+   * What the emergency does to each queued command, asked once per command right after the
+   * emergency executor started: return the error to reject it with (it ends
+   * "emergency_cancelled"), or `undefined` to leave it queued. Required: the queue has no notion
+   * of which commands an emergency makes moot; `() => undefined` cancels none. If it throws or
+   * returns anything else, that command is rejected anyway (with the error, or a TypeError naming
+   * the value) and the fault is logged: nothing queued runs after an emergency by mistake.
+   */
+  cancel: (command: C) => Error | undefined;
   /** Budget for running, in ms; `Infinity` for none. Default: the queue's default. */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Which queued commands to reject; default: movement commands ({@link isMovement}). */
-  cancelQueued?: (command: Command) => boolean;
 }
 
 /** What a superseded command resolves with (it is not an error). */
@@ -90,11 +96,6 @@ export class Superseded {
 /** True when a command's result says it was replaced by a newer one before it ran. */
 export function isSuperseded(value: unknown): value is Superseded {
   return value instanceof Superseded;
-}
-
-/** True for commands of kind "movement" or tagged "movement". */
-export function isMovement(command: Command): boolean {
-  return command.kind === "movement" || (command.tags?.includes("movement") ?? false);
 }
 
 export type QueueEvent<C extends Command = Command> =

@@ -15,7 +15,6 @@
  */
 import { getLogger, withContext } from "@logtape/logtape";
 import {
-  CancelledByEmergencyStopError,
   type CircuitBreaker,
   CircuitOpenError,
   type Command,
@@ -24,7 +23,6 @@ import {
   isSuperseded,
   type Priority,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
   type Superseded,
   TimeoutError,
@@ -41,6 +39,7 @@ import {
 } from "../protocol/mod.ts";
 import {
   BatteryCriticalError,
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   MotionStoppedError,
   NotConnectedError,
@@ -210,7 +209,7 @@ export class Pipeline {
       return "rejected";
     }
     if (
-      error instanceof QueueDrainedError || error instanceof MotionStoppedError ||
+      error instanceof MotionStoppedError ||
       (error instanceof DOMException && error.name === "AbortError")
     ) {
       return "cancelled";

@@ -27,7 +27,8 @@
  *
  * @module
  */
-import type { CommandKind, Priority } from "../core/mod.ts";
+import type { Command, CommandKind, Priority } from "../core/mod.ts";
+import { CancelledByEmergencyStopError } from "./errors.ts";
 import {
   commandByName,
   type CommandRole,
@@ -101,6 +102,14 @@ export function commandPolicy(name: RequestName): CommandPolicy {
     ...(role === "drive" ? { supersedeKey: "drive" } : {}),
     bypassBreaker: stop,
   };
+}
+
+/**
+ * What an emergency stop (and the shutdown stop) does to a queued command, as the queue's
+ * emergency `cancel`: movement is rejected with CancelledByEmergencyStopError, the rest survive.
+ */
+export function cancelOnEmergencyStop(command: Command): CancelledByEmergencyStopError | undefined {
+  return command.kind === "movement" ? new CancelledByEmergencyStopError(command.name) : undefined;
 }
 
 /** The queue kind of a request (see the table in the module doc). */

@@ -10,6 +10,7 @@
  * | {@link RobotNotRespondingError} | connect: the robot never became ready |
  * | {@link EmergencyStopActiveError} | the safety rules: movement while the e-stop is latched |
  * | {@link BatteryCriticalError} | the safety rules: movement on a critical battery |
+ * | {@link CancelledByEmergencyStopError} | an emergency stop or shutdown: a movement command still queued, or a move in progress |
  * | {@link MotionStoppedError} | a drive cut short by a stop |
  * | {@link MoveTimeoutError}, {@link MoveFailedError}, {@link MoveCancelledError}, {@link MoveSupersededError} | moves that take time |
  * | {@link StreamConfigurationError} | sensor streaming set-up refused by the robot |
@@ -78,6 +79,25 @@ export class BatteryCriticalError extends DomainError {
     );
     this.commandName = commandName;
     this.batteryPercent = batteryPercent;
+  }
+}
+
+/**
+ * A queued movement command was thrown away by an emergency stop (the queue's emergency path
+ * rejects it with this, see command_policy.ts), or a move in progress was ended by one. The
+ * message is exactly "cancelled by emergency stop" (callers and tests match on it);
+ * `commandName` says which one. To move again, release the e-stop first, then resend the command.
+ */
+export class CancelledByEmergencyStopError extends DomainError {
+  override name = "CancelledByEmergencyStopError";
+  readonly commandName: string;
+
+  constructor(commandName: string) {
+    super("cancelled by emergency stop", {
+      hint: "cancelled by emergency stop: an emergency stop was triggered before this command " +
+        "ran. Call clear_emergency_stop when it is safe, then send the command again.",
+    });
+    this.commandName = commandName;
   }
 }
 

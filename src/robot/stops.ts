@@ -17,15 +17,11 @@
  * @module
  */
 import { getLogger, withContext } from "@logtape/logtape";
-import {
-  CancelledByEmergencyStopError,
-  type CircuitBreaker,
-  type CommandQueue,
-  errorMessage,
-} from "../core/mod.ts";
+import { type CircuitBreaker, type CommandQueue, errorMessage } from "../core/mod.ts";
 import type { RobotMetrics } from "./metrics.ts";
 import type { RvrLink } from "../link/mod.ts";
-import { MotionStoppedError } from "./errors.ts";
+import { CancelledByEmergencyStopError, MotionStoppedError } from "./errors.ts";
+import { cancelOnEmergencyStop } from "./command_policy.ts";
 import type { SafetyEventType } from "./events.ts";
 import type { LinkProvider } from "./link_provider.ts";
 import type { Pipeline, RunSpec } from "./_pipeline.ts";
@@ -338,7 +334,7 @@ export class Stops {
     const promise = this.#queue.emergency(
       { name, kind: "safety" },
       () => (correlationId === undefined ? send() : withContext({ correlationId }, send)),
-      { timeoutMs: this.#stopWriteTimeoutMs },
+      { timeoutMs: this.#stopWriteTimeoutMs, cancel: cancelOnEmergencyStop },
     );
     const cancelledQueued = this.#queue.stats.outcomes.emergency_cancelled - before;
     return { promise, cancelledQueued };

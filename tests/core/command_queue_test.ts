@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
+import { resetSync } from "@logtape/logtape";
 import {
-  CancelledByEmergencyStopError,
   type Command,
   CommandQueue,
   CommandTimeoutError,
   isSuperseded,
   QueueClosedError,
-  QueueDrainedError,
   type QueueEvent,
   QueueFullError,
   Superseded,
 } from "../../src/core/mod.ts";
-import { settle, withClock } from "../_helpers/mod.ts";
+import { captureLogs, settle, withClock } from "../_helpers/mod.ts";
 
 /** An executor whose calls are recorded and settled by hand. */
 function manual<T = string>() {
@@ -68,6 +67,16 @@ const mv = (name: string, supersedeKey?: string): Command => ({
   kind: "movement",
   supersedeKey,
 });
+
+/** This test's rejection of a command an emergency cancels: the queue leaves it to the caller. */
+class Cancelled extends Error {
+  constructor(readonly commandName: string) {
+    super("cancelled by emergency stop");
+  }
+}
+/** Cancels queued movement, keeps the rest (what the robot layer asks of an e-stop). */
+const cancelMovement = (c: Command) => c.kind === "movement" ? new Cancelled(c.name) : undefined;
+const cancelNone = () => undefined;
 
 Deno.test("CommandQueue", async (t) => {
   await t.step("runs queued commands by priority: emergency > high > normal > low", async () => {
@@ -193,9 +202,9 @@ Deno.test("CommandQueue", async (t) => {
     const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
       started = true;
       return Promise.resolve("stopped");
-    });
+    }, { cancel: cancelMovement });
     assert.equal(started, true);
-    await assert.rejects(drive, CancelledByEmergencyStopError);
+    await assert.rejects(drive, Cancelled);
     assert.equal(await estop, "stopped");
     m.calls[0].resolve("A");
     m.calls[1].resolve("B");
@@ -365,7 +374,7 @@ Deno.test("CommandQueue", async (t) => {
     const estop = queue.emergency({ name: "estop", kind: "safety" }, () => {
       started = true;
       return Promise.resolve("stopped");
-    });
+    }, { cancel: cancelMovement });
     assert.equal(started, true, "the executor ran synchronously inside emergency()");
     assert.equal(await estop, "stopped");
     m.calls[0].resolve("87");
@@ -373,7 +382,7 @@ Deno.test("CommandQueue", async (t) => {
     assert.equal(queue.stats.emergencies, 1);
   });
 
-  await t.step("emergency cancels queued movement; other queued commands survive", async () => {
+  await t.step("emergency rejects what its cancel picks; the others survive", async () => {
     const queue = new CommandQueue();
     const m = manual();
     const events: QueueEvent[] = [];
@@ -385,15 +394,36 @@ Deno.test("CommandQueue", async (t) => {
     const leds = queue.enqueue({ name: "set_all_leds", kind: "io" }, m.executor, {
       priority: "low",
     });
-    const tagged = queue.enqueue(
-      { name: "reset_locator", kind: "config", tags: ["movement"] },
+    const picked = queue.enqueue(
+      { name: "reset_locator", kind: "config" },
       m.executor,
       { priority: "high" },
     );
-    const estop = queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve("ok"));
-    for (const [p, name] of [[drive1, "drive1"], [tagged, "reset_locator"]] as const) {
+    // The caller decides by anything it likes (here a config command too), and with what error.
+    const asked: string[] = [];
+    const given = new Map<string, Error>();
+    const cancel = (c: Command) => {
+      asked.push(c.name);
+      const error = c.kind === "movement" || c.name === "reset_locator"
+        ? new Cancelled(c.name)
+        : undefined;
+      if (error) given.set(c.name, error);
+      return error;
+    };
+    const estop = queue.emergency(
+      { name: "estop", kind: "safety" },
+      () => Promise.resolve("ok"),
+      { cancel },
+    );
+    assert.deepEqual(
+      asked,
+      ["reset_locator", "drive1", "get_battery_percentage", "set_all_leds"],
+      "asked once about each queued command, in line order, never about the running one",
+    );
+    for (const [p, name] of [[drive1, "drive1"], [picked, "reset_locator"]] as const) {
       const error = await p.then(() => undefined, (e) => e);
-      assert.ok(error instanceof CancelledByEmergencyStopError);
+      assert.ok(error instanceof Cancelled);
+      assert.equal(error, given.get(name), "rejected with the very error cancel returned");
       assert.equal(error.message, "cancelled by emergency stop");
       assert.equal(error.commandName, name);
     }
@@ -424,23 +454,95 @@ Deno.test("CommandQueue", async (t) => {
     await settle();
     const queued = queue.enqueue(q("queued"), m.executor);
     assert.equal(
-      await queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(1)),
+      await queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(1), {
+        cancel: cancelMovement,
+      }),
       1,
     );
     queue.close("shutting down");
     await assert.rejects(blocker, QueueClosedError);
     await assert.rejects(queued, QueueClosedError);
     assert.equal(
-      await queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(2)),
+      await queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(2), {
+        cancel: cancelMovement,
+      }),
       2,
     );
+  });
+
+  await t.step("emergency needs a cancel; it throws before anything runs", async () => {
+    const queue = new CommandQueue();
+    const m = manual();
+    const queued = queue.enqueue(mv("drive"), m.executor);
+    let ran = false;
+    const run = () => {
+      ran = true;
+      return Promise.resolve("stopped");
+    };
+    for (const options of [undefined, {}, { cancel: "movement" }]) {
+      assert.throws(
+        () => queue.emergency({ name: "estop", kind: "safety" }, run, options as never),
+        (e: unknown) =>
+          e instanceof TypeError &&
+          /"estop" needs options\.cancel, \(command\) => Error \| undefined.*got (undefined|string)\. Pass \(\) => undefined to cancel none\./
+            .test(e.message),
+      );
+    }
+    assert.equal(ran, false);
+    assert.equal(queue.stats.emergencies, 0);
+    assert.equal(queue.depth, 1, "the queued command is untouched");
+    await settle();
+    m.calls[0].resolve("moved");
+    assert.equal(await queued, "moved");
+  });
+
+  await t.step("a cancel that throws or returns a non-error still cancels, logged", async () => {
+    const records = captureLogs(["rvr", "core"]);
+    try {
+      const queue = new CommandQueue();
+      const m = manual();
+      const blocker = queue.enqueue(q("blocker"), m.executor);
+      await settle();
+      const thrownAt = queue.enqueue(mv("drive1"), m.executor);
+      const oddAt = queue.enqueue(mv("drive2"), m.executor);
+      const kept = queue.enqueue(q("get_battery_percentage"), m.executor);
+      const bug = new Error("cancel bug");
+      const estop = queue.emergency({ name: "estop", kind: "safety" }, () => Promise.resolve(1), {
+        cancel: (c) => {
+          if (c.name === "drive1") throw bug;
+          return (c.name === "drive2" ? true : undefined) as Error | undefined;
+        },
+      });
+      assert.equal(await estop, 1);
+      assert.equal(await thrownAt.then(() => undefined, (e) => e), bug);
+      const odd = await oddAt.then(() => undefined, (e) => e);
+      assert.ok(odd instanceof TypeError);
+      assert.match(
+        odd.message,
+        /cancel of emergency command "estop" returned true for "drive2"; return an Error to reject it or undefined to keep it\./,
+      );
+      assert.equal(queue.stats.outcomes.emergency_cancelled, 2);
+      const errors = records.filter((r) => r.level === "error");
+      assert.deepEqual(errors.map((r) => r.properties.command), ["drive1", "drive2"]);
+      assert.deepEqual(errors.map((r) => r.properties.error), [bug, odd]);
+      m.calls[0].resolve("b");
+      assert.equal(await blocker, "b");
+      await settle();
+      m.calls[1].resolve("87");
+      assert.equal(await kept, "87");
+      assert.deepEqual(m.names(), ["blocker", "get_battery_percentage"]);
+    } finally {
+      resetSync();
+    }
   });
 
   await t.step("emergency has its own timeout", () =>
     withClock(async (clock) => {
       const queue = new CommandQueue();
-      const p = queue.emergency({ name: "estop", kind: "safety" }, timed(1000), { timeoutMs: 200 })
-        .then(() => undefined, (e) => e);
+      const p = queue.emergency({ name: "estop", kind: "safety" }, timed(1000), {
+        timeoutMs: 200,
+        cancel: cancelNone,
+      }).then(() => undefined, (e) => e);
       await clock.tickAsync(200);
       const error = await p;
       assert.ok(error instanceof CommandTimeoutError);
@@ -519,32 +621,6 @@ Deno.test("CommandQueue", async (t) => {
     assert.equal(await high, "d_high");
     assert.equal(await other, "other");
     assert.deepEqual(order, ["d_high", "other"]);
-  });
-
-  await t.step("drain rejects queued commands and keeps the queue open", async () => {
-    const queue = new CommandQueue();
-    const m = manual();
-    const running = queue.enqueue(q("running"), m.executor);
-    await settle();
-    const queued = [
-      queue.enqueue(q("a"), m.executor),
-      queue.enqueue(q("b"), m.executor, { priority: "low" }),
-    ];
-    assert.equal(queue.drain("link lost"), 2);
-    for (const p of queued) {
-      const error = await p.then(() => undefined, (e) => e);
-      assert.ok(error instanceof QueueDrainedError);
-      assert.equal(error.reason, "link lost");
-      assert.match(
-        error.message,
-        /was not run: the command queue was drained \(link lost\)\. Retry/,
-      );
-    }
-    m.calls[0].resolve("r");
-    assert.equal(await running, "r");
-    const { executor } = instant();
-    assert.equal(await queue.enqueue(q("later"), executor), "later");
-    assert.equal(queue.stats.outcomes.drained, 2);
   });
 
   await t.step("close rejects queued and running commands and refuses new ones", async () => {

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import {
-  CancelledByEmergencyStopError,
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
   IllegalTransitionError,
   isAbandonedSocketReset,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
   TimeoutError,
 } from "../../src/core/mod.ts";
@@ -32,14 +30,7 @@ Deno.test("core errors", async (t) => {
     assert.equal(closed.name, "QueueClosedError");
     assert.match(closed.message, /closed \(link closed\)\. Reconnect/);
 
-    const drained = new QueueDrainedError("drive", "link lost");
-    assert.equal(drained.name, "QueueDrainedError");
-    assert.match(drained.message, /drained \(link lost\)\. Retry/);
-
-    const cancelled = new CancelledByEmergencyStopError("drive_with_heading");
-    assert.equal(cancelled.name, "CancelledByEmergencyStopError");
-    assert.equal(cancelled.message, "cancelled by emergency stop");
-    assert.equal(cancelled.commandName, "drive_with_heading");
+    // CancelledByEmergencyStopError, a robot notion, is tested in tests/robot/errors_test.ts.
 
     const open = new CircuitOpenError(
       "rvr-link",
@@ -84,8 +75,6 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
       new CommandTimeoutError("echo", 500, "running"),
       new QueueFullError("echo", 1, 1),
       new QueueClosedError("echo", "bye"),
-      new QueueDrainedError("echo", "lost"),
-      new CancelledByEmergencyStopError("drive"),
       new CircuitOpenError("robot", 1500, 0, "3 failures"),
     ];
     for (const e of domain) assert.ok(e instanceof DomainError, e.name);
@@ -97,10 +86,6 @@ Deno.test("DomainError: the base of what callers see, with the hint they are sho
     assert.match(
       new QueueFullError("echo", 1, 1).hint,
       /^too many commands waiting: Command queue/,
-    );
-    assert.match(
-      new CancelledByEmergencyStopError("drive").hint,
-      /^cancelled by emergency stop: .*Call clear_emergency_stop when it is safe/,
     );
     const open = new CircuitOpenError("robot", 1500, 0, "3 failures");
     assert.match(open.hint, /^the robot stopped answering; next probe in 2 s\. Retry after that/);

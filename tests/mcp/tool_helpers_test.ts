@@ -13,14 +13,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import {
-  CancelledByEmergencyStopError,
   CircuitOpenError,
   CommandTimeoutError,
   DomainError,
   EventBus,
   IllegalTransitionError,
   QueueClosedError,
-  QueueDrainedError,
   QueueFullError,
 } from "../../src/core/mod.ts";
 import {
@@ -33,6 +31,7 @@ import {
 } from "../../src/link/mod.ts";
 import {
   BatteryCriticalError,
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   MotionStoppedError,
   MoveCancelledError,
@@ -87,7 +86,6 @@ Deno.test("describeToolError: cause first, then what to do; bugs are not describ
     [new MotionStoppedError("stop"), /robot was stopped \(stop\)/],
     [new LinkClosedError("/dev/serial0"), /^the link closed: .*Call connect/],
     [new QueueClosedError("echo", "bye"), /queue is closed/],
-    [new QueueDrainedError("echo", "link lost"), /drained/],
     [
       new RobotNotRespondingError("/dev/serial0", 5000, new Error("x"), false),
       /No answer from an RVR/,

@@ -6,8 +6,10 @@ import {
   type RequestName,
   requestsOfRole,
 } from "../../src/protocol/mod.ts";
-import { commandPolicy } from "../../src/robot/command_policy.ts";
+import { COMMAND_KINDS } from "../../src/core/mod.ts";
+import { cancelOnEmergencyStop, commandPolicy } from "../../src/robot/command_policy.ts";
 import {
+  CancelledByEmergencyStopError,
   commandKindOf,
   CONTINUOUS_DRIVE_COMMANDS,
   isMovementCommand,
@@ -108,6 +110,25 @@ Deno.test("command policy: kind, priority, supersede key and breaker per role", 
     }
     assert.equal(commandPolicy(c.name as RequestName).bypassBreaker, STOPS.includes(c.name));
   }
+});
+
+Deno.test("command policy: every queue kind is used; an e-stop cancels exactly movement", () => {
+  const requests = COMMANDS.filter((c) => c.kind === "command").map((c) => c.name as RequestName);
+  assert.deepEqual(
+    sorted([...new Set(requests.map(commandKindOf))]),
+    sorted(COMMAND_KINDS),
+    "a kind no request has is dead vocabulary in core",
+  );
+  for (const name of requests) {
+    const verdict = cancelOnEmergencyStop({ name, kind: commandKindOf(name) });
+    if (isMovementCommand(name)) {
+      assert.ok(verdict instanceof CancelledByEmergencyStopError, name);
+      assert.equal(verdict.message, "cancelled by emergency stop");
+      assert.equal(verdict.commandName, name);
+    } else assert.equal(verdict, undefined, name);
+  }
+  // The emergency stop itself and the safety set-up are never queued movement.
+  assert.equal(cancelOnEmergencyStop({ name: "emergency_stop", kind: "safety" }), undefined);
 });
 
 Deno.test("command policy: notifications and unknown names are refused with the name", () => {

@@ -4,7 +4,6 @@
  * stops and the e-stop; pivots turn the signed angle of any size, measured on the IMU.
  */
 import assert from "node:assert/strict";
-import { CancelledByEmergencyStopError } from "../../src/core/mod.ts";
 import {
   DEFAULT_DISTANCE_SPEED_MPS,
   MoveCancelledError,
@@ -19,6 +18,7 @@ import {
   yawToHeading,
 } from "../../src/robot/moves/mod.ts";
 import {
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   MotionStoppedError,
   TOP_SPEED_MPS,

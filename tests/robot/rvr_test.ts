@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { CancelledByEmergencyStopError, CircuitOpenError } from "../../src/core/mod.ts";
+import { CircuitOpenError } from "../../src/core/mod.ts";
 import { RobotError } from "../../src/link/mod.ts";
 import {
   BatteryCriticalError,
+  CancelledByEmergencyStopError,
   EmergencyStopActiveError,
   ESTOP_ACTIVE_MESSAGE,
   MotionStoppedError,
