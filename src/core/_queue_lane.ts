@@ -23,6 +23,11 @@ export interface Entry<C extends Command> {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * A self-timed entry's budget, ms (EnqueueOptions.selfTimed): its wait timer is armed only once
+   * it has to wait; undefined otherwise.
+   */
+  waitBudgetMs: number | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   controller: AbortController | undefined;
@@ -88,6 +93,7 @@ export function newEntry<C extends Command>(
     resolve,
     reject,
     timer: undefined,
+    waitBudgetMs: undefined,
     signal,
     onAbort: undefined,
     controller: undefined,
@@ -164,4 +170,36 @@ export function releaseEntry<C extends Command>(entry: Entry<C>): void {
     entry.signal?.removeEventListener("abort", entry.onAbort);
     entry.onAbort = undefined;
   }
+}
+
+/**
+ * Self-timed entries (EnqueueOptions.selfTimed) enqueued since the last pump: the queue times them
+ * only while they wait, so the pump arms their timers only when they could not start.
+ */
+export class Unarmed<C extends Command> {
+  readonly #entries: Entry<C>[] = [];
+
+  add(entry: Entry<C>, budgetMs: number): void {
+    entry.waitBudgetMs = budgetMs;
+    this.#entries.push(entry);
+  }
+
+  /** Calls `arm(entry, budgetMs, delayMs)` for each one still queued, then forgets them all. */
+  armWaiting(arm: (entry: Entry<C>, budgetMs: number, delayMs: number) => void): void {
+    if (this.#entries.length === 0) return;
+    const now = performance.now();
+    for (const entry of this.#entries) {
+      if (entry.state !== "queued" || entry.timer !== undefined) continue;
+      const budget = entry.waitBudgetMs as number;
+      arm(entry, budget, Math.max(0, budget - (now - entry.enqueuedAt)));
+    }
+    this.#entries.length = 0;
+  }
+}
+
+/** A self-timed entry starts: its executor keeps the budget from here, its wait timer goes. */
+export function stopWaitTimer<C extends Command>(entry: Entry<C>): void {
+  if (entry.waitBudgetMs === undefined || entry.timer === undefined) return;
+  clearTimeout(entry.timer);
+  entry.timer = undefined;
 }

@@ -14,18 +14,17 @@
  * - When a running command times out or is aborted its caller is rejected at once, its signal is
  *   aborted, and the queue moves on: an executor must honour its signal.
  * - **Timeout** (`timeoutMs`, default 5000, `Infinity` for none) covers waiting *and* running; it
- *   rejects with {@link CommandTimeoutError} naming the command, the ms and the phase.
+ *   rejects with {@link CommandTimeoutError} naming the command, the ms and the phase. A command
+ *   enqueued `selfTimed` (its executor keeps the rest of the budget) is timed only while it waits.
  * - **Bounded** (`capacity`, default 100 queued, running ones not counted): a full queue rejects a
  *   new command at once with {@link QueueFullError}. Nothing is ever dropped silently: every
  *   command settles exactly once and is counted by {@link CommandOutcome}.
  * - **Cancellation**: aborting a command's `signal` removes it if queued, or aborts its executor if
  *   running; the caller is rejected with `signal.reason`.
  * - **The path that never waits**: {@link CommandQueue.emergency} calls its executor
- *   synchronously, before it returns - never behind a running command - then rejects each queued
- *   command its caller's `cancel` returns an error for (outcome "emergency_cancelled"). The caller
- *   decides which: the queue has no notion of what an emergency makes moot (the robot layer
- *   cancels queued movement, see src/robot/command_policy.ts). Others survive; running ones are
- *   left to finish. It is never refused, not even after `close()`.
+ *   synchronously - never behind a running command - then rejects each queued command its
+ *   caller's `cancel` returns an error for ("emergency_cancelled"; the robot layer cancels queued
+ *   movement). Running ones are left to finish. It is never refused, not even after `close()`.
  * - **Supersession**: a command with a `supersedeKey` replaces a still-*queued* command with the
  *   same key (a running one is never touched). The old one resolves - not rejects - with a
  *   {@link Superseded} value (test it with {@link isSuperseded}); the new one takes the old one's
@@ -34,18 +33,22 @@
  * - **close(reason)** rejects queued and running commands with {@link QueueClosedError} and
  *   refuses new ones.
  *
- * Observability: {@link CommandQueue.stats} and {@link CommandQueue.addListener} / `onEvent`,
- * which receive every {@link QueueEvent}: `enqueued` (depth), `started` (waitMs) and `finished`
- * (outcome, waitMs, runMs). Listeners must not throw; one that does is logged and counted.
- *
- * Use: `queue.enqueue({ name, kind }, (cmd, signal) => send(cmd, signal), { timeoutMs, shared })`.
+ * Observability: {@link CommandQueue.stats}; listeners (`addListener`, `onEvent`) get every
+ * {@link QueueEvent} (enqueued, started, finished); one that throws is logged and counted.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { CommandTimeoutError, QueueClosedError, QueueFullError } from "./errors.ts";
 import { abortReason } from "./async.ts";
-import { type Entry, newEntry, releaseEntry, WaitingLine } from "./_queue_lane.ts";
+import {
+  type Entry,
+  newEntry,
+  releaseEntry,
+  stopWaitTimer,
+  Unarmed,
+  WaitingLine,
+} from "./_queue_lane.ts";
 import { QueueObserver } from "./_queue_observer.ts";
 import {
   cancelError,
@@ -82,6 +85,7 @@ export class CommandQueue<C extends Command = Command> {
   /** Queued commands in flight, oldest first: one ordinary one, or up to maxShared shared ones. */
   #running = new Set<Entry<C>>();
   #emergencyRunning = new Set<Entry<C>>();
+  readonly #unarmed = new Unarmed<C>();
   #pumpScheduled = false;
   #closed = false;
   #closeReason = "";
@@ -201,7 +205,12 @@ export class CommandQueue<C extends Command = Command> {
     }
     this.#enqueued++;
 
-    this.#arm(entry, timeoutMs);
+    if (options.selfTimed === true && timeoutMs !== Infinity) {
+      this.#unarmed.add(entry, timeoutMs); // timed only if it has to wait: #pump arms it then
+      this.#arm(entry, Infinity);
+    } else {
+      this.#arm(entry, timeoutMs);
+    }
     if (this.#observer.listening) {
       this.#observer.emit({ type: "enqueued", command, priority, depth: this.#line.depth });
     }
@@ -287,19 +296,22 @@ export class CommandQueue<C extends Command = Command> {
 
   /** Starts the timeout and the abort listener of a new entry. */
   #arm(entry: Entry<C>, timeoutMs: number): void {
-    if (timeoutMs !== Infinity) {
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        const phase = entry.state === "queued" ? "queued" : "running";
-        const error = new CommandTimeoutError(entry.command.name, timeoutMs, phase);
-        this.#finish(entry, "timed_out", error);
-      }, timeoutMs);
-    }
+    if (timeoutMs !== Infinity) this.#startTimer(entry, timeoutMs, timeoutMs);
     const signal = entry.signal;
     if (signal !== undefined) {
       entry.onAbort = () => this.#finish(entry, "cancelled", abortReason(signal));
       signal.addEventListener("abort", entry.onAbort, { once: true });
     }
+  }
+
+  /** Times `entry` out `delayMs` from now, reporting its whole budget `timeoutMs`. */
+  #startTimer(entry: Entry<C>, timeoutMs: number, delayMs: number): void {
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      const phase = entry.state === "queued" ? "queued" : "running";
+      const error = new CommandTimeoutError(entry.command.name, timeoutMs, phase);
+      this.#finish(entry, "timed_out", error);
+    }, delayMs);
   }
 
   #schedulePump(): void {
@@ -318,15 +330,17 @@ export class CommandQueue<C extends Command = Command> {
       if (this.#running.size > 0) {
         const sharing = entry.shared && this.#running.size < this.maxShared &&
           (this.#running.values().next().value as Entry<C>).shared;
-        if (!sharing) return;
+        if (!sharing) break;
       }
       this.#line.remove(entry);
+      stopWaitTimer(entry);
       entry.state = "running";
       entry.startedAt = performance.now();
       entry.controller = new AbortController();
       this.#running.add(entry);
       this.#invoke(entry);
     }
+    this.#unarmed.armWaiting((e, budget, delay) => this.#startTimer(e, budget, delay));
   }
 
   /** Calls the executor of a running entry and wires its settlement. */

@@ -64,6 +64,13 @@ export interface EnqueueOptions {
    * everything after it.
    */
   shared?: boolean;
+  /**
+   * The executor keeps the rest of the budget itself (it is given it, e.g. as its reply timeout):
+   * the queue times the command only while it waits, and arms that timer only when the command
+   * has to wait (one behind another), so a command that starts at once costs no timer of the
+   * queue's. Default false: the queue's timer covers waiting and running.
+   */
+  selfTimed?: boolean;
 }
 
 export interface EmergencyOptions<C extends Command = Command> {

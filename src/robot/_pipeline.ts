@@ -227,9 +227,12 @@ export class Pipeline {
     const command: Command = spec.supersedeKey === undefined
       ? { name, kind: spec.kind }
       : { name, kind: spec.kind, supersedeKey: spec.supersedeKey };
+    // One deadline per request: the queue times the wait (only if there is one), the link the
+    // rest of the same budget.
+    const deadline = performance.now() + (options.timeoutMs ?? this.#queue.defaultTimeoutMs);
     const result = await this.#queue.enqueue(
       command,
-      (_command, signal) => this.#execute(name, params, spec, options, signal),
+      (_command, signal) => this.#execute(name, params, spec, options, signal, deadline),
       {
         priority: spec.priority,
         timeoutMs: options.timeoutMs,
@@ -237,6 +240,7 @@ export class Pipeline {
         // Read-only queries are matched to their replies by sequence number: they may be in
         // flight together. Movement and configuration run alone, in order.
         shared: spec.kind === "query",
+        selfTimed: true,
       },
     );
     if (isSuperseded(result)) {
@@ -255,6 +259,7 @@ export class Pipeline {
     spec: RunSpec,
     options: CommandOptions,
     signal: AbortSignal,
+    deadline: number,
   ): Promise<ResponseOf<N>> {
     spec.beforeSend?.();
     // A link the program closed meanwhile (a reconnect): refused here, before the breaker, which
@@ -265,9 +270,11 @@ export class Pipeline {
     const link = spec.link ?? this.#links.current();
     const call = () => {
       log.debug("Sending {command}", { command: name });
+      // The reply timeout, cut to what is left of the command's budget after its wait.
+      const reply = options.timeoutMs ?? this.#requestTimeoutMs ?? link.defaultTimeoutMs;
       return link.request(name, params, {
         signal,
-        timeoutMs: options.timeoutMs ?? this.#requestTimeoutMs,
+        timeoutMs: Math.max(1, Math.min(reply, deadline - performance.now())),
         target: options.target,
         requestsResponse: options.requestsResponse,
       });

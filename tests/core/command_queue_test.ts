@@ -274,6 +274,46 @@ Deno.test("CommandQueue", async (t) => {
       }),
   );
 
+  await t.step(
+    "selfTimed: timed only while it waits; a command that starts at once costs no timer",
+    () =>
+      withClock(async (clock) => {
+        const queue = new CommandQueue();
+        const m = manual();
+        const first = queue.enqueue(q("first"), m.executor, { timeoutMs: 100, selfTimed: true });
+        await settle();
+        assert.deepEqual(m.names(), ["first"], "started at once");
+        assert.equal(clock.countTimers(), 0, "no timer of the queue's for a command that ran");
+        // Behind it: they wait, so the queue times them, each from its own enqueue.
+        await clock.tickAsync(40);
+        let secondSettled = false;
+        const second = queue.enqueue(q("second"), m.executor, { timeoutMs: 100, selfTimed: true })
+          .then(() => undefined, (e) => e).finally(() => (secondSettled = true));
+        await clock.tickAsync(20);
+        const third = queue.enqueue(q("third"), m.executor, { timeoutMs: 100, selfTimed: true });
+        await settle();
+        assert.equal(clock.countTimers(), 2, "the two waiting ones are timed");
+        await clock.tickAsync(79);
+        assert.equal(secondSettled, false, "still waiting at 99 ms of its budget");
+        await clock.tickAsync(1);
+        const error = await second;
+        assert.ok(error instanceof CommandTimeoutError);
+        assert.equal(error.phase, "queued");
+        assert.equal(error.timeoutMs, 100);
+        // The first is running past its budget: the queue left its time to it.
+        assert.equal(m.calls[0].signal.aborted, false);
+        m.calls[0].resolve("done");
+        assert.equal(await first, "done");
+        await settle();
+        assert.deepEqual(m.names(), ["first", "third"], "the third started in its budget");
+        assert.equal(clock.countTimers(), 0, "its wait timer went when it started");
+        await clock.tickAsync(1000);
+        assert.equal(m.calls[1].signal.aborted, false, "and the queue does not time it out");
+        m.calls[1].resolve("ok");
+        assert.equal(await third, "ok");
+      }),
+  );
+
   await t.step("a full queue rejects at once with QueueFullError and drops nothing", async () => {
     const queue = new CommandQueue({ capacity: 3 });
     const m = manual();

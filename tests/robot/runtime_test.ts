@@ -107,6 +107,41 @@ Deno.test("runtime: one robot.state event per state change", async () => {
   }
 });
 
+Deno.test("runtime: one deadline per request: a command that waited gets the rest of its budget as its reply timeout", async () => {
+  const clock = fakeClock();
+  const sims = simOpener();
+  const rt = new Runtime(SETTINGS, sims.open);
+  try {
+    await settleWith(clock, rt.connection.connect());
+    sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn; // the robot stops answering
+    const t0 = Date.now();
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => assert.fail("a silent robot cannot answer"),
+        (e: Error) => ({ error: e as Error & { timeoutMs?: number }, at: Date.now() - t0 }),
+      );
+    // Configuration runs alone: the second waits for the first to time out.
+    const first = outcome(
+      rt.rvr.command("reset_yaw", {}, { timeoutMs: 300, requestsResponse: true }),
+    );
+    const second = outcome(
+      rt.rvr.command("reset_yaw", {}, { timeoutMs: 500, requestsResponse: true }),
+    );
+    await clock.tickAsync(1000);
+    const a = await first;
+    const b = await second;
+    assert.equal(a.error.name, "ResponseTimeoutError");
+    assert.equal(a.at, 300);
+    assert.equal(b.error.name, "ResponseTimeoutError", "the link's deadline; the queue had none");
+    assert.equal(b.at, 500, "within its own budget of 500 ms, though it waited 300 of it");
+    assert.equal(b.error.timeoutMs, 200, "its reply timeout is what was left");
+  } finally {
+    await settleWith(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
+});
+
 Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", async () => {
   const clock = fakeClock();
   const sims = simOpener();
