@@ -226,15 +226,37 @@ function better(first: Row, again: Row | undefined): Row {
  * a figure near its limit can cross it by noise, as a timing can. As with a bench over budget,
  * the second run decides; a file that fails twice fails the gate.
  */
-async function runBenchOrRetry(file: string): Promise<Map<string, BenchStats>> {
+export async function runBenchOrRetry(file: string): Promise<Map<string, BenchStats>> {
   try {
     return await runBench(file);
   } catch (error) {
-    const first = (error instanceof Error ? error.message : String(error)).split("\n")
-      .filter((line) => /error|limit|failed/i.test(line)).slice(0, 3).join(" | ");
-    console.error(`--- ${file} failed once (${first}); running it once more`);
-    return await runBench(file);
+    console.error(`--- ${file} failed once (${errorText(error).split("\n")[0]}); once more`);
   }
+  try {
+    return await runBench(file);
+  } catch (error) {
+    // `deno bench --json` prints only "Bench failed" for an error at load: run the file once more
+    // without benches or JSON so the reason is in the log.
+    throw new Error(`${errorText(error)}\nThe reason:\n${await failureReason(file)}`);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What a bench file that fails at load prints without --json (its benches filtered out). */
+async function failureReason(file: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "-A", "--filter", "^(?!)$", file],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  return text.split("\n").filter((line) => /error|Error/.test(line)).slice(0, 5).join("\n") ||
+    text.trim().slice(-2000);
 }
 
 async function runBench(file: string, filter?: string): Promise<Map<string, BenchStats>> {
