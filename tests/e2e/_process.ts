@@ -337,3 +337,16 @@ async function running(pid: number): Promise<boolean> {
     throw e;
   }
 }
+
+/** SIGTERM to a {@link spawnMain} process unless it already exited; resolves once it and its
+ * output streams ended. */
+export async function stopProcess(p: ReturnType<typeof spawnMain>): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e; // TypeError: it already exited
+  }
+  await p.child.status;
+  await p.stdout.done;
+  await p.stderr.done;
+}

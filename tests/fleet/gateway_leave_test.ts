@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { StdioRpc } from "../e2e/_jsonrpc.ts";
-import { type LineReader, spawnMain } from "../e2e/_process.ts";
+import { type LineReader, spawnMain, stopProcess } from "../e2e/_process.ts";
 import { MOVES } from "../../src/fleet/mod.ts";
 import { NatsServer } from "./_nats.ts";
 import { until } from "./_members.ts";
@@ -25,17 +25,6 @@ function driveStopOf(robot: string): (line: string) => boolean {
 function nth(reader: LineReader, test: (line: string) => boolean, n: number, what: string) {
   let seen = 0;
   return reader.waitFor((line) => test(line) && ++seen >= n, what, 15_000);
-}
-
-async function stop(p: ReturnType<typeof spawnMain>): Promise<void> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e; // TypeError: it already exited
-  }
-  await p.child.status;
-  await p.stdout.done;
-  await p.stderr.done;
 }
 
 Deno.test("fleet gateway: its client leaving (stdin EOF, SIGTERM) stops the robots it drove", async (t) => {
@@ -103,13 +92,13 @@ Deno.test("fleet gateway: its client leaving (stdin EOF, SIGTERM) stops the robo
               "the robot the gateway never drove is left alone",
             );
           } finally {
-            await stop(gateway);
+            await stopProcess(gateway);
           }
         },
       );
     }
   } finally {
-    await stop(classroom);
+    await stopProcess(classroom);
   }
 });
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { StdioRpc } from "../e2e/_jsonrpc.ts";
-import { spawnMain } from "../e2e/_process.ts";
+import { spawnMain, stopProcess } from "../e2e/_process.ts";
 import { NatsServer } from "./_nats.ts";
 import { until } from "./_members.ts";
 
@@ -17,18 +17,6 @@ function robotProcess(id: string, url: string) {
     RVR_ROBOT_ID: id,
     RVR_LOG_LEVEL: "info",
   });
-}
-
-/** SIGTERM unless it already exited; resolves once it and its output streams ended. */
-async function stop(p: ReturnType<typeof spawnMain>): Promise<void> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e; // TypeError: it already exited
-  }
-  await p.child.status;
-  await p.stdout.done;
-  await p.stderr.done;
 }
 
 Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGKILLed and restarted", async () => {
@@ -68,7 +56,7 @@ Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGK
       assert.ok(!b.isError, JSON.stringify(b));
       assert.equal(typeof b.structuredContent?.percentage, "number");
     } finally {
-      await stop(modern);
+      await stopProcess(modern);
     }
 
     const battery = await rpc.callTool("get_battery_status", { robot: "p-a" });
@@ -110,6 +98,6 @@ Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGK
       await p.stderr.waitFor((l) => l.includes("Emergency stop latched: fleet e-stop"), "latched");
     }
   } finally {
-    for (const p of [robot, other, gateway]) await stop(p);
+    for (const p of [robot, other, gateway]) await stopProcess(p);
   }
 });

@@ -389,3 +389,23 @@ function indexOf(haystack: Uint8Array, text: string): number {
   }
   return -1;
 }
+
+/**
+ * A request body of `total` zero bytes made on demand in chunks of `chunk`, counting what was
+ * pulled from it (how much a server read before it refused).
+ */
+export function bodySource(
+  total: number,
+  chunk = 64 * 1024,
+): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      const n = Math.min(chunk, total - pulled);
+      pulled += n;
+      controller.enqueue(new Uint8Array(n));
+    },
+  }, { highWaterMark: 0 });
+  return { stream, pulled: () => pulled };
+}

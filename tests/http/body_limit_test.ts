@@ -12,24 +12,11 @@ import {
   readBody,
 } from "../../src/http/mod.ts";
 import { loadConfig } from "../../src/config.ts";
-import { assertJson, bounded, makeSideRig, request } from "./_side_port.ts";
+import { assertJson, bodySource, bounded, makeSideRig, request } from "./_side_port.ts";
 
 const MB20 = 20_000_000;
+/** The chunk bodySource pulls (its default). */
 const CHUNK = 64 * 1024;
-
-/** A body of `total` zero bytes made on demand, counting what was pulled from it. */
-function source(total: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
-  let pulled = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pulled >= total) return controller.close();
-      const n = Math.min(CHUNK, total - pulled);
-      pulled += n;
-      controller.enqueue(new Uint8Array(n));
-    },
-  }, { highWaterMark: 0 });
-  return { stream, pulled: () => pulled };
-}
 
 const post = (body: BodyInit, headers: HeadersInit = {}) =>
   new Request("http://127.0.0.1/estop", { method: "POST", body, headers });
@@ -49,7 +36,7 @@ Deno.test("readBody: the default limit is 1 MiB, and the setting's default is th
 });
 
 Deno.test("readBody: 20 MB streamed is refused after the limit and one chunk, the rest never pulled", async () => {
-  const { stream, pulled } = source(MB20);
+  const { stream, pulled } = bodySource(MB20);
   const error = await readBody(post(stream), { maxBytes: DEFAULT_MAX_BODY_BYTES }).then(
     () => assert.fail("a 20 MB body was accepted"),
     (e: unknown) => e,
@@ -69,7 +56,7 @@ Deno.test("readBody: 20 MB streamed is refused after the limit and one chunk, th
 });
 
 Deno.test("readBody: a declared 20 MB is refused from Content-Length, nothing pulled", async () => {
-  const { stream, pulled } = source(MB20);
+  const { stream, pulled } = bodySource(MB20);
   const req = post(stream, { "content-length": String(MB20) });
   const error = await readBody(req, { maxBytes: DEFAULT_MAX_BODY_BYTES }).catch((e: unknown) => e);
   assert.ok(error instanceof BodyTooLargeError, String(error));
@@ -90,7 +77,7 @@ Deno.test("readBody: bodies within the limit come back whole (or counted and dro
     },
   });
   assert.deepEqual(await readBody(post(chunked), { maxBytes: bytes.length }), bytes);
-  const { stream } = source(4096);
+  const { stream } = bodySource(4096);
   assert.equal((await readBody(post(stream), { maxBytes: 4096, discard: true })).length, 0);
   const empty = new Request("http://127.0.0.1/metrics");
   assert.equal((await readBody(empty, { maxBytes: 1 })).length, 0);
@@ -141,7 +128,7 @@ Deno.test("side port: bodies over the limit get 413 before they are read; /estop
 
     await t.step("POST /estop streaming 20 MB: stopped, then 413 once past the limit", async () => {
       const before = rig.wire.received("drive_stop").length;
-      const { stream, pulled } = source(MB20);
+      const { stream, pulled } = bodySource(MB20);
       const res = await bounded(
         fetch(`${rig.url}/estop`, { method: "POST", body: stream }),
         "POST /estop with 20 MB",

@@ -18,24 +18,12 @@ import {
 import { fleetSideHandler } from "../../src/http/mod.ts";
 import { NatsServer } from "../fleet/_nats.ts";
 import { startMember, untilPolled } from "../fleet/_members.ts";
+import { bodySource } from "./_side_port.ts";
 
 const MB20 = 20_000_000;
+/** The chunk bodySource pulls (its default). */
 const CHUNK = 64 * 1024;
 const LIMIT = 64 * 1024;
-
-/** A body of `total` zero bytes made on demand, counting what was pulled from it. */
-function source(total: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
-  let pulled = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pulled >= total) return controller.close();
-      const n = Math.min(CHUNK, total - pulled);
-      pulled += n;
-      controller.enqueue(new Uint8Array(n));
-    },
-  }, { highWaterMark: 0 });
-  return { stream, pulled: () => pulled };
-}
 
 const ctx = () => ({ correlationId: "t", signal: AbortSignal.timeout(5000), notify: () => {} });
 
@@ -91,7 +79,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
 
     // Bodies: 413 before they are read; the stop goes out anyway.
     {
-      const declared = source(MB20);
+      const declared = bodySource(MB20);
       const res = await get("/robots", {
         method: "POST",
         body: declared.stream,
@@ -104,7 +92,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
       );
       assert.equal(declared.pulled(), 0, "not a byte of a declared 20 MB was read");
 
-      const unauthorized = source(MB20);
+      const unauthorized = bodySource(MB20);
       const refused = await get("/estop", { method: "POST", body: unauthorized.stream }, null);
       assert.equal(refused.status, 401);
       assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="rvr-mcp"');
@@ -112,7 +100,7 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
       assert.equal(unauthorized.pulled(), 0, "no key: the body is never touched");
 
       const before = members.map((m) => m.wire.received("drive_stop").length);
-      const streamed = source(MB20);
+      const streamed = bodySource(MB20);
       const big = await get("/estop", { method: "POST", body: streamed.stream });
       assert.equal(big.status, 413);
       const bigBody = await big.json();

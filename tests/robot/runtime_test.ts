@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { CircuitOpenError } from "../../src/core/mod.ts";
 import { Runtime, shutdownReasonFor } from "../../src/robot/runtime.ts";
 import {
+  type FakeClock,
   fakeClock,
   keepAliveSimOpener,
   sampleValue,
@@ -107,12 +108,25 @@ Deno.test("runtime: one robot.state event per state change", async () => {
   }
 });
 
-Deno.test("runtime: one deadline per request: a command that waited gets the rest of its budget as its reply timeout", async () => {
+/** A runtime on fake time and a keep-alive simulator, connected, closed after `fn`. */
+async function withConnectedRuntime(
+  fn: (rig: { clock: FakeClock; sims: ReturnType<typeof simOpener>; rt: Runtime }) => Promise<void>,
+): Promise<void> {
   const clock = fakeClock();
   const sims = simOpener();
   const rt = new Runtime(SETTINGS, sims.open);
   try {
     await settleWith(clock, rt.connection.connect());
+    await fn({ clock, sims, rt });
+  } finally {
+    await settleWith(clock, rt.close("sigterm"));
+    await sims.sim.stop();
+    clock.uninstall();
+  }
+}
+
+Deno.test("runtime: one deadline per request: a command that waited gets the rest of its budget as its reply timeout", () =>
+  withConnectedRuntime(async ({ clock, sims, rt }) => {
     sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn; // the robot stops answering
     const t0 = Date.now();
     const outcome = (p: Promise<unknown>) =>
@@ -135,19 +149,10 @@ Deno.test("runtime: one deadline per request: a command that waited gets the res
     assert.equal(b.error.name, "ResponseTimeoutError", "the link's deadline; the queue had none");
     assert.equal(b.at, 500, "within its own budget of 500 ms, though it waited 300 of it");
     assert.equal(b.error.timeoutMs, 200, "its reply timeout is what was left");
-  } finally {
-    await settleWith(clock, rt.close("sigterm"));
-    await sims.sim.stop();
-    clock.uninstall();
-  }
-});
+  }));
 
-Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", async () => {
-  const clock = fakeClock();
-  const sims = simOpener();
-  const rt = new Runtime(SETTINGS, sims.open);
-  try {
-    await settleWith(clock, rt.connection.connect());
+Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, the echo probe closes it", () =>
+  withConnectedRuntime(async ({ clock, sims, rt }) => {
     sims.sim.faults.silentAfterPackets = sims.sim.stats.packetsIn; // the robot stops answering
     for (let i = 0; i < SETTINGS.circuitBreakerFailureThreshold; i++) {
       await settleWith(clock, rt.rvr.command("get_battery_percentage", {})).then(
@@ -188,12 +193,7 @@ Deno.test("runtime: timeouts open the breaker, e-stop still reaches the wire, th
     assert.match(text, /^rvr_breaker_transitions_total\{to="open"\} 1$/m);
     assert.match(text, /^rvr_breaker_transitions_total\{to="closed"\} 1$/m);
     assert.match(text, /^rvr_breaker_rejections_total 1$/m);
-  } finally {
-    await settleWith(clock, rt.close("sigterm"));
-    await sims.sim.stop();
-    clock.uninstall();
-  }
-});
+  }));
 
 Deno.test("runtime: a robot that goes silent gets drive_stop before its link closes, then is found again", async () => {
   const clock = fakeClock();
