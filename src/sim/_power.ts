@@ -61,8 +61,12 @@ export interface PowerOptions {
 export class PowerControl {
   #state: PowerState = "awake";
   #readyAt = 0;
-  #willSleepTimer: TimerId | undefined;
-  #didSleepTimer: TimerId | undefined;
+  /** One timer for the countdown, re-armed lazily (see armInactivity). */
+  #inactivityTimer: TimerId | undefined;
+  /** performance.now() of the last activity: the countdown runs from here. */
+  #lastActivity = 0;
+  /** will_sleep_notify went out for the current idle period. */
+  #warned = false;
 
   constructor(readonly options: PowerOptions) {}
 
@@ -94,28 +98,56 @@ export class PowerControl {
   }
 
   clearInactivity(): void {
-    clearTimeout(this.#willSleepTimer);
-    clearTimeout(this.#didSleepTimer);
-    this.#willSleepTimer = undefined;
-    this.#didSleepTimer = undefined;
+    clearTimeout(this.#inactivityTimer);
+    this.#inactivityTimer = undefined;
   }
 
-  /** (Re)starts the inactivity countdown; only while awake and running. */
+  /**
+   * (Re)starts the inactivity countdown; only while awake and running. Called for every packet,
+   * so it only notes the time: one timer, armed when none is, checks on firing how long the robot
+   * has really been idle and re-arms for what is left (a timer pair per packet cost a classroom of
+   * simulated robots a few percent of its CPU).
+   */
   armInactivity(): void {
-    this.clearInactivity();
     const o = this.options;
     if (
       !o.isRunning() || this.#state !== "awake" || !Number.isFinite(o.inactivityTimeoutMs)
-    ) return;
-    const willAt = Math.max(0, o.inactivityTimeoutMs - WILL_SLEEP_LEAD_MS);
-    this.#willSleepTimer = setTimeout(() => {
-      this.#willSleepTimer = undefined;
+    ) {
+      this.clearInactivity();
+      return;
+    }
+    this.#lastActivity = performance.now();
+    this.#warned = false;
+    if (this.#inactivityTimer === undefined) this.#schedule(this.#willSleepAt());
+  }
+
+  /** When will_sleep_notify is due, ms after the last activity. */
+  #willSleepAt(): number {
+    return Math.max(0, this.options.inactivityTimeoutMs - WILL_SLEEP_LEAD_MS);
+  }
+
+  #schedule(delayMs: number): void {
+    this.#inactivityTimer = setTimeout(() => {
+      this.#inactivityTimer = undefined;
+      this.#check();
+    }, delayMs);
+  }
+
+  /** The countdown's timer fired: warn, sleep, or wait for what is left of the idle time. */
+  #check(): void {
+    const o = this.options;
+    if (!o.isRunning() || this.#state !== "awake") return;
+    const idle = performance.now() - this.#lastActivity;
+    const willAt = this.#willSleepAt();
+    if (!this.#warned && idle >= willAt) {
+      this.#warned = true;
       o.guard("will_sleep", () => o.notify("will_sleep_notify", {}));
-    }, willAt);
-    this.#didSleepTimer = setTimeout(() => {
-      this.#didSleepTimer = undefined;
+    }
+    if (idle >= o.inactivityTimeoutMs) {
       o.guard("inactivity", () => this.sleep("inactivity"));
-    }, o.inactivityTimeoutMs);
+      return;
+    }
+    this.#schedule((this.#warned ? o.inactivityTimeoutMs : willAt) - idle);
   }
 
   sleep(reason: string): void {
