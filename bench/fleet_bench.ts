@@ -80,7 +80,8 @@ async function stopProcess(p: { child: Deno.ChildProcess; stderr: LineReader }):
 const nats = await NatsServer.start();
 const classroom = classroomProcess(ROBOTS, FLEET);
 const link = new FleetLink({ servers: [nats.url], name: "bench gateway" });
-const gateway = new Gateway({ link, fleet: FLEET, pollMs: 500 });
+// The registry polls at the program's default (1 s), as `rvr-mcp fleet` does.
+const gateway = new Gateway({ link, fleet: FLEET });
 gateway.start();
 await untilPolled(
   gateway,
