@@ -71,7 +71,7 @@ import {
 } from "./src/http/mod.ts";
 import { type FaultSettings, MAX_LINE_BAUD, MIN_LINE_BAUD, SimulatedRvr } from "./src/sim/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
-import { bindHost } from "./src/http/auth.ts";
+import { bindHost, isLoopback } from "./src/http/auth.ts";
 import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
 
 /**
@@ -697,14 +697,22 @@ async function runGateway(
     createServer: serverFor,
   });
   // The side port: /metrics with a robot label, the classroom page with STOP ALL.
+  const sideHost = bindHost(config.httpHost, config.apiKey);
+  let sidePort = config.httpPort ?? 0;
   const side = config.httpPort === undefined ? undefined : Deno.serve(
     {
       port: config.httpPort,
-      hostname: bindHost(config.httpHost, config.apiKey),
-      onListen: ({ port }) => log.info("Fleet side port on {port}", { port }),
+      hostname: sideHost,
+      onListen: ({ port }) => {
+        sidePort = port;
+        log.info("Fleet side port on {port}", { port });
+      },
     },
     fleetSideHandler({
       ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      ...(config.apiKey === undefined && isLoopback(sideHost)
+        ? { loopbackPort: () => sidePort }
+        : {}),
       maxBodyBytes: config.maxBodyBytes,
       metrics: () => metrics.text(),
       metricsContentType: metrics.contentType,

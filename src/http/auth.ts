@@ -1,7 +1,8 @@
 /**
  * The one auth module of the HTTP servers: MCP over Streamable HTTP (src/mcp/http.ts) and the side
  * port (src/http/server.ts) both bind and check keys through it, so the rules cannot drift apart.
- * It is the only arrow allowed between mcp, http and fleet (scripts/_layer_rules.ts).
+ * It is the only arrow allowed between mcp, http and fleet (scripts/_layer_rules.ts). The fleet
+ * gateway's side port (fleet_side.ts) uses the same key, Host and Origin checks.
  *
  * Without RVR_API_KEY a server binds to loopback only; with one, every request needs
  * `Authorization: Bearer <key>` (browsers, which cannot set headers on a WebSocket or a page load,
@@ -24,6 +25,37 @@ export function isLoopback(host: string): boolean {
  */
 export function loopbackHostHeaders(port: number): string[] {
   return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+}
+
+/**
+ * Why a server bound to loopback on `port` refuses `req` (403): a Host header that is not this
+ * server (DNS rebinding protection); undefined when it is.
+ */
+export function hostProblem(req: Request, port: number): string | undefined {
+  const host = req.headers.get("host") ?? "";
+  if (loopbackHostHeaders(port).includes(host)) return undefined;
+  return `Forbidden: Host ${
+    JSON.stringify(host)
+  } is not this server (DNS rebinding protection); use http://127.0.0.1:${port}.`;
+}
+
+/**
+ * Why a request that acts (an e-stop, ...) on `path` is refused (403): it comes from a page of
+ * another origin (an `Origin` header whose host differs from `Host`); undefined when it may act.
+ */
+export function originProblem(req: Request, path: string): string | undefined {
+  const origin = req.headers.get("origin");
+  if (origin === null || sameOrigin(origin, req.headers.get("host"))) return undefined;
+  return `Forbidden: ${path} from a page of another origin (${origin}); open the ` +
+    `page served by this port instead.`;
+}
+
+function sameOrigin(origin: string, host: string | null): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // "null" or garbage: not this origin
+  }
 }
 
 /** The bind address for `options`: loopback unless an API key allows more. */

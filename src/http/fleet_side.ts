@@ -4,18 +4,24 @@
  * `/robots` (list_robots as JSON), `POST /estop` (stop every robot: the fleet's e-stop), `/healthz`,
  * and `/`, one page with every robot of the fleet and one STOP ALL button. With RVR_API_KEY every
  * request needs it (`Authorization: Bearer`, or `?key=` from a browser), as on the robot's side
- * port; a request without it is refused before its body is read. No route needs a body: one
+ * port; a request without it is refused before its body is read. Without a key (loopback only) a
+ * Host header that is not this server is refused, and POST /estop from another origin's page too. No route needs a body: one
  * declared or streamed past `maxBodyBytes` (RVR_MAX_BODY_BYTES) gets 413 having read at most that
  * much (body_limit.ts), and POST /estop stops every robot first, whatever its body. It knows
  * nothing of NATS: the gateway hands in what it shows and does.
  *
  * @module
  */
-import { hasKey } from "./auth.ts";
+import { hasKey, hostProblem, originProblem } from "./auth.ts";
 import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 
 export interface FleetSideOptions {
   readonly apiKey?: string;
+  /**
+   * The port, when the side port is bound to loopback without a key: then a Host header that is
+   * not this server is refused (DNS rebinding protection), as on the robot's side port.
+   */
+  readonly loopbackPort?: () => number;
   /** Largest request body, bytes (RVR_MAX_BODY_BYTES); default 1 MiB. */
   readonly maxBodyBytes?: number;
   /** Prometheus text and its content type. */
@@ -87,6 +93,8 @@ export function fleetSideHandler(options: FleetSideOptions): (req: Request) => P
   const maxBodyBytes = checkBodyLimit(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   return async (req) => {
     const url = new URL(req.url);
+    const badHost = options.loopbackPort ? hostProblem(req, options.loopbackPort()) : undefined;
+    if (badHost) return json(403, { error: badHost });
     if (options.apiKey && !(await hasKey(req, url, options.apiKey))) {
       return json(401, {
         error: "Unauthorized: send Authorization: Bearer <RVR_API_KEY> (browsers: add ?key=<key>).",
@@ -95,6 +103,9 @@ export function fleetSideHandler(options: FleetSideOptions): (req: Request) => P
     const route = `${req.method} ${url.pathname}`;
     try {
       if (route === "POST /estop") {
+        // Another site's page may not press STOP ALL (as on the robot's side port).
+        const foreign = originProblem(req, "/estop");
+        if (foreign) return json(403, { error: foreign });
         // The stop goes out first: it never waits for a body, nor depends on one.
         const [tooLarge, result] = await Promise.all([
           bodyRefusal(req, maxBodyBytes),

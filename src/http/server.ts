@@ -35,7 +35,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, errorMessage } from "../core/errors.ts";
-import { bindHost, hasKey, isLoopback, loopbackHostHeaders } from "./auth.ts";
+import { bindHost, hasKey, hostProblem, isLoopback, originProblem } from "./auth.ts";
 import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
@@ -203,16 +203,8 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         }.`,
       });
     }
-    if (guardHost) {
-      const host = req.headers.get("host") ?? "";
-      if (!loopbackHostHeaders(port).includes(host)) {
-        return json(403, {
-          error: `Forbidden: Host ${
-            JSON.stringify(host)
-          } is not this server (DNS rebinding protection); use http://127.0.0.1:${port}.`,
-        });
-      }
-    }
+    const badHost = guardHost ? hostProblem(req, port) : undefined;
+    if (badHost) return json(403, { error: badHost });
     if (apiKey && !OPEN_ROUTES.includes(path) && !(await hasKey(req, url, apiKey))) {
       return json(401, {
         error: "Unauthorized: send Authorization: Bearer <RVR_API_KEY> (browsers: add ?key=<key>).",
@@ -224,13 +216,8 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
       }, { allow: methods.join(", ") });
     }
     if (path === "/telemetry" || path === "/estop" || path === "/estop/clear") {
-      const origin = req.headers.get("origin");
-      if (origin !== null && !sameOrigin(origin, req.headers.get("host"))) {
-        return json(403, {
-          error: `Forbidden: ${path} from a page of another origin (${origin}); open the ` +
-            `dashboard served by this port instead.`,
-        });
-      }
+      const foreign = originProblem(req, path);
+      if (foreign) return json(403, { error: foreign });
     }
     if (path === "/estop") {
       const remote = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
@@ -340,14 +327,6 @@ export async function serveSidePort(options: SidePortOptions): Promise<SidePort>
         await server.shutdown();
       })(),
   };
-}
-
-function sameOrigin(origin: string, host: string | null): boolean {
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false; // "null" or garbage: not this origin
-  }
 }
 
 /** `?client=` as a metric label: letters, digits, dot, dash, underscore; at most 32. */

@@ -19,6 +19,29 @@ function robotProcess(id: string, url: string) {
   });
 }
 
+/** The status line of a GET with the Host header given (fetch sets its own Host). */
+async function rawGet(port: number, path: string, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+      if (text.includes("\r\n")) break;
+    }
+    return text.split("\r\n")[0];
+  } finally {
+    conn.close();
+  }
+}
+
 Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGKILLed and restarted", async () => {
   await using nats = await NatsServer.start();
   let robot = robotProcess("p-a", nats.url);
@@ -38,10 +61,22 @@ Deno.test("fleet processes: the gateway over MCP stdio (both eras); a robot SIGK
     await until(async () => (await robots()).length === 2, "two robots listed", 15_000, 200);
 
     // The gateway serves both protocol eras on stdio, like `serve`: a 2026-07-28 client too.
-    const modern = spawnMain(["fleet"], { RVR_FLEET_URL: nats.url });
+    // With a side port too: its classroom page answers on its own Host, not on another site's.
+    const modern = spawnMain(["fleet"], {
+      RVR_FLEET_URL: nats.url,
+      RVR_HTTP_PORT: "0",
+      RVR_LOG_LEVEL: "info",
+    });
     try {
       const rpc26 = new StdioRpc(modern.child.stdin, modern.stdout);
       await rpc26.discover();
+      const listening = await modern.stderr.waitFor(
+        (l) => l.includes("Fleet side port on"),
+        "the gateway's side port",
+      );
+      const port = JSON.parse(listening).port as number;
+      assert.equal((await rawGet(port, "/healthz", `127.0.0.1:${port}`)).split(" ")[1], "200");
+      assert.equal((await rawGet(port, "/healthz", `evil.example:${port}`)).split(" ")[1], "403");
       await until(
         async () => {
           const r = await rpc26.callTool("list_robots");

@@ -115,6 +115,44 @@ Deno.test("fleet side port: robots, STOP ALL, metrics with a robot label, the ke
       assert.equal(small.status, 404, "a body within the limit is read and dropped");
       await small.body?.cancel();
     }
+
+    // Without a key (loopback only): another site's name for 127.0.0.1 is refused (DNS
+    // rebinding), and so is STOP ALL from another origin's page; this server's own page works.
+    {
+      const local = fleetSideHandler({
+        loopbackPort: () => 8123,
+        maxBodyBytes: LIMIT,
+        metrics: () => metrics.text(),
+        metricsContentType: metrics.contentType,
+        robots: () => listRobots.handler(gateway, {}, ctx()),
+        stopAll: () => fleetEmergencyStop.handler(gateway, {}, ctx()),
+      });
+      const at = (path: string, headers: Record<string, string>, init: RequestInit = {}) =>
+        local(new Request(`http://127.0.0.1:8123${path}`, { ...init, headers }));
+      const rebound = await at("/robots", { host: "evil.example:8123" });
+      assert.equal(rebound.status, 403);
+      assert.match((await rebound.json()).error, /Host "evil\.example:8123" is not this server/);
+      assert.equal((await at("/robots", { host: "127.0.0.1:8123" })).status, 200);
+
+      const before = members.map((m) => m.wire.received("drive_stop").length);
+      const foreign = await at("/estop", {
+        host: "127.0.0.1:8123",
+        origin: "http://evil.example",
+      }, { method: "POST" });
+      assert.equal(foreign.status, 403);
+      assert.match((await foreign.json()).error, /\/estop from a page of another origin/);
+      assert.deepEqual(
+        members.map((m) => m.wire.received("drive_stop").length),
+        before,
+        "no robot stopped by another site's page",
+      );
+      const own = await at("/estop", {
+        host: "127.0.0.1:8123",
+        origin: "http://127.0.0.1:8123",
+      }, { method: "POST" });
+      assert.equal(own.status, 200);
+      await own.body?.cancel();
+    }
   } finally {
     gateway.close();
     await link.close();
