@@ -695,6 +695,8 @@ async function runGateway(
     sessionIdleTimeoutMs: config.mcpSessionIdleTimeout * 1000,
     maxSessions: config.mcpMaxSessions,
     createServer: serverFor,
+    // An HTTP client gone (DELETE, or idle past RVR_MCP_SESSION_IDLE_TIMEOUT): what it drove stops.
+    onSessionClosed: (id) => stopDrivenRobots(gateway, id),
   });
   // The side port: /metrics with a robot label, the classroom page with STOP ALL.
   const sideHost = bindHost(config.httpHost, config.apiKey);
@@ -743,18 +745,27 @@ const GATEWAY_STOP_MS = 1000;
  * each within {@link GATEWAY_STOP_MS} (src/fleet/driven.ts). Never throws.
  */
 async function stopDrivenRobots(gateway: {
-  readonly driven: readonly string[];
-  stopDriven(options: { timeoutMs: number }): Promise<{ robot: string; stopped: boolean }[]>;
-}): Promise<void> {
-  const driven = gateway.driven;
+  readonly driven: {
+    readonly ids: readonly string[];
+    drivenBy(session: string): readonly string[];
+  };
+  stopDriven(
+    options: { timeoutMs: number; session?: string },
+  ): Promise<{ robot: string; stopped: boolean }[]>;
+}, session?: string): Promise<void> {
+  const driven = session === undefined ? gateway.driven.ids : gateway.driven.drivenBy(session);
   if (driven.length === 0) return;
-  log.info("Stopping the {n} robots this gateway drove: {robots}", {
+  log.info("Stopping the {n} robots {who} drove: {robots}", {
     n: driven.length,
+    who: session === undefined ? "this gateway" : `MCP session ${session} (it ended)`,
     robots: driven.join(", "),
   });
   try {
     const stops = await withTimeout(
-      gateway.stopDriven({ timeoutMs: GATEWAY_STOP_MS }),
+      gateway.stopDriven({
+        timeoutMs: GATEWAY_STOP_MS,
+        ...(session === undefined ? {} : { session }),
+      }),
       GATEWAY_STOP_MS + 500,
     );
     const stopped = stops.filter((s) => s.stopped).map((s) => s.robot);

@@ -76,6 +76,8 @@ export interface RobotResult {
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** The MCP session the call came from (HTTP): the robots it drove stop when it ends. */
+  readonly session?: string;
 }
 
 const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -91,7 +93,8 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #subjects;
-  readonly #driven = new DrivenRobots();
+  /** The robots this gateway sent a movement command to, and in which MCP session. */
+  readonly driven: DrivenRobots = new DrivenRobots();
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -247,7 +250,7 @@ export class Gateway {
     this.#nc();
     this.#target(id);
     // Noted before it goes: a movement that times out may still have started.
-    this.#driven.note(id, tool);
+    this.driven.note(id, tool, options.session);
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 5000;
     const deadline = performance.now() + timeoutMs;
     const attempts = READ_ONLY.has(tool) ? this.#options.readOnlyAttempts ?? 3 : 1;
@@ -311,7 +314,8 @@ export class Gateway {
     tool: string,
     args: Record<string, unknown>,
     robots: readonly string[],
-    options: { maxParallel?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { maxParallel?: number; timeoutMs?: number; signal?: AbortSignal; session?: string } =
+      {},
   ): Promise<RobotResult[]> {
     const ids = robots.length === 1 && robots[0] === "all"
       ? this.registry.list().map((e) => e.id)
@@ -361,21 +365,24 @@ export class Gateway {
     return result;
   }
 
-  /** The robots this gateway sent a movement command to, by id. */
-  get driven(): readonly string[] {
-    return this.#driven.ids;
-  }
-
   /**
-   * Stops every robot this gateway drove: what it does when its client leaves (driven.ts).
-   * Never rejects; each robot's outcome is in the result and the log.
+   * Stops every robot this gateway drove (what it does when its client leaves), or with `session`
+   * every robot that MCP session drove (when the session ends); see driven.ts. Never rejects;
+   * each robot's outcome is in the result and the log.
    */
-  async stopDriven(options: { timeoutMs?: number } = {}): Promise<DrivenStop[]> {
+  async stopDriven(options: { timeoutMs?: number; session?: string } = {}): Promise<DrivenStop[]> {
     const timeoutMs = options.timeoutMs ?? 1000;
-    return await this.#driven.stopAll((id) =>
-      this.#breaker(id).bypass(() =>
-        requestCall(this.#nc(), this.#subjects.call(id), { id, tool: "stop", args: {}, timeoutMs })
-      )
+    return await this.driven.stopAll(
+      options.session,
+      (id) =>
+        this.#breaker(id).bypass(() =>
+          requestCall(this.#nc(), this.#subjects.call(id), {
+            id,
+            tool: "stop",
+            args: {},
+            timeoutMs,
+          })
+        ),
     );
   }
 

@@ -14,7 +14,7 @@ export {
   startClassroom,
 } from "./classroom.ts";
 export { type CallRequest, type CallResponse, parseCallRequest, runCall } from "./call.ts";
-export { type DrivenStop, MOVES } from "./driven.ts";
+export { DrivenRobots, type DrivenStop, MOVES } from "./driven.ts";
 export { FLEET_ERROR_CODES, FleetError, type FleetErrorCode } from "./errors.ts";
 export { type FanInCounts, TelemetryFanIn } from "./fan_in.ts";
 export {

@@ -152,6 +152,7 @@ export const callRobots = tool({
       maxParallel: args.max_parallel,
       timeoutMs: args.timeout_ms ?? DEFAULT_TIMEOUT_MS,
       signal: ctx.signal,
+      ...(ctx.session === undefined ? {} : { session: ctx.session }),
     });
     return { results };
   },
@@ -175,6 +176,7 @@ export function forwarded(t: Tool): GatewayTool {
       return await gateway.call(robot, t.name, rest, {
         timeoutMs: timeout_ms ?? DEFAULT_TIMEOUT_MS,
         signal: ctx.signal,
+        ...(ctx.session === undefined ? {} : { session: ctx.session }),
       });
     },
   }) as GatewayTool;

@@ -155,6 +155,7 @@ function makeContext<R>(
     signal,
     ...(token === undefined ? {} : { progress }),
     ...(asker.approve === undefined ? {} : { approve: asker.approve }),
+    ...(extra.sessionId === undefined ? {} : { session: extra.sessionId }),
     notify: (name, detail, data) => env.notify(name, detail, data),
   };
 }

@@ -45,6 +45,11 @@ export interface ToolContext {
    * Rejects when the call is cancelled or the question could not be put.
    */
   readonly approve?: (request: ApprovalRequest) => Promise<ApprovalDecision>;
+  /**
+   * The caller's session, when its transport has one (MCP over HTTP): what the caller started
+   * (the robots a fleet gateway drove for it) ends with it.
+   */
+  readonly session?: string;
 }
 
 /** The annotations every tool declares (openWorldHint is always false: one robot, nothing else). */
