@@ -24,6 +24,21 @@ function driveStopOf(robot: string): (line: string) => boolean {
     line.includes("Received drive_stop");
 }
 
+/**
+ * Once `robot` received the drive: how many drive_stops sim-01 and sim-02 had received so far
+ * (what the gateway sends afterwards is counted from there).
+ */
+async function stopsAfterDrive(log: LineReader, robot: string): Promise<[number, number]> {
+  await log.waitFor(
+    (l) => l.includes("Received drive_with_heading") && l.includes(`"robot":"${robot}"`),
+    `${robot} receiving the drive`,
+  );
+  return [
+    log.lines.filter(driveStopOf("sim-01")).length,
+    log.lines.filter(driveStopOf("sim-02")).length,
+  ];
+}
+
 /** The `n`th (1-based) line passing `test`, once it is there. */
 function nth(reader: LineReader, test: (line: string) => boolean, n: number, what: string) {
   let seen = 0;
@@ -70,12 +85,7 @@ Deno.test("fleet gateway: its client leaving (stdin EOF, SIGTERM, an HTTP sessio
               heading: 90,
             });
             assert.ok(!drive.isError, JSON.stringify(drive));
-            await classroom.stderr.waitFor(
-              (l) => l.includes("Received drive_with_heading") && l.includes('"robot":"sim-01"'),
-              "sim-01 receiving the drive",
-            );
-            const before1 = classroom.stderr.lines.filter(driveStopOf("sim-01")).length;
-            const before2 = classroom.stderr.lines.filter(driveStopOf("sim-02")).length;
+            const [before1, before2] = await stopsAfterDrive(classroom.stderr, "sim-01");
 
             await leave(gateway, rpc);
             await nth(classroom.stderr, driveStopOf("sim-01"), before1 + 1, "sim-01's drive_stop");
@@ -134,12 +144,7 @@ Deno.test("fleet gateway: its client leaving (stdin EOF, SIGTERM, an HTTP sessio
             arguments: { robot: "sim-02", speed: 10, heading: 90 },
           });
           assert.ok(!drive.isError, JSON.stringify(drive));
-          await classroom.stderr.waitFor(
-            (l) => l.includes("Received drive_with_heading") && l.includes('"robot":"sim-02"'),
-            "sim-02 receiving the drive",
-          );
-          const before1 = classroom.stderr.lines.filter(driveStopOf("sim-01")).length;
-          const before2 = classroom.stderr.lines.filter(driveStopOf("sim-02")).length;
+          const [before1, before2] = await stopsAfterDrive(classroom.stderr, "sim-02");
 
           await transport.terminateSession(); // DELETE: the client is done with its session
           await client.close();
