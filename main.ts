@@ -39,6 +39,7 @@ import {
   TelemetryRecorder,
 } from "./src/telemetry/mod.ts";
 import {
+  errorMessage,
   isAbandonedSocketReset,
   MetricsRegistry,
   TimeoutError,
@@ -69,7 +70,13 @@ import {
   type SidePortInstruments,
   sidePortInstruments,
 } from "./src/http/mod.ts";
-import { type FaultSettings, MAX_LINE_BAUD, MIN_LINE_BAUD, SimulatedRvr } from "./src/sim/mod.ts";
+import {
+  type FaultSettings,
+  isLineBaud,
+  MAX_LINE_BAUD,
+  MIN_LINE_BAUD,
+  SimulatedRvr,
+} from "./src/sim/mod.ts";
 import { createToolServer } from "./src/mcp/mod.ts";
 import { bindHost, isLoopback } from "./src/http/auth.ts";
 import { idFromHostname, parseServers } from "./src/fleet/subjects.ts";
@@ -174,7 +181,7 @@ export function simOptionsFromFlags(extra: Record<string, string | boolean>): {
   const name = typeof extra.name === "string" ? extra.name : "SIM1";
   const asleep = extra.asleep === true;
   const lineBaud = number("line-baud");
-  if (lineBaud !== undefined && !(lineBaud >= MIN_LINE_BAUD && lineBaud <= MAX_LINE_BAUD)) {
+  if (lineBaud !== undefined && !isLineBaud(lineBaud)) {
     throw new ConfigError(
       `Invalid --line-baud=${lineBaud}: allowed is an integer ${MIN_LINE_BAUD}-${MAX_LINE_BAUD}, ` +
         "e.g. 115200 (a real RVR's UART).",
@@ -776,7 +783,7 @@ async function stopDrivenRobots(gateway: {
     else log.info(message, props);
   } catch (e) {
     log.error("Stopping the driven robots did not finish: {error}; their watchdogs stop them", {
-      error: (e as Error)?.message ?? String(e),
+      error: errorMessage(e),
     });
   }
 }

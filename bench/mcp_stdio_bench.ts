@@ -4,7 +4,7 @@
  * Targets (issue 4): median < 2 ms, p99 < 5 ms. Deno prints avg, p75 and p99; the median is at
  * most p75.
  */
-import { LineReader, openPtyPair, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
+import { LineReader, programV8Flags, ROOT, simulatorOnPty } from "../tests/e2e/_process.ts";
 import { StdioRpc } from "../tests/e2e/_jsonrpc.ts";
 
 interface Served {
@@ -38,19 +38,8 @@ async function serve(env: Record<string, string>): Promise<Served> {
 
 const local = await serve({ RVR_SERIAL_PORT: "sim" });
 
-const dir = await Deno.makeTempDir({ prefix: "rvr-bench-" });
-const pty = await openPtyPair(dir);
-const sim = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", `${ROOT}main.ts`, "sim", "--port", pty.b, "--inactivity-timeout-ms", "0"],
-  cwd: ROOT,
-  env: { NO_COLOR: "1" },
-  stdin: "null",
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const simLog = new LineReader(sim.stderr);
-await simLog.waitFor((l) => l.includes("Simulated RVR listening"), "the simulator");
-const overPty = await serve({ RVR_SERIAL_PORT: pty.a });
+const simulator = await simulatorOnPty("rvr-bench-");
+const overPty = await serve({ RVR_SERIAL_PORT: simulator.pty.a });
 
 let heading = 0;
 for (const [label, served] of [["in-process simulator", local], ["pty + sim", overPty]] as const) {
@@ -76,9 +65,6 @@ globalThis.addEventListener("unload", () => {
   void (async () => {
     await local.close();
     await overPty.close();
-    sim.kill("SIGTERM");
-    await sim.status;
-    await pty.close();
-    await Deno.remove(dir, { recursive: true });
+    await simulator.close();
   })();
 });

@@ -23,7 +23,7 @@
  *
  *   RVR_PEER_SCRIPT=... SPHERO_SDK_PATH=... deno bench -A bench/peer_side_bench.ts
  */
-import { LineReader, openPtyPair, programV8Flags, ROOT } from "../tests/e2e/_process.ts";
+import { LineReader, programV8Flags, ROOT, simulatorOnPty } from "../tests/e2e/_process.ts";
 
 const N = Number(Deno.env.get("RVR_PEER_N") ?? "300");
 const BLOCKS = Number(Deno.env.get("RVR_PEER_BLOCKS") ?? "3");
@@ -121,18 +121,8 @@ async function time(n: number, fn: () => Promise<void>): Promise<Summary> {
   return summary(xs);
 }
 
-const dir = await Deno.makeTempDir({ prefix: "rvr-peer-" });
-const pty = await openPtyPair(dir);
-const sim = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", `${ROOT}main.ts`, "sim", "--port", pty.b, "--inactivity-timeout-ms", "0"],
-  cwd: ROOT,
-  env: { NO_COLOR: "1" },
-  stdin: "null",
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const simLog = new LineReader(sim.stderr);
-await simLog.waitFor((l) => l.includes("Simulated RVR listening"), "the simulator");
+const simulator = await simulatorOnPty("rvr-peer-");
+const pty = simulator.pty;
 
 const serverFlags = (Deno.env.get("RVR_BENCH_DENO_FLAGS") ?? programV8Flags()).split(" ")
   .filter(Boolean);
@@ -270,10 +260,6 @@ globalThis.addEventListener("unload", () => {
     await server.status;
     await client.done;
     await serverLog.done;
-    sim.kill("SIGTERM");
-    await sim.status;
-    await simLog.done;
-    await pty.close();
-    await Deno.remove(dir, { recursive: true });
+    await simulator.close();
   })();
 });

@@ -166,7 +166,7 @@ export class Registry {
       try {
         watcher();
       } catch (error) {
-        log.error("A registry watcher threw: {error}", { error: String(error) });
+        log.error("A registry watcher threw: {error}", { error: errorMessage(error) });
       }
     }
   }

@@ -5,14 +5,15 @@
  * and `/`, one page with every robot of the fleet and one STOP ALL button. With RVR_API_KEY every
  * request needs it (`Authorization: Bearer`, or `?key=` from a browser), as on the robot's side
  * port; a request without it is refused before its body is read. Without a key (loopback only) a
- * Host header that is not this server is refused, and POST /estop from another origin's page too. No route needs a body: one
- * declared or streamed past `maxBodyBytes` (RVR_MAX_BODY_BYTES) gets 413 having read at most that
- * much (body_limit.ts), and POST /estop stops every robot first, whatever its body. It knows
- * nothing of NATS: the gateway hands in what it shows and does.
+ * Host header that is not this server is refused, and POST /estop from another origin's page too.
+ * No route needs a body: one declared or streamed past `maxBodyBytes` (RVR_MAX_BODY_BYTES) gets
+ * 413 having read at most that much (body_limit.ts), and POST /estop stops every robot first,
+ * whatever its body. It knows nothing of NATS: the gateway hands in what it shows and does.
  *
  * @module
  */
 import { hasKey, hostProblem, originProblem } from "./auth.ts";
+import { json } from "./_json.ts";
 import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 
 export interface FleetSideOptions {
@@ -31,17 +32,6 @@ export interface FleetSideOptions {
   readonly robots: () => Promise<unknown>;
   /** Stops every robot; resolves with who confirmed. */
   readonly stopAll: () => Promise<unknown>;
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      ...headers,
-    },
-  });
 }
 
 /** The page: every robot, refreshed every second, and STOP ALL. */

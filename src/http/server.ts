@@ -36,6 +36,7 @@
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, errorMessage } from "../core/errors.ts";
 import { bindHost, hasKey, hostProblem, isLoopback, originProblem } from "./auth.ts";
+import { json } from "./_json.ts";
 import { bodyRefusal, checkBodyLimit, DEFAULT_MAX_BODY_BYTES } from "./body_limit.ts";
 import type { Runtime } from "../robot/runtime.ts";
 import { type Aggregator, TelemetryModel } from "../telemetry/mod.ts";
@@ -94,15 +95,6 @@ export function refuseHost(host: string, apiKey: string | undefined): string | u
   return `Refusing to serve the side port (RVR_HTTP_PORT: /metrics, /telemetry, the dashboard ` +
     `and POST /estop) on RVR_HTTP_HOST=${host} without RVR_API_KEY: anyone on the network could ` +
     `watch the robot and stop it. Set RVR_API_KEY (16+ characters), or bind to 127.0.0.1.`;
-}
-
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body) + "\n", {
-    status,
-    headers: { ...JSON_HEADERS, ...headers },
-  });
 }
 
 /** What /readyz reports. */

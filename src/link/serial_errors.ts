@@ -46,9 +46,6 @@ export const RASPI_HINT = "On a Raspberry Pi enable the serial port with `sudo r
 export const DIALOUT_HINT = "Add your user to the dialout group with " +
   "`sudo usermod -aG dialout $USER`, then log out and in again.";
 
-/** The message of anything thrown (core's helper, re-exported for the tty files). */
-export { errorMessage };
-
 /** True for EIO, what a tty reports once the other end hung up. */
 export function isEio(error: unknown): boolean {
   return error instanceof Error &&

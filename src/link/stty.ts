@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { DIALOUT_HINT, errorMessage, RASPI_HINT, SerialPortError } from "./serial_errors.ts";
+import { errorMessage } from "../core/mod.ts";
+import { DIALOUT_HINT, RASPI_HINT, SerialPortError } from "./serial_errors.ts";
 
 /** Baud rates GNU stty accepts on Linux (0, "hang up", is left out on purpose). */
 export const STTY_BAUD_RATES = [

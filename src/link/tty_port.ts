@@ -29,15 +29,14 @@
 import { getLogger } from "@logtape/logtape";
 import { closeSync, constants, openSync } from "node:fs";
 import { ReadStream } from "node:tty";
-import { type BytePort, type BytePortHandlers, PortClosedError } from "../core/mod.ts";
-import { type BaudRate, checkBaudRate, checkPath, openError, runStty } from "./stty.ts";
 import {
+  type BytePort,
+  type BytePortHandlers,
   errorMessage,
-  hangupError,
-  ioError,
-  isEio,
-  type SerialPortError,
-} from "./serial_errors.ts";
+  PortClosedError,
+} from "../core/mod.ts";
+import { type BaudRate, checkBaudRate, checkPath, openError, runStty } from "./stty.ts";
+import { hangupError, ioError, isEio, type SerialPortError } from "./serial_errors.ts";
 
 export { BAUD_RATES, type BaudRate, STTY_BAUD_RATES, sttyArgs } from "./stty.ts";
 export { SERIAL_ERROR_CODES, type SerialErrorCode, SerialPortError } from "./serial_errors.ts";

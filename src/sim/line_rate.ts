@@ -39,9 +39,14 @@ export function lineTimeMs(bytes: number, baud: number): number {
   return (bytes * BITS_PER_BYTE * 1000) / baud;
 }
 
+/** True for a baud rate a line may emulate: an integer MIN_LINE_BAUD-MAX_LINE_BAUD. */
+export function isLineBaud(baud: number): boolean {
+  return Number.isInteger(baud) && baud >= MIN_LINE_BAUD && baud <= MAX_LINE_BAUD;
+}
+
 /** `baud` when it is an integer in the allowed range; RangeError naming it otherwise. */
 export function checkLineBaud(baud: number): number {
-  if (!Number.isInteger(baud) || baud < MIN_LINE_BAUD || baud > MAX_LINE_BAUD) {
+  if (!isLineBaud(baud)) {
     throw new RangeError(
       `The line rate must be an integer ${MIN_LINE_BAUD}-${MAX_LINE_BAUD} baud (--line-baud), ` +
         `got ${baud}; a real RVR's UART runs at 115200.`,

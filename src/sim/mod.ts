@@ -7,6 +7,7 @@ export * from "./world.ts";
 export * from "./simulated_rvr.ts";
 export {
   checkLineBaud,
+  isLineBaud,
   LineRatePort,
   lineTimeMs,
   MAX_LINE_BAUD,

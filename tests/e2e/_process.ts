@@ -155,6 +155,41 @@ export async function openPtyPair(dir: string): Promise<PtyPair> {
   };
 }
 
+/**
+ * The simulated robot on a tty, as a bench runs it: a fresh socat pty pair in a temporary
+ * directory whose name starts with `prefix`, and deno.json's sim task's command line (without the
+ * task runner) on its `b` end, its inactivity sleep off; resolves once it listens. `pty.a` is the
+ * robot's port for the program under test. `close()` stops the simulator, then socat, and removes
+ * the directory.
+ */
+export async function simulatorOnPty(
+  prefix: string,
+): Promise<{ pty: PtyPair; log: LineReader; close(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const pty = await openPtyPair(dir);
+  const sim = new Deno.Command(Deno.execPath(), {
+    args: [...taskArgs("sim"), "--port", pty.b, "--inactivity-timeout-ms", "0"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = new LineReader(sim.stderr);
+  await log.waitFor((l) => l.includes("Simulated RVR listening"), "the simulator");
+  return {
+    pty,
+    log,
+    close: async () => {
+      sim.kill("SIGTERM");
+      await sim.status;
+      await log.done;
+      await pty.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 /** Runs `deno task <task> ...args` from the project root, as a user would, with piped stdio. */
 export function spawnTask(
   task: string,
