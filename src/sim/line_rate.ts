@@ -68,18 +68,20 @@ class LineClock {
   #due: Due[] = [];
   #armed = false;
 
-  add(due: Due): void {
+  /** Queues `due`; `now` is the caller's clock reading. */
+  add(due: Due, now: number): void {
     // Deliveries arrive almost in time order: insert from the back.
     let i = this.#due.length;
     while (i > 0 && this.#due[i - 1].at > due.at) i--;
     this.#due.splice(i, 0, due);
-    this.#arm();
+    this.#arm(now);
   }
 
-  #arm(): void {
+  /** Schedules the next tick for the earliest delivery; `now` is the caller's clock reading. */
+  #arm(now: number): void {
     if (this.#armed || this.#due.length === 0) return;
     this.#armed = true;
-    const wait = this.#due[0].at - performance.now();
+    const wait = this.#due[0].at - now;
     if (wait > SPIN_MS) setTimeout(() => this.#tick(), wait - SPIN_MS);
     else setImmediate(() => this.#tick());
   }
@@ -97,7 +99,8 @@ class LineClock {
         });
       }
     }
-    this.#arm();
+    // Deliveries that ran in this tick took microseconds: one clock reading a turn is enough.
+    this.#arm(now);
   }
 }
 
@@ -109,9 +112,9 @@ class Lane {
 
   /** Runs `deliver` when `bytes` have crossed the line after everything queued before them. */
   send(bytes: number, baud: number, deliver: () => void): void {
-    const start = Math.max(performance.now(), this.#freeAt);
-    this.#freeAt = start + lineTimeMs(bytes, baud);
-    clock.add({ at: this.#freeAt, run: deliver });
+    const now = performance.now();
+    this.#freeAt = Math.max(now, this.#freeAt) + lineTimeMs(bytes, baud);
+    clock.add({ at: this.#freeAt, run: deliver }, now);
   }
 }
 
