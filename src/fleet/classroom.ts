@@ -1,8 +1,12 @@
 /**
  * A simulated classroom (`rvr-mcp fleet-sim --robots N`): N whole robots in one process, `sim-01`
- * ... `sim-NN`, each with its own runtime (safety, queue, breaker), simulator, aggregator, broker
- * connection and fleet membership, exactly as N Raspberry Pis would join. The composition root
- * hands in how to build one robot (src/fleet never imports the simulator); this joins them.
+ * ... `sim-NN`, each with its own runtime (safety, queue, breaker), simulator, aggregator and fleet
+ * membership (its own service, call subject, telemetry and e-stop subscription), as N Raspberry
+ * Pis would join. They share the process's one broker connection: what the broker and the gateway
+ * see of each robot is the same as with N connections, and the process's one event loop reads and
+ * writes one socket instead of N (the 30 replies of a `call_robots` leave in a few writes). The
+ * composition root hands in how to build one robot (src/fleet never imports the simulator); this
+ * joins them.
  *
  * @module
  */
@@ -48,16 +52,16 @@ export function classroomIds(n: number): string[] {
 
 export interface Classroom {
   readonly members: readonly { id: string; member: Member; robot: ClassroomRobot }[];
-  /** Stops every robot (drive_stop first), leaves the fleet, closes the connections. */
+  /** Stops every robot (drive_stop first), leaves the fleet, closes the connection. */
   close(): Promise<void>;
 }
 
 /** Builds and joins every robot; see the module doc. */
 export async function startClassroom(options: ClassroomOptions): Promise<Classroom> {
-  const members: { id: string; member: Member; robot: ClassroomRobot; link: FleetLink }[] = [];
+  const members: { id: string; member: Member; robot: ClassroomRobot }[] = [];
+  const link = new FleetLink({ ...options.link, name: "rvr-mcp fleet-sim" });
   for (const id of classroomIds(options.robots)) {
     const robot = await options.build(id);
-    const link = new FleetLink({ ...options.link, name: `rvr-mcp ${id}` });
     const member = new Member({
       link,
       robot: robot.robot,
@@ -68,7 +72,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Classro
       ...(options.format === undefined ? {} : { format: options.format }),
     });
     member.start();
-    members.push({ id, member, robot, link });
+    members.push({ id, member, robot });
   }
   log.info("Classroom: {n} simulated robots joining fleet {fleet}", {
     n: members.length,
@@ -77,7 +81,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Classro
   return {
     members,
     async close() {
-      // Every robot stops first, all at once; then the fleet connections go.
+      // Every robot stops first, all at once; then they leave the fleet and the connection goes.
       const stops = await Promise.allSettled(members.map((m) => m.robot.close()));
       for (const [i, s] of stops.entries()) {
         if (s.status === "rejected") {
@@ -87,10 +91,8 @@ export async function startClassroom(options: ClassroomOptions): Promise<Classro
           });
         }
       }
-      await Promise.allSettled(members.map(async (m) => {
-        await m.member.stop();
-        await m.link.close();
-      }));
+      await Promise.allSettled(members.map((m) => m.member.stop()));
+      await link.close();
     },
   };
 }
