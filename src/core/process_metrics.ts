@@ -8,7 +8,7 @@
  * (measured with bench/fanout_bench.ts: 71.5 MB peak without the default metrics, 75-80 MB with
  * them), a tenth of the 80 MB budget (README "Memory").
  */
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./metrics.ts";
 import processCpuTotal from "prom-client/lib/metrics/processCpuTotal.js";
 import processStartTime from "prom-client/lib/metrics/processStartTime.js";
 import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "../core/mod.ts";
 
 export class FleetMetrics {
   readonly callsTotal: Counter<"robot" | "tool" | "outcome">;
