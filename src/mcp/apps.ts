@@ -28,7 +28,6 @@ import {
 } from "@modelcontextprotocol/ext-apps/server";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { CATALOG, type Tool, tool } from "../tools/mod.ts";
-import { appHtml } from "./app/page.ts";
 import { registerTool, type ServerDeps, type ToolEnv } from "./_tool.ts";
 
 /** The MIME type of an MCP App page. */
@@ -41,7 +40,11 @@ export interface AppDef {
   readonly name: string;
   readonly title: string;
   readonly description: string;
-  html(deps: ServerDeps): string;
+  /**
+   * The page's HTML. Loaded when a host reads the page, not at start: the dashboard's page code
+   * is 0.7 MB of text that most sessions never ask for.
+   */
+  html(deps: ServerDeps): Promise<string>;
   /** The tool that opens the page (registered like a catalog tool, with the page's uri). */
   readonly tool: Tool;
   /**
@@ -118,7 +121,7 @@ export const APPS: readonly AppDef[] = [{
   title: "RVR dashboard",
   description: "The robot's live dashboard (map, battery, e-stop, sensors, EMERGENCY STOP), " +
     "opened by show_dashboard.",
-  html: () => appHtml(),
+  html: async () => (await import("./app/page.ts")).appHtml(),
   tool: showDashboard,
   appTools: [appEmergencyStop],
 }];
@@ -144,8 +147,8 @@ export function registerApps(server: McpServer, deps: ServerDeps, env: ToolEnv):
       title: app.title,
       description: app.description,
       mimeType: APP_MIME_TYPE,
-    }, (uri) => ({
-      contents: [{ uri: uri.href, mimeType: APP_MIME_TYPE, text: app.html(deps) }],
+    }, async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: APP_MIME_TYPE, text: await app.html(deps) }],
     }));
     registerTool(server, app.tool, env, {
       ui: { resourceUri: app.uri },

@@ -27,14 +27,15 @@ function replaceOnce(html: string, placeholder: string, content: string): string
   return html.slice(0, at) + content + html.slice(at + placeholder.length);
 }
 
-let page: string | undefined;
-
-/** The page: one self-contained HTML document (ASCII, no external resources). */
+/**
+ * The page: one self-contained HTML document (ASCII, no external resources). Made anew for each
+ * read (a host reads it once per session; putting it together takes about a millisecond), so the
+ * program does not hold a second copy of the page code.
+ */
 export function appHtml(): string {
-  page ??= replaceOnce(
+  return replaceOnce(
     replaceOnce(index, STYLE_LINK, "<style>\n" + style + "</style>"),
     SCRIPT_TAG,
     "<script>\n" + script + "</script>",
   );
-  return page;
 }
