@@ -29,7 +29,8 @@ export interface Entry<C extends Command> {
    */
   waitBudgetMs: number | undefined;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Stops watching the entry's signal (core/abort_watch.ts). */
+  unwatch: (() => void) | undefined;
   controller: AbortController | undefined;
   prev: Entry<C> | null;
   next: Entry<C> | null;
@@ -95,7 +96,7 @@ export function newEntry<C extends Command>(
     timer: undefined,
     waitBudgetMs: undefined,
     signal,
-    onAbort: undefined,
+    unwatch: undefined,
     controller: undefined,
     prev: null,
     next: null,
@@ -166,9 +167,9 @@ export function releaseEntry<C extends Command>(entry: Entry<C>): void {
     clearTimeout(entry.timer);
     entry.timer = undefined;
   }
-  if (entry.onAbort !== undefined) {
-    entry.signal?.removeEventListener("abort", entry.onAbort);
-    entry.onAbort = undefined;
+  if (entry.unwatch !== undefined) {
+    entry.unwatch();
+    entry.unwatch = undefined;
   }
 }
 

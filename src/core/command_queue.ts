@@ -41,6 +41,7 @@
 import { getLogger } from "@logtape/logtape";
 import { CommandTimeoutError, QueueClosedError, QueueFullError } from "./errors.ts";
 import { abortReason } from "./async.ts";
+import { onAbort } from "./abort_watch.ts";
 import {
   type Entry,
   newEntry,
@@ -299,8 +300,7 @@ export class CommandQueue<C extends Command = Command> {
     if (timeoutMs !== Infinity) this.#startTimer(entry, timeoutMs, timeoutMs);
     const signal = entry.signal;
     if (signal !== undefined) {
-      entry.onAbort = () => this.#finish(entry, "cancelled", abortReason(signal));
-      signal.addEventListener("abort", entry.onAbort, { once: true });
+      entry.unwatch = onAbort(signal, () => this.#finish(entry, "cancelled", abortReason(signal)));
     }
   }
 

@@ -8,6 +8,7 @@
  */
 export * from "./errors.ts";
 export * from "./async.ts";
+export * from "./abort_watch.ts";
 export * from "./command_queue.ts";
 export * from "./circuit_breaker.ts";
 export * from "./event_bus.ts";

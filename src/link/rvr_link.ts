@@ -17,7 +17,7 @@
  * the call. Writes are ordered only by the port. Pacing, priorities and retries belong above.
  */
 import { getLogger } from "@logtape/logtape";
-import { errorMessage } from "../core/mod.ts";
+import { errorMessage, onAbort } from "../core/mod.ts";
 import {
   commandByName,
   decodeResponse,
@@ -196,12 +196,11 @@ export class RvrLink {
       this.#count.timeouts++;
       entry.fail(new ResponseTimeoutError(name, timeoutMs, target, seq));
     }, timeoutMs);
-    const onAbort = () => {
+    const unwatch = signal === undefined ? undefined : onAbort(signal, () => {
       if (entry.settled) return;
       this.#count.aborted++;
-      entry.fail(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+      entry.fail(signal.reason);
+    });
     let outcome: LinkRequestOutcome = "failed";
     try {
       this.#write(name, bytes).catch((error) => entry.fail(error));
@@ -215,7 +214,7 @@ export class RvrLink {
     } finally {
       clearTimeout(timer);
       this.#pending.delete(seq);
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
       this.#observe(name, target, outcome, started);
     }
   }
