@@ -22,28 +22,26 @@ const watchers = new WeakMap<AbortSignal, Set<() => void>>();
 export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   let set = watchers.get(signal);
   if (set === undefined) {
-    const own = new Set<() => void>();
-    set = own;
-    watchers.set(signal, own);
+    const created = set = new Set();
+    watchers.set(signal, created);
     signal.addEventListener("abort", () => {
       watchers.delete(signal);
-      const all = [...own];
-      own.clear();
-      for (const watcher of all) {
+      for (const watcher of [...created]) {
         try {
           watcher();
         } catch (error) {
           reportWatcherError(error);
         }
       }
+      created.clear();
     }, { once: true });
   }
-  const mine = set;
   // A fresh wrapper per call: the same function may watch twice and be taken out once.
   const entry = () => fn();
-  mine.add(entry);
+  set.add(entry);
+  const watching = set;
   return () => {
-    mine.delete(entry);
+    watching.delete(entry);
   };
 }
 

@@ -11,6 +11,7 @@ import { spawnMain, stopProcess } from "../e2e/_process.ts";
 import { NatsServer } from "./_nats.ts";
 import { until, untilPolled } from "./_members.ts";
 import { identityOf } from "../../src/sim/_identity.ts";
+import { errorMessage } from "../../src/core/mod.ts";
 
 const IDS = ["sim-01", "sim-02", "sim-03"];
 const FLEET = "room";
@@ -57,18 +58,23 @@ Deno.test("fleet-sim: a classroom on one connection; each robot answers for itse
     await until(() => !link.connected, "the gateway's link down", 15_000);
     await nats.restart();
     await untilPolled(gateway, allOnline, "every robot of the classroom back online", 30_000);
+    // Until then a call may fail (no responders yet): the last failure is in the timeout's message.
+    let last: unknown = "no call made";
     await until(
       async () => {
         try {
           return (await names(gateway)).join() === ADVERTISED.join();
-        } catch {
+        } catch (error) {
+          last = error;
           return false;
         }
       },
       "every robot answering again",
       20_000,
       100,
-    );
+    ).catch((error) => {
+      throw new Error(`${errorMessage(error)}; the last call failed with: ${errorMessage(last)}`);
+    });
   } finally {
     gateway.close();
     await link.close();
